@@ -1,0 +1,28 @@
+{
+  "variables": {"catbox_pcre2%": "<!(sh ./detect-pcre2.sh)"},
+  "targets": [{
+    "target_name": "catbox_native",
+    "sources": [
+      "addon.cc",
+      "syscalls.cc",
+      "seccomp.cc",
+      "memory.cc",
+      "resolver.cc",
+      "rules.cc",
+      "policy.cc",
+      "tracer.cc",
+      "recorder.cc"
+    ],
+    "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+    "defines": ["NAPI_VERSION=8"],
+    "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-Wno-unused-parameter"],
+    "conditions": [
+      ["OS!='linux'", {"type": "none"}],
+      ["catbox_pcre2=='true'", {
+        "defines": ["CATBOX_HAVE_PCRE2", "PCRE2_CODE_UNIT_WIDTH=8"],
+        "cflags_cc": ["<!@(pkg-config --cflags libpcre2-8)"],
+        "libraries": ["<!@(pkg-config --libs libpcre2-8)"]
+      }]
+    ]
+  }]
+}

@@ -1,0 +1,125 @@
+// The one boundary between TypeScript and the native supervisor.
+// TypeScript hands native one fully validated NativeSpec; native hands back
+// batches of plain events and one final NativeResult (DESIGN.md, "Layers").
+import {createRequire} from 'node:module'
+import {existsSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+/** A parsed write rule. Globs are already brace-expanded; prefixes are canonical. */
+export interface NativeRule {
+  kind: 'prefix' | 'glob' | 'pcre'
+  pattern: string
+}
+
+export type NetworkMode = 'full' | 'loopback' | 'none'
+
+export interface NativeSpec {
+  /** Absolute path of the program to execute (PATH already searched). */
+  file: string
+  /** argv as the program will see it (argv[0] included). */
+  argv: string[]
+  /** Environment as "KEY=VALUE" strings. */
+  env: string[]
+  /** Absolute working directory of the first process. */
+  cwd: string
+  /** Write rules; a write is allowed when any rule matches the canonical path. */
+  writable: NativeRule[]
+  /** Paths whose *content* may be written (open for write) but not their metadata: /dev/null, ttys... */
+  devices: NativeRule[]
+  /** Record violations but let the calls happen. */
+  collectOnly: boolean
+  network: NetworkMode
+  /** When true, native waits for the JS onChildInitialized hook before a new process continues. */
+  hookChildInitialized: boolean
+}
+
+export type NativeEvent =
+  | {
+      type: 'violation'
+      /** System call name, e.g. "openat", "connect". */
+      operation: string
+      /** The path (or address) as the program gave it. */
+      path: string
+      /** Canonical absolute path the kernel would have acted on ("" for network). */
+      canonical: string
+      pid: number
+      /** Short program name (comm). */
+      program: string
+      /** True when the call was refused; false in collect-only mode. */
+      denied: boolean
+      /** errno returned when denied (EACCES=13 ...). */
+      errno: number
+    }
+  | {type: 'childInitialized'; pid: number; ppid: number}
+  | {type: 'childDiedUnexpectedly'; pid: number; signal: number}
+  | {type: 'exec'; pid: number; path: string}
+
+export interface NativeStats {
+  processes: number
+  seccompStops: number
+  eventStops: number
+  signalsForwarded: number
+  violations: number
+}
+
+export interface NativeResult {
+  /** The first process's exit status; 128+N when killed by signal N. */
+  exitCode: number
+  /** Signal number that killed the first process, or null. */
+  signal: number | null
+  stats: NativeStats
+}
+
+export interface ResolveResult {
+  /** Canonical path, or "" when resolution failed. */
+  path: string
+  /** 0 or a negative errno (-ENOENT for a missing parent, -ELOOP ...). */
+  error: number
+  /** Whether the final object exists (lstat when not following). */
+  exists: boolean
+}
+
+export interface NativeAddon {
+  /**
+   * Run spec under the supervisor. onEvents receives batches in order.
+   * onChildInitialized (only called when spec.hookChildInitialized) runs while the child is held.
+   */
+  run(
+    spec: NativeSpec,
+    onEvents: (events: NativeEvent[]) => void,
+    onChildInitialized?: (pid: number, ppid: number) => void,
+  ): Promise<NativeResult>
+  /** Compile a PCRE2 pattern; null when fine, else the error with its offset. */
+  checkPcre(pattern: string): null | {message: string; offset: number}
+  hasPcre2: boolean
+  /** Test hooks for the pure units. */
+  matchRules(rules: NativeRule[], path: string): boolean
+  resolvePath(pid: number, dirfd: number, path: string, follow: boolean): ResolveResult
+}
+
+let cached: NativeAddon | undefined
+
+export function loadNative(): NativeAddon {
+  if (cached) return cached
+  const here = dirname(fileURLToPath(import.meta.url))
+  // dist/run or src/run -> project root
+  const root = join(here, '..', '..')
+  const file = join(root, 'native', 'build', 'Release', 'catbox_native.node')
+  if (!existsSync(file)) {
+    throw new Error(
+      `catbox: the native supervisor is not built (${file} is missing).\n` +
+        'Build it with: npm run build:native   (needs python3, make, g++ and the Node headers; libpcre2-dev for ~REGEX rules)',
+    )
+  }
+  const require = createRequire(import.meta.url)
+  try {
+    cached = require(file) as NativeAddon
+  } catch (error) {
+    throw new Error(
+      `catbox: the native supervisor could not be loaded: ${(error as Error).message}\n` +
+        'Rebuild it for this Node version with: npm run build:native',
+    )
+  }
+  return cached
+}

@@ -1,0 +1,50 @@
+// The library API's shapes: `import {run} from 'catbox-sandbox'`.
+import type {NativeStats, NetworkMode} from './native.js'
+
+export type {NetworkMode} from './native.js'
+
+export interface RunOptions {
+  /** The command and its arguments: ['make', 'install']. Searched in PATH like a shell. */
+  command: string[]
+  /** Write rules: "/abs/prefix", a glob ("/tmp/build-*", "/src/**\/*.o", "{a,b}"), or "~PCRE". */
+  writable?: string[]
+  /** Record violations but do not deny them. */
+  collectOnly?: boolean
+  /** full (default), loopback (IP only to loopback addresses) or none (no IP at all; AF_UNIX works). */
+  network?: NetworkMode
+  /** Working directory of the command (default: process.cwd()). */
+  cwd?: string
+  /** Environment of the command (default: process.env). */
+  env?: Record<string, string | undefined>
+  /** Called for each violation as it happens. */
+  onViolation?: (violation: Violation) => void
+  /** Called after a new traced process is set up, before it continues (it is held until this returns). */
+  onChildInitialized?: (pid: number, ppid: number) => void
+  /** Called when a traced process is killed by a signal. */
+  onChildDiedUnexpectedly?: (pid: number, signal: number) => void
+}
+
+export interface Violation {
+  /** System call name: "openat", "unlinkat", "connect"... */
+  operation: string
+  /** The path (or network address) as the program gave it. */
+  path: string
+  /** The canonical absolute path the kernel would have acted on ("" for network). */
+  canonical: string
+  pid: number
+  /** Program name (comm) of the process. */
+  program: string
+  /** True when refused; false in collect-only mode. */
+  denied: boolean
+  /** The errno name the call failed with ("EACCES"), or "" when not denied. */
+  error: string
+}
+
+export interface RunResult {
+  /** The first process's exit status; 128+N when it was killed by signal N. */
+  exitCode: number
+  /** The signal that killed the first process, or null. */
+  signal: number | null
+  violations: Violation[]
+  stats: NativeStats
+}
