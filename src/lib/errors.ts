@@ -104,13 +104,6 @@ export const errors = {
   emptyRule: () =>
     new CatboxError('BAD_RULE', 'catbox: empty write rule.\nGive a path, a glob or ~REGEX, e.g. --writable /tmp'),
 
-  tildeHome: (rule: string) =>
-    badRule(
-      rule,
-      '"~/" here would be a regular expression, not your home directory',
-      'For the home directory write $HOME/...; for a regular expression starting with "/" write ~^/...',
-    ),
-
   emptyRegex: (rule: string) =>
     badRule(rule, 'the regular expression is empty', 'Write the expression after "~", e.g. ~^/tmp/build-[0-9]+/'),
 
@@ -132,7 +125,7 @@ export const errors = {
     badRule(
       rule,
       kind === '{' ? `"{" at offset ${offset} is never closed` : `"}" at offset ${offset} has no matching "{"`,
-      'Balance the braces, e.g. /src/{a,b}/out; for a literal brace use a ~REGEX rule.',
+      'Balance the braces, e.g. /src/{a,b}/out; write \\{ or \\} for a literal brace.',
     ),
 
   tooManyAlternatives: (rule: string, limit: number) =>
@@ -142,7 +135,7 @@ export const errors = {
     badRule(
       rule,
       `"[" is not closed by "]" within one path component in ${q(pattern)}`,
-      'Close the bracket, e.g. /tmp/out[0-9]; for a literal "[" use a ~REGEX rule.',
+      'Close the bracket within the component, e.g. /tmp/out[0-9]; write \\[ for a literal "[".',
     ),
 
   relativeGlob: (rule: string, pattern: string, cwd: string) =>
