@@ -1,0 +1,108 @@
+// RunOptions -> the one validated NativeSpec native receives.
+import {accessSync, constants, statSync} from 'node:fs'
+import {posix} from 'node:path'
+
+import {errors} from '../lib/errors.js'
+import type {NativeSpec, NetworkMode} from './native.js'
+import {deviceRules, parseRules} from './rules.js'
+import type {RunOptions} from './types.js'
+
+export const NETWORK_MODES: readonly NetworkMode[] = ['full', 'loopback', 'none']
+
+/** The search path execvp uses when PATH is not set (glibc's default, plus /usr/local). */
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin'
+
+/**
+ * Validate options and build the spec. Throws CatboxError for anything the
+ * user must fix; a command that cannot be found or executed throws with
+ * exitCode 127 or 126, and nothing is run.
+ */
+export function buildSpec(options: RunOptions): NativeSpec {
+  const cwd = resolveCwd(options.cwd)
+  const argv = options.command
+  if (argv.length === 0 || argv[0] === '') throw errors.noCommand()
+  argv.forEach((arg, i) => {
+    if (arg.includes('\0')) throw errors.nulByte(`argument ${i} of the command`)
+  })
+  const network = options.network ?? 'full'
+  if (!NETWORK_MODES.includes(network)) throw errors.badNetwork(network)
+  const env = environment(options.env ?? process.env)
+  return {
+    file: findCommand(argv[0], env.PATH, cwd),
+    argv: [...argv],
+    env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    cwd,
+    writable: parseRules(options.writable ?? [], cwd),
+    devices: deviceRules(),
+    collectOnly: options.collectOnly ?? false,
+    network,
+    hookChildInitialized: Boolean(options.onChildInitialized),
+  }
+}
+
+function resolveCwd(cwd: string | undefined): string {
+  const path = posix.resolve(cwd ?? process.cwd())
+  let isDirectory: boolean
+  try {
+    isDirectory = statSync(path).isDirectory()
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw errors.badCwd(path, code === 'ENOENT' ? 'it does not exist' : (code ?? String(error)))
+  }
+  if (!isDirectory) throw errors.badCwd(path, 'it is not a directory')
+  return path
+}
+
+function environment(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue
+    if (key === '' || key.includes('=') || key.includes('\0') || value.includes('\0')) {
+      throw errors.badEnvironment(key)
+    }
+    out[key] = value
+  }
+  return out
+}
+
+/**
+ * Find the program like execvp(3): a name containing "/" is a path (relative to
+ * cwd); otherwise each PATH directory is tried in order (an empty entry means
+ * cwd), skipping entries that are not executable files. When something
+ * was found but none of it is executable, that is reported instead of "not found".
+ */
+export function findCommand(command: string, path: string | undefined, cwd: string): string {
+  if (command.includes('/')) {
+    const file = posix.resolve(cwd, command)
+    const problem = executableProblem(file)
+    if (problem === 'ENOENT') throw errors.noSuchFile(command)
+    if (problem) throw errors.notExecutable(command, problem)
+    return file
+  }
+  let denied: string | undefined
+  for (const dir of (path ?? DEFAULT_PATH).split(':')) {
+    const file = posix.resolve(cwd, dir || '.', command)
+    const problem = executableProblem(file)
+    if (!problem) return file
+    // Like a shell, a directory of that name in PATH is not a candidate.
+    if (problem !== 'ENOENT' && problem !== IS_A_DIRECTORY) denied ??= problem
+  }
+  if (denied) throw errors.notExecutable(command, denied)
+  throw errors.commandNotFound(command)
+}
+
+const IS_A_DIRECTORY = 'Is a directory'
+
+/** null when file is an executable regular file; else 'ENOENT' or a reason for people. */
+function executableProblem(file: string): string | null {
+  try {
+    if (statSync(file).isDirectory()) return IS_A_DIRECTORY
+    accessSync(file, constants.X_OK)
+    return null
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'ENOENT'
+    if (code === 'EACCES') return 'Permission denied'
+    return code ?? String(error)
+  }
+}
