@@ -1,0 +1,68 @@
+import {Command, Flags} from '@oclif/core'
+
+import {splitArgv} from '../lib/argv.js'
+import {CatboxError, errors} from '../lib/errors.js'
+import {withTerminalSignalsIgnored} from '../lib/signals.js'
+import {exitStatus, formatSummary, formatViolation} from '../run/format.js'
+import {run} from '../run/run.js'
+import {NETWORK_MODES} from '../run/spec.js'
+
+export default class Run extends Command {
+  static summary = 'Run a command once in the sandbox: it may write only where the rules allow.'
+  static description = `Everything after "--" is the command and its arguments, passed on unchanged. It is found through PATH like a shell would, and its stdin, stdout and stderr are catbox's own.
+
+A write that no rule allows fails with EACCES and is reported on stderr as it happens, with a summary at the end. Three kinds of RULE:
+
+A path (/usr/local) allows itself and everything below it. A relative path is taken from the current directory, and symlinks in it are resolved.
+
+A glob (any of * ? [ {) must be absolute: * ? and [..] match within one path component, ** across components, {a,b} expands to both. It allows a path when the path or one of its directories matches.
+
+~REGEX is a PCRE2 regular expression matched against the canonical path.
+
+/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty, /dev/ptmx and /dev/pts can always be opened for writing.
+
+Exit status: the command's (128+N when signal N killed it); 127 when it is not found, 126 when it cannot be executed, 2 for a usage error; with --fail-on-violation, 1 when the command succeeded but there were violations.`
+
+  static usage = 'run [--writable RULE]... [--collect-only] [--network full|loopback|none] [--json] [--fail-on-violation] -- CMD [ARGS...]'
+  static examples = [
+    {description: 'Let a build write only below /tmp and its own build directory:', command: '<%= config.bin %> run --writable /tmp --writable "$PWD/build" -- make'},
+    {description: 'Report what an install would write elsewhere, without stopping it:', command: '<%= config.bin %> run --collect-only --writable "/usr/local/**" -- make install'},
+    {description: 'No network, a JSON result on stdout:', command: '<%= config.bin %> run --network none --json -- ./configure'},
+  ]
+
+  static strict = false
+  static flags = {
+    writable: Flags.string({char: 'w', multiple: true, helpValue: 'RULE', description: 'allow writes matching RULE (repeatable)'}),
+    'collect-only': Flags.boolean({description: 'do not deny writes, only record them as violations'}),
+    network: Flags.option({options: NETWORK_MODES, default: 'full' as const, description: 'full, loopback (IP to loopback only) or none (no IP; Unix sockets work)'})(),
+    json: Flags.boolean({description: 'print one JSON object {exitCode, signal, violations, stats} on stdout at the end'}),
+    'fail-on-violation': Flags.boolean({description: 'exit 1 when the command succeeded but there were violations'}),
+  }
+
+  async run(): Promise<void> {
+    const {own, passThrough} = splitArgv(this.argv)
+    const {flags, argv} = await this.parse(Run, own)
+    if (argv.length > 0) throw errors.missingSeparator(argv as string[])
+    if (!passThrough?.length) throw errors.noCommand()
+
+    const result = await withTerminalSignalsIgnored(() =>
+      run({
+        command: passThrough,
+        writable: flags.writable,
+        collectOnly: flags['collect-only'],
+        network: flags.network,
+        onViolation: (violation) => this.logToStderr(formatViolation(violation)),
+      }),
+    )
+    const summary = formatSummary(result.violations)
+    if (summary) this.logToStderr(summary)
+    if (flags.json) this.log(JSON.stringify(result))
+    this.exit(exitStatus(result, flags['fail-on-violation']))
+  }
+
+  async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    if (!(error instanceof CatboxError)) return super.catch(error)
+    this.logToStderr(error.message)
+    this.exit(error.exitCode)
+  }
+}
