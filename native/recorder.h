@@ -1,0 +1,40 @@
+// The recorder: what the supervisor saw, streamed to the caller in order.
+// The tracer thread pushes; the binding drains in batches on the JS thread.
+#pragma once
+#include <functional>
+#include <mutex>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace catbox {
+
+struct Event {
+  enum class Type { Violation, ChildInitialized, ChildDied, Exec };
+  Type type;
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  int signal = 0;
+  int err = 0;
+  bool denied = false;
+  std::string operation;  // syscall name
+  std::string path;       // as given (or the address)
+  std::string canonical;  // as resolved ("" for network)
+  std::string program;    // comm
+};
+
+class Recorder {
+ public:
+  // `wake` is called (from the tracer thread) when the queue becomes non-empty.
+  void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+  void push(Event e);
+  // Moves all queued events out (any thread).
+  std::vector<Event> drain();
+
+ private:
+  std::mutex mu_;
+  std::vector<Event> queue_;
+  std::function<void()> wake_;
+};
+
+}  // namespace catbox

@@ -1,0 +1,223 @@
+#include "resolver.h"
+
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace catbox {
+namespace {
+
+constexpr int kMaxSymlinks = 40;  // the kernel's MAXSYMLINKS
+constexpr const char kDeleted[] = " (deleted)";
+
+int read_link(const std::string& path, std::string* out) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
+  if (n < 0) return -errno;
+  if (n == static_cast<ssize_t>(sizeof buf)) return -ENAMETOOLONG;
+  out->assign(buf, n);
+  return 0;
+}
+
+void split_into(const std::string& path, std::deque<std::string>* out, bool front) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  if (front) {
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) out->push_front(*it);
+  } else {
+    for (auto& p : parts) out->push_back(p);
+  }
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  if (parts.empty()) return "/";
+  std::string s;
+  for (const auto& p : parts) {
+    s += '/';
+    s += p;
+  }
+  return s;
+}
+
+bool is_number(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+bool ends_with(const std::string& s, const char* suffix) {
+  size_t n = strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+// The tracee's cwd or the directory an fd names, as the start of a relative walk.
+int base_of(const Tracee& t, int dirfd, std::string* out) {
+  std::string link = "/proc/" + std::to_string(t.tid) + (dirfd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(dirfd));
+  int rc = read_link(link, out);
+  if (rc < 0) return dirfd == AT_FDCWD ? -ENOENT : -EBADF;
+  // A deleted directory or an anonymous object is no place to resolve from:
+  // fail closed, the kernel would refuse to create anything there too.
+  if (out->empty() || (*out)[0] != '/') return -ENOTDIR;
+  if (ends_with(*out, kDeleted)) return -ENOENT;
+  return 0;
+}
+
+}  // namespace
+
+Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool follow_last) {
+  Resolved r;
+  if (path.empty()) {
+    r.error = -ENOENT;
+    return r;
+  }
+  if (path.size() >= PATH_MAX) {
+    r.error = -ENAMETOOLONG;
+    return r;
+  }
+  std::vector<std::string> parts;
+  std::deque<std::string> todo;
+  if (path[0] != '/') {
+    std::string base;
+    int rc = base_of(t, dirfd, &base);
+    if (rc < 0) {
+      r.error = rc;
+      return r;
+    }
+    std::deque<std::string> b;
+    split_into(base, &b, false);
+    for (auto& c : b)
+      if (!c.empty()) parts.push_back(c);
+  }
+  split_into(path, &todo, false);
+
+  int links = 0;
+  while (!todo.empty()) {
+    std::string c = std::move(todo.front());
+    todo.pop_front();
+    if (c.empty() || c == ".") continue;
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    // "name/" and "name/." still name `name`, but make the kernel follow it.
+    bool last = true;
+    for (const auto& rest : todo)
+      if (!rest.empty() && rest != ".") last = false;
+    bool follow = !last || follow_last || !todo.empty();
+    // /proc/self and /proc/thread-self mean the tracee, not the tracer.
+    if (parts.size() == 1 && parts[0] == "proc" && (c == "self" || c == "thread-self")) {
+      parts.push_back(std::to_string(t.tgid));
+      if (c == "thread-self") {
+        parts.push_back("task");
+        parts.push_back(std::to_string(t.tid));
+      }
+      continue;
+    }
+    parts.push_back(std::move(c));
+    std::string cur = join(parts);
+    struct stat st;
+    if (lstat(cur.c_str(), &st) < 0) {
+      int err = errno;
+      if (err == ENOENT && last) {
+        r.path = cur;
+        return r;  // a new name in an existing directory
+      }
+      r.error = -err;
+      for (auto& rest : todo)
+        if (!rest.empty()) cur += "/" + rest;
+      r.path = cur;
+      return r;
+    }
+    if (S_ISLNK(st.st_mode) && follow) {
+      if (++links > kMaxSymlinks) {
+        r.error = -ELOOP;
+        r.path = cur;
+        return r;
+      }
+      std::string target;
+      int rc = read_link(cur, &target);
+      if (rc < 0) {
+        r.error = rc;
+        r.path = cur;
+        return r;
+      }
+      bool magic = parts.size() >= 3 && parts[0] == "proc" && is_number(parts[1]);
+      if (magic && (target.empty() || target[0] != '/')) {
+        // pipe:[123], socket:[..], anon_inode:[..]: an object without a path.
+        r.anon = true;
+        r.exists = true;
+        r.path = target;
+        if (!last) r.error = -ENOTDIR;
+        return r;
+      }
+      if (magic && ends_with(target, kDeleted)) target.resize(target.size() - strlen(kDeleted));
+      parts.pop_back();
+      if (!target.empty() && target[0] == '/') parts.clear();
+      split_into(target, &todo, true);
+      continue;
+    }
+    if (!last && !S_ISDIR(st.st_mode)) {
+      r.error = -ENOTDIR;
+      r.path = cur;
+      return r;
+    }
+    if (last) {
+      r.exists = true;
+      r.is_dir = S_ISDIR(st.st_mode);
+    }
+  }
+  r.path = join(parts);
+  if (!r.exists && r.error == 0) {
+    // Resolution ended on "..", "." or "/": the object is a directory that exists.
+    struct stat st;
+    if (lstat(r.path.c_str(), &st) == 0) {
+      r.exists = true;
+      r.is_dir = S_ISDIR(st.st_mode);
+    }
+  }
+  return r;
+}
+
+Resolved resolve_fd(const Tracee& t, int fd) {
+  Resolved r;
+  std::string target;
+  if (fd == AT_FDCWD) {
+    if (base_of(t, AT_FDCWD, &target) < 0) {
+      r.error = -ENOENT;
+      return r;
+    }
+  } else {
+    std::string link = "/proc/" + std::to_string(t.tid) + "/fd/" + std::to_string(fd);
+    if (read_link(link, &target) < 0) {
+      r.error = -EBADF;
+      return r;
+    }
+  }
+  r.exists = true;
+  if (target.empty() || target[0] != '/') {
+    r.anon = true;
+    r.path = target;
+    return r;
+  }
+  if (ends_with(target, kDeleted)) target.resize(target.size() - strlen(kDeleted));
+  r.path = target;
+  struct stat st;
+  if (lstat(target.c_str(), &st) == 0) r.is_dir = S_ISDIR(st.st_mode);
+  return r;
+}
+
+}  // namespace catbox

@@ -1,0 +1,29 @@
+// The path resolver: (tracee, dirfd, path, follow?) -> the canonical path the
+// kernel would act on, walked component by component in the tracee's view:
+// its cwd, its fds, `..`, symlinks, /proc/self and /proc/thread-self.
+#pragma once
+#include <string>
+#include <sys/types.h>
+
+namespace catbox {
+
+struct Resolved {
+  std::string path;     // canonical absolute path; the object name for anonymous fds
+  int error = 0;        // 0, or -errno when the kernel would fail the lookup itself
+  bool exists = false;  // the final object exists (lstat when not following)
+  bool is_dir = false;
+  bool anon = false;    // pipe:[..], socket:[..], anon_inode:[..]: not in the filesystem
+};
+
+struct Tracee {
+  pid_t tid;   // the thread that made the call
+  pid_t tgid;  // its process (what /proc/self means)
+};
+
+// Resolves `path` as the tracee's kernel would. dirfd may be AT_FDCWD.
+Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool follow_last);
+
+// The object an open fd of the tracee names (AT_FDCWD: its cwd).
+Resolved resolve_fd(const Tracee& t, int fd);
+
+}  // namespace catbox

@@ -1,0 +1,144 @@
+#include "seccomp.h"
+
+#include <cerrno>
+#include <cstddef>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#ifndef __X32_SYSCALL_BIT
+#define __X32_SYSCALL_BIT 0x40000000
+#endif
+
+#include "syscalls.h"
+
+namespace catbox {
+namespace {
+
+constexpr uint32_t kWriteOpenFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | __O_TMPFILE;
+
+// Flags that take a child out of the supervisor's sight (CLONE_UNTRACED) or
+// give it a new view of mounts, pids or users that the tracer does not share.
+constexpr uint32_t kDeniedCloneFlags = CLONE_UNTRACED | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |
+                                       CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+
+constexpr uint32_t kIocSetFlags = 0x40086602;    // FS_IOC_SETFLAGS (chattr)
+constexpr uint32_t kIoc32SetFlags = 0x40046602;  // FS_IOC32_SETFLAGS
+constexpr uint32_t kIocFsSetXattr = 0x401c5820;  // FS_IOC_FSSETXATTR
+constexpr uint32_t kTiocsti = 0x5412;            // pushes keystrokes into the terminal
+constexpr uint32_t kTioclinux = 0x541C;
+
+constexpr uint32_t arg_lo(int i) { return offsetof(seccomp_data, args) + 8 * i; }
+
+class Program {
+ public:
+  void load(uint32_t offset) { code_.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset)); }
+  void ret(uint32_t action) { code_.push_back(BPF_STMT(BPF_RET | BPF_K, action)); }
+  // if (A == k) run the next `len` instructions, else skip them
+  void if_eq(uint32_t k, uint8_t len) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, len)); }
+  void if_set(uint32_t k, uint8_t len) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, k, 0, len)); }
+  // if (A != k) run the next `len` instructions, else skip them
+  void if_ne(uint32_t k, uint8_t len) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, len, 0)); }
+  void if_ge(uint32_t k, uint8_t len) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, k, 0, len)); }
+  std::vector<sock_filter> take() { return std::move(code_); }
+
+ private:
+  std::vector<sock_filter> code_;
+};
+
+constexpr uint32_t errno_action(int err) { return SECCOMP_RET_ERRNO | (err & SECCOMP_RET_DATA); }
+
+// Emits the block for one row; the block always returns.
+void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
+  switch (row.filter) {
+    case Filter::Allow:
+      return;
+    case Filter::Trace:
+      p.if_eq(row.nr, 1);
+      p.ret(SECCOMP_RET_TRACE);
+      return;
+    case Filter::Errno:
+      p.if_eq(row.nr, 1);
+      p.ret(errno_action(row.err));
+      return;
+    case Filter::TraceOpen:
+      p.if_eq(row.nr, 4);
+      p.load(arg_lo(row.flags_arg));
+      p.if_set(kWriteOpenFlags, 1);
+      p.ret(SECCOMP_RET_TRACE);
+      p.ret(SECCOMP_RET_ALLOW);
+      return;
+    case Filter::TraceNet:
+      if (!opt.restrict_network) return;
+      p.if_eq(row.nr, 1);
+      p.ret(SECCOMP_RET_TRACE);
+      return;
+    case Filter::Socket:
+      if (!opt.restrict_network) return;
+      p.if_eq(row.nr, 4);
+      p.load(arg_lo(0));
+      p.if_eq(AF_PACKET, 1);
+      p.ret(errno_action(EACCES));
+      p.ret(SECCOMP_RET_ALLOW);
+      return;
+    case Filter::Clone:
+      p.if_eq(row.nr, 4);
+      p.load(arg_lo(0));
+      p.if_set(kDeniedCloneFlags, 1);
+      p.ret(errno_action(EPERM));
+      p.ret(SECCOMP_RET_ALLOW);
+      return;
+    case Filter::Seccomp:
+      // A user-notification filter outranks SECCOMP_RET_TRACE: the tracee
+      // could answer its own openat calls and skip the tracer.
+      p.if_eq(row.nr, 4);
+      p.load(arg_lo(1));
+      p.if_set(SECCOMP_FILTER_FLAG_NEW_LISTENER, 1);
+      p.ret(errno_action(EPERM));
+      p.ret(SECCOMP_RET_ALLOW);
+      return;
+    case Filter::TraceIoctl:
+      p.if_eq(row.nr, 12);
+      p.load(arg_lo(1));
+      p.if_eq(kTiocsti, 1);
+      p.ret(errno_action(EPERM));
+      p.if_eq(kTioclinux, 1);
+      p.ret(errno_action(EPERM));
+      p.if_eq(kIocSetFlags, 1);
+      p.ret(SECCOMP_RET_TRACE);
+      p.if_eq(kIoc32SetFlags, 1);
+      p.ret(SECCOMP_RET_TRACE);
+      p.if_eq(kIocFsSetXattr, 1);
+      p.ret(SECCOMP_RET_TRACE);
+      p.ret(SECCOMP_RET_ALLOW);
+      return;
+  }
+}
+
+}  // namespace
+
+std::vector<sock_filter> build_filter(const FilterOptions& options) {
+  Program p;
+  // Only the native 64-bit ABI is served. i386 numbers (int 0x80, 32-bit
+  // programs) mean other calls than the table's, so they never run.
+  p.load(offsetof(seccomp_data, arch));
+  p.if_ne(AUDIT_ARCH_X86_64, 1);
+  p.ret(errno_action(ENOSYS));
+  p.load(offsetof(seccomp_data, nr));
+  // x32 numbers arrive with the x86_64 arch and bit 30 set.
+  p.if_set(__X32_SYSCALL_BIT, 1);
+  p.ret(errno_action(ENOSYS));
+  // Default deny for what the table does not know yet (the next new openat).
+  p.if_ge(kMaxSyscall, 1);
+  p.ret(errno_action(ENOSYS));
+  int count = 0;
+  const SyscallDef* rows = syscall_rows(&count);
+  for (int i = 0; i < count; i++) emit_row(p, rows[i], options);
+  p.ret(SECCOMP_RET_ALLOW);
+  return p.take();
+}
+
+}  // namespace catbox

@@ -1,0 +1,16 @@
+// The seccomp-BPF filter, generated from the syscall table. The kernel decides
+// here, without a stop, everything that does not need the tracer.
+#pragma once
+#include <linux/filter.h>
+#include <vector>
+
+namespace catbox {
+
+struct FilterOptions {
+  bool restrict_network = false;  // network mode loopback or none
+};
+
+// Builds the program; the vector must outlive the prctl() that installs it.
+std::vector<sock_filter> build_filter(const FilterOptions& options);
+
+}  // namespace catbox

@@ -1,0 +1,214 @@
+#include "syscalls.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <sys/syscall.h>
+
+// Numbers newer than the build host's kernel headers (x86_64 table).
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452
+#endif
+#ifndef __NR_lsm_set_self_attr
+#define __NR_lsm_set_self_attr 460
+#endif
+#ifndef __NR_quotactl_fd
+#define __NR_quotactl_fd 443
+#endif
+#ifndef __NR_mount_setattr
+#define __NR_mount_setattr 442
+#endif
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
+#endif
+#ifndef __NR_clone3
+#define __NR_clone3 435
+#endif
+
+namespace catbox {
+namespace {
+
+constexpr PathOperand kNone{-1, -1, Follow::Yes, Access::None, Empty::No};
+
+constexpr PathOperand P(int8_t path, Follow f, Access a) { return {-1, path, f, a, Empty::No}; }
+constexpr PathOperand At(int8_t dirfd, int8_t path, Follow f, Access a, Empty empty = Empty::No) {
+  return {dirfd, path, f, a, empty};
+}
+
+constexpr SyscallDef path1(int nr, const char* name, PathOperand a, int8_t flags = -1) {
+  return {nr, name, Filter::Trace, Kind::Path, flags, -1, a, kNone, 0};
+}
+constexpr SyscallDef path2(int nr, const char* name, PathOperand a, PathOperand b, int8_t flags = -1) {
+  return {nr, name, Filter::Trace, Kind::Path, flags, -1, a, b, 0};
+}
+constexpr SyscallDef open_call(int nr, const char* name, PathOperand a, int8_t flags) {
+  return {nr, name, Filter::TraceOpen, Kind::Path, flags, -1, a, kNone, 0};
+}
+constexpr SyscallDef fd_call(int nr, const char* name, int8_t fd = 0) {
+  return {nr, name, Filter::Trace, Kind::Fd, -1, fd, kNone, kNone, 0};
+}
+constexpr SyscallDef refuse(int nr, const char* name, int err) {
+  return {nr, name, Filter::Errno, Kind::Path, -1, -1, kNone, kNone, err};
+}
+constexpr SyscallDef special(int nr, const char* name, Filter f, Kind k = Kind::Path, int8_t flags = -1) {
+  return {nr, name, f, k, flags, 0, kNone, kNone, 0};
+}
+
+// Most frequent first: the filter tests rows in this order.
+const SyscallDef kRows[] = {
+    // --- opening for write ---
+    open_call(__NR_openat, "openat", At(0, 1, Follow::OpenFlags, Access::Open), 2),
+    open_call(__NR_open, "open", P(0, Follow::OpenFlags, Access::Open), 1),
+    path1(__NR_creat, "creat", P(0, Follow::OpenFlags, Access::Open)),
+    refuse(__NR_openat2, "openat2", ENOSYS),  // open_how lives in tracee memory; libc falls back to openat
+    path1(__NR_truncate, "truncate", P(0, Follow::Yes, Access::Modify)),
+    fd_call(__NR_ftruncate, "ftruncate"),
+
+    // --- namespace: create, remove, rename, link ---
+    path1(__NR_mkdir, "mkdir", P(0, Follow::No, Access::Create)),
+    path1(__NR_mkdirat, "mkdirat", At(0, 1, Follow::No, Access::Create)),
+    path1(__NR_mknod, "mknod", P(0, Follow::No, Access::Create)),
+    path1(__NR_mknodat, "mknodat", At(0, 1, Follow::No, Access::Create)),
+    path1(__NR_rmdir, "rmdir", P(0, Follow::No, Access::Remove)),
+    path1(__NR_unlink, "unlink", P(0, Follow::No, Access::Remove)),
+    path1(__NR_unlinkat, "unlinkat", At(0, 1, Follow::No, Access::Remove)),
+    path2(__NR_rename, "rename", P(0, Follow::No, Access::Remove), P(1, Follow::No, Access::Replace)),
+    path2(__NR_renameat, "renameat", At(0, 1, Follow::No, Access::Remove), At(2, 3, Follow::No, Access::Replace)),
+    // RENAME_EXCHANGE changes both names, RENAME_WHITEOUT leaves a device behind:
+    // both sides are writes either way.
+    path2(__NR_renameat2, "renameat2", At(0, 1, Follow::No, Access::Remove), At(2, 3, Follow::No, Access::Replace), 4),
+    // A hard link's source is checked as a write: otherwise a link from outside
+    // into an allowed directory would let the build write the outside file.
+    path2(__NR_link, "link", P(0, Follow::No, Access::Modify), P(1, Follow::No, Access::Create)),
+    path2(__NR_linkat, "linkat", At(0, 1, Follow::IfFollow, Access::Modify, Empty::AtEmptyPath), At(2, 3, Follow::No, Access::Create), 4),
+    path1(__NR_symlink, "symlink", P(1, Follow::No, Access::Create)),
+    path1(__NR_symlinkat, "symlinkat", At(1, 2, Follow::No, Access::Create)),
+
+    // --- metadata ---
+    path1(__NR_chmod, "chmod", P(0, Follow::Yes, Access::Modify)),
+    fd_call(__NR_fchmod, "fchmod"),
+    path1(__NR_fchmodat, "fchmodat", At(0, 1, Follow::Yes, Access::Modify)),
+    path1(__NR_fchmodat2, "fchmodat2", At(0, 1, Follow::UnlessNoFollow, Access::Modify, Empty::AtEmptyPath), 3),
+    path1(__NR_chown, "chown", P(0, Follow::Yes, Access::Modify)),
+    fd_call(__NR_fchown, "fchown"),
+    path1(__NR_lchown, "lchown", P(0, Follow::No, Access::Modify)),
+    path1(__NR_fchownat, "fchownat", At(0, 1, Follow::UnlessNoFollow, Access::Modify, Empty::AtEmptyPath), 4),
+    path1(__NR_utime, "utime", P(0, Follow::Yes, Access::Modify)),
+    path1(__NR_utimes, "utimes", P(0, Follow::Yes, Access::Modify)),
+    path1(__NR_futimesat, "futimesat", At(0, 1, Follow::Yes, Access::Modify, Empty::NullOrAtEmptyPath)),
+    path1(__NR_utimensat, "utimensat", At(0, 1, Follow::UnlessNoFollow, Access::Modify, Empty::NullOrAtEmptyPath), 3),
+    path1(__NR_setxattr, "setxattr", P(0, Follow::Yes, Access::Modify)),
+    path1(__NR_lsetxattr, "lsetxattr", P(0, Follow::No, Access::Modify)),
+    fd_call(__NR_fsetxattr, "fsetxattr"),
+    path1(__NR_removexattr, "removexattr", P(0, Follow::Yes, Access::Modify)),
+    path1(__NR_lremovexattr, "lremovexattr", P(0, Follow::No, Access::Modify)),
+    fd_call(__NR_fremovexattr, "fremovexattr"),
+    special(__NR_ioctl, "ioctl", Filter::TraceIoctl, Kind::Ioctl),
+
+    // --- network ---
+    special(__NR_bind, "bind", Filter::Trace, Kind::Bind),
+    special(__NR_connect, "connect", Filter::TraceNet, Kind::Net),
+    special(__NR_sendto, "sendto", Filter::TraceNet, Kind::Net),
+    special(__NR_sendmsg, "sendmsg", Filter::TraceNet, Kind::Net),
+    special(__NR_sendmmsg, "sendmmsg", Filter::TraceNet, Kind::Net),
+    special(__NR_socket, "socket", Filter::Socket),
+
+    // --- processes: what would leave the supervisor's sight ---
+    special(__NR_clone, "clone", Filter::Clone),
+    refuse(__NR_clone3, "clone3", ENOSYS),  // flags in memory; glibc falls back to clone
+    special(__NR_seccomp, "seccomp", Filter::Seccomp),
+    refuse(__NR_ptrace, "ptrace", EPERM),
+    refuse(__NR_process_vm_writev, "process_vm_writev", EPERM),
+    refuse(__NR_process_vm_readv, "process_vm_readv", EPERM),
+    refuse(__NR_pidfd_getfd, "pidfd_getfd", EPERM),
+    refuse(__NR_io_uring_setup, "io_uring_setup", ENOSYS),  // its operations never pass a stop
+    refuse(__NR_io_uring_enter, "io_uring_enter", ENOSYS),
+    refuse(__NR_io_uring_register, "io_uring_register", ENOSYS),
+    refuse(__NR_open_by_handle_at, "open_by_handle_at", EPERM),
+    refuse(__NR_bpf, "bpf", EPERM),
+
+    // --- what changes the meaning of "/" or of a path ---
+    refuse(__NR_mount, "mount", EPERM),
+    refuse(__NR_umount2, "umount2", EPERM),
+    refuse(__NR_pivot_root, "pivot_root", EPERM),
+    refuse(__NR_chroot, "chroot", EPERM),
+    refuse(__NR_unshare, "unshare", EPERM),
+    refuse(__NR_setns, "setns", EPERM),
+    refuse(__NR_open_tree, "open_tree", ENOSYS),
+    refuse(__NR_move_mount, "move_mount", ENOSYS),
+    refuse(__NR_fsopen, "fsopen", ENOSYS),
+    refuse(__NR_fsconfig, "fsconfig", ENOSYS),
+    refuse(__NR_fsmount, "fsmount", ENOSYS),
+    refuse(__NR_fspick, "fspick", ENOSYS),
+    refuse(__NR_mount_setattr, "mount_setattr", ENOSYS),
+    refuse(467, "open_tree_attr", ENOSYS),
+
+    // --- path-taking calls newer than the table's handlers ---
+    refuse(463, "setxattrat", ENOSYS),
+    refuse(466, "removexattrat", ENOSYS),
+    refuse(469, "file_setattr", ENOSYS),
+    refuse(__NR_uselib, "uselib", ENOSYS),
+    refuse(__NR__sysctl, "_sysctl", ENOSYS),
+
+    // --- the host, not the build ---
+    refuse(__NR_acct, "acct", EPERM),
+    refuse(__NR_swapon, "swapon", EPERM),
+    refuse(__NR_swapoff, "swapoff", EPERM),
+    refuse(__NR_reboot, "reboot", EPERM),
+    refuse(__NR_kexec_load, "kexec_load", EPERM),
+    refuse(__NR_kexec_file_load, "kexec_file_load", EPERM),
+    refuse(__NR_init_module, "init_module", EPERM),
+    refuse(__NR_finit_module, "finit_module", EPERM),
+    refuse(__NR_delete_module, "delete_module", EPERM),
+    refuse(__NR_quotactl, "quotactl", EPERM),
+    refuse(__NR_quotactl_fd, "quotactl_fd", EPERM),
+    refuse(__NR_sethostname, "sethostname", EPERM),
+    refuse(__NR_setdomainname, "setdomainname", EPERM),
+    refuse(__NR_settimeofday, "settimeofday", EPERM),
+    refuse(__NR_clock_settime, "clock_settime", EPERM),
+    refuse(__NR_clock_adjtime, "clock_adjtime", EPERM),
+    refuse(__NR_adjtimex, "adjtimex", EPERM),
+    refuse(__NR_syslog, "syslog", EPERM),
+    refuse(__NR_vhangup, "vhangup", EPERM),
+    refuse(__NR_iopl, "iopl", EPERM),
+    refuse(__NR_ioperm, "ioperm", EPERM),
+    refuse(__NR_lsm_set_self_attr, "lsm_set_self_attr", EPERM),
+};
+
+constexpr int kRowCount = sizeof(kRows) / sizeof(kRows[0]);
+
+struct Index {
+  const SyscallDef* by_nr[kMaxSyscall] = {};
+  Index() {
+    for (const auto& row : kRows) by_nr[row.nr] = &row;
+  }
+};
+
+const Index& index() {
+  static const Index idx;
+  return idx;
+}
+
+}  // namespace
+
+const SyscallDef* lookup_syscall(long nr) {
+  if (nr < 0 || nr >= kMaxSyscall) return nullptr;
+  return index().by_nr[nr];
+}
+
+const SyscallDef* syscall_rows(int* count) {
+  *count = kRowCount;
+  return kRows;
+}
+
+const char* syscall_name(long nr) {
+  const SyscallDef* row = lookup_syscall(nr);
+  if (row) return row->name;
+  static thread_local char buf[32];
+  snprintf(buf, sizeof buf, "syscall_%ld", nr);
+  return buf;
+}
+
+}  // namespace catbox

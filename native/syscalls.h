@@ -1,0 +1,87 @@
+// The syscall table: the single source of truth for what catbox sees.
+// One row per x86_64 system call that is not simply allowed. The seccomp
+// filter is generated from it and one generic decoder reads it; adding a
+// system call is adding a row.
+#pragma once
+#include <cstdint>
+
+namespace catbox {
+
+// What the in-kernel filter does with a call.
+enum class Filter : uint8_t {
+  Allow,       // never stops (the default for unlisted numbers below kMaxSyscall)
+  Trace,       // always stops at the tracer
+  TraceOpen,   // stops only when the open flags can write (flags in flags_arg)
+  TraceNet,    // stops only when the network is restricted
+  TraceIoctl,  // stops only for ioctls that change inode flags
+  Clone,       // EPERM for CLONE_UNTRACED / namespace flags, else allowed
+  Seccomp,     // EPERM when a tracee asks for a user-notification listener
+  Socket,      // EACCES for packet sockets when the network is restricted
+  Errno,       // fails in the kernel with `err`, never runs
+};
+
+// How the tracer reads one path operand.
+enum class Follow : uint8_t {
+  Yes,              // the last component's symlink is followed
+  No,               // it is not (lchown, unlink, rename, mkdir...)
+  UnlessNoFollow,   // followed unless AT_SYMLINK_NOFOLLOW is in flags_arg
+  IfFollow,         // followed only if AT_SYMLINK_FOLLOW is in flags_arg (linkat)
+  OpenFlags,        // open: followed unless O_NOFOLLOW, or O_CREAT|O_EXCL
+};
+
+// What the call does to the object the operand names.
+enum class Access : uint8_t {
+  None,
+  Open,     // decided by the open flags
+  Modify,   // content or metadata of an existing object
+  Create,   // a new name (fails with EEXIST when it exists)
+  Replace,  // a new name that may replace an existing one (rename target)
+  Remove,   // removes a name
+};
+
+enum class Kind : uint8_t {
+  Path,     // one or two path operands (below)
+  Fd,       // the object is the open file in arg `fd_arg`
+  Net,      // a socket address: connect, sendto, sendmsg, sendmmsg
+  Bind,     // bind: a unix path is a Create, an IP address a network check
+  Ioctl,    // FS_IOC_SETFLAGS-like on the fd in arg 0
+};
+
+// When the path may name the dirfd itself instead of an entry.
+enum class Empty : uint8_t {
+  No,
+  AtEmptyPath,       // "" with AT_EMPTY_PATH in flags_arg
+  NullOrAtEmptyPath, // also a NULL path (utimensat, futimesat)
+};
+
+struct PathOperand {
+  int8_t dirfd;    // argument index of the directory fd; -1 means AT_FDCWD
+  int8_t path;     // argument index of the path; -1 for none
+  Follow follow;
+  Access access;
+  Empty empty;
+};
+
+struct SyscallDef {
+  int nr;
+  const char* name;
+  Filter filter;
+  Kind kind;
+  int8_t flags_arg;  // argument index of the flags word, -1 if none
+  int8_t fd_arg;     // Kind::Fd / Ioctl: argument index of the fd
+  PathOperand a;
+  PathOperand b;
+  int err;           // Filter::Errno: the errno
+};
+
+// Numbers at or above this are unknown to catbox and fail with ENOSYS.
+constexpr int kMaxSyscall = 470;
+
+// The row for nr, or nullptr when the call is simply allowed.
+const SyscallDef* lookup_syscall(long nr);
+// All rows, for the filter generator.
+const SyscallDef* syscall_rows(int* count);
+// A name for any number (for messages); "syscall_N" when unknown.
+const char* syscall_name(long nr);
+
+}  // namespace catbox

@@ -1,0 +1,546 @@
+#include "tracer.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "memory.h"
+#include "resolver.h"
+#include "seccomp.h"
+#include "syscalls.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace catbox {
+namespace {
+
+constexpr int kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
+                               PTRACE_O_TRACESYSGOOD;
+constexpr size_t kMaxPath = 4096;
+constexpr unsigned kMaxMmsg = 1024;
+
+// ---- the child, between fork and exec: async-signal-safe calls only ----
+
+void child_say(const char* a, const char* b = "", const char* c = "") {
+  for (const char* s : {a, b, c}) {
+    size_t n = strlen(s);
+    while (n > 0) {
+      ssize_t w = write(2, s, n);
+      if (w <= 0) return;
+      s += w;
+      n -= w;
+    }
+  }
+}
+
+const char* errno_text(int err) {
+  switch (err) {
+    case ENOENT: return "No such file or directory";
+    case EACCES: return "Permission denied";
+    case ENOEXEC: return "Exec format error";
+    case ENOTDIR: return "Not a directory";
+    case ELOOP: return "Too many levels of symbolic links";
+    case E2BIG: return "Argument list too long";
+    case ENOMEM: return "Out of memory";
+    default: return "cannot run it";
+  }
+}
+
+[[noreturn]] void child_main(const Spec& spec, int sync_fd, const sock_fprog* prog, char* const* argv,
+                             char* const* envp) {
+  // Node blocks signals on this thread and ignores SIGPIPE: both survive exec.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);
+  // Node marks its stdio close-on-exec.
+  for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
+
+  // Wait until the tracer has seized us: nothing may run unseen.
+  char byte;
+  while (read(sync_fd, &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(sync_fd);
+  // Descriptors inherited from Node (logs, lock files, sockets) are writes that
+  // name no path: none of them reaches the build.
+  syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+
+  if (chdir(spec.cwd.c_str()) < 0) {
+    child_say("catbox: cannot enter ", spec.cwd.c_str(), "\n");
+    _exit(126);
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog) < 0) {
+    child_say("catbox: cannot install the seccomp filter: ", errno_text(errno), "\n");
+    _exit(126);
+  }
+  execve(spec.file.c_str(), argv, envp);
+  int err = errno;
+  child_say("catbox: ", spec.file.c_str(), ": ");
+  child_say(errno_text(err), "\n");
+  _exit(err == ENOENT ? 127 : 126);
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// ---- the supervisor ----
+
+struct Proc {
+  pid_t tgid = 0;
+};
+
+std::string read_comm(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/comm", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "?";
+  char buf[64];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return "?";
+  while (n > 0 && buf[n - 1] == '\n') n--;
+  return std::string(buf, n);
+}
+
+pid_t read_tgid(pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tid;
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return tid;
+  buf[n] = '\0';
+  const char* p = strstr(buf, "\nTgid:");
+  return p ? static_cast<pid_t>(atoi(p + 6)) : tid;
+}
+
+// Whether the kernel follows a final symlink for this operand.
+bool follows(Follow f, int flags, int open_flags) {
+  switch (f) {
+    case Follow::Yes: return true;
+    case Follow::No: return false;
+    case Follow::UnlessNoFollow: return !(flags & AT_SYMLINK_NOFOLLOW);
+    case Follow::IfFollow: return flags & AT_SYMLINK_FOLLOW;
+    case Follow::OpenFlags:
+      // O_CREAT|O_EXCL never follows a final symlink (it fails with EEXIST).
+      return !(open_flags & O_NOFOLLOW) && !((open_flags & O_CREAT) && (open_flags & O_EXCL));
+  }
+  return true;
+}
+
+bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
+
+NetAddress parse_sockaddr(const unsigned char* buf, size_t len) {
+  NetAddress a;
+  if (len < sizeof(sa_family_t)) return a;
+  memcpy(&a.family, buf, sizeof(sa_family_t));
+  a.family &= 0xffff;
+  char text[INET6_ADDRSTRLEN + 16];
+  switch (a.family) {
+    case AF_INET: {
+      a.ip = true;
+      sockaddr_in in;
+      memset(&in, 0, sizeof in);
+      memcpy(&in, buf, std::min(len, sizeof in));
+      inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
+      a.text = std::string(text) + ":" + std::to_string(ntohs(in.sin_port));
+      a.loopback = (ntohl(in.sin_addr.s_addr) >> 24) == 127;
+      break;
+    }
+    case AF_INET6: {
+      a.ip = true;
+      sockaddr_in6 in6;
+      memset(&in6, 0, sizeof in6);
+      memcpy(&in6, buf, std::min(len, sizeof in6));
+      inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
+      a.text = "[" + std::string(text) + "]:" + std::to_string(ntohs(in6.sin6_port));
+      const uint8_t* b = in6.sin6_addr.s6_addr;
+      a.loopback = IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr) || (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr) && b[12] == 127);
+      break;
+    }
+    case AF_UNIX: {
+      size_t off = offsetof(sockaddr_un, sun_path);
+      if (len <= off) break;  // unnamed
+      const char* p = reinterpret_cast<const char*>(buf + off);
+      size_t n = len - off;
+      if (p[0] == '\0') {
+        a.text = "@" + std::string(p + 1, strnlen(p + 1, n - 1));
+      } else {
+        a.text = std::string(p, strnlen(p, n));
+      }
+      break;
+    }
+    case AF_UNSPEC:
+    case AF_NETLINK:
+      break;
+    default:
+      // Packet, bluetooth, vsock...: treated as network, refused unless full.
+      a.ip = true;
+      a.text = "family " + std::to_string(a.family);
+  }
+  return a;
+}
+
+class Supervisor {
+ public:
+  Supervisor(const Spec& spec, Recorder& rec, const ChildInitialized& hook)
+      : spec_(spec), rec_(rec), hook_(hook) {}
+
+  Outcome run() {
+    FilterOptions fo;
+    fo.restrict_network = spec_.policy.network != Network::Full;
+    std::vector<sock_filter> filter = build_filter(fo);
+    sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
+    std::vector<char*> argv = c_strings(spec_.argv);
+    std::vector<char*> envp = c_strings(spec_.env);
+
+    int sync[2];
+    if (pipe2(sync, O_CLOEXEC) < 0) return fail("pipe2");
+    pid_t pid = fork();
+    if (pid < 0) {
+      close(sync[0]);
+      close(sync[1]);
+      return fail("fork");
+    }
+    if (pid == 0) {
+      close(sync[1]);
+      child_main(spec_, sync[0], &prog, argv.data(), envp.data());
+    }
+    close(sync[0]);
+    if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(kPtraceOptions))) < 0) {
+      int err = errno;
+      kill(pid, SIGKILL);
+      close(sync[1]);
+      waitpid(pid, nullptr, __WALL);
+      errno = err;
+      return fail("ptrace(PTRACE_SEIZE)");
+    }
+    root_ = pid;
+    procs_[pid] = Proc{pid};
+    out_.stats.processes++;
+    if (spec_.hook_child_initialized && hook_) hook_(pid, getpid());
+    close(sync[1]);  // the child may go on
+    loop();
+    return out_;
+  }
+
+ private:
+  Outcome fail(const char* what) {
+    out_.error = std::string(what) + ": " + strerror(errno);
+    out_.exit_code = 126;
+    return out_;
+  }
+
+  void resume(pid_t pid, int sig = 0) { ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig))); }
+
+  void loop() {
+    for (;;) {
+      int st = 0;
+      pid_t pid = waitpid(-1, &st, __WALL | __WNOTHREAD);
+      if (pid < 0) {
+        if (errno == EINTR) continue;
+        break;  // ECHILD: the last traced process is gone
+      }
+      if (WIFEXITED(st) || WIFSIGNALED(st)) {
+        on_exit(pid, st);
+        continue;
+      }
+      if (!WIFSTOPPED(st)) continue;
+      if (!procs_.count(pid)) {
+        on_first_stop(pid);
+        continue;
+      }
+      int sig = WSTOPSIG(st);
+      int event = static_cast<unsigned>(st) >> 16;
+      switch (event) {
+        case 0:
+          // A signal on its way to the tracee: deliver it unchanged.
+          out_.stats.signals_forwarded++;
+          resume(pid, sig);
+          break;
+        case PTRACE_EVENT_SECCOMP:
+          out_.stats.seccomp_stops++;
+          on_seccomp(pid);
+          resume(pid);
+          break;
+        case PTRACE_EVENT_FORK:
+        case PTRACE_EVENT_VFORK:
+        case PTRACE_EVENT_CLONE: {
+          out_.stats.event_stops++;
+          unsigned long child = 0;
+          ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child);
+          on_new_child(static_cast<pid_t>(child), pid);
+          resume(pid);
+          break;
+        }
+        case PTRACE_EVENT_EXEC: {
+          out_.stats.event_stops++;
+          // After an exec from a non-leader thread the thread takes over the
+          // leader's pid; the old tid is gone without an exit report.
+          unsigned long old_tid = 0;
+          ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &old_tid);
+          if (static_cast<pid_t>(old_tid) != pid) procs_.erase(static_cast<pid_t>(old_tid));
+          resume(pid);
+          break;
+        }
+        case PTRACE_EVENT_STOP:
+          // Group-stop (SIGSTOP, Ctrl-Z): stay stopped but keep reporting, so
+          // job control works and SIGCONT reaches the tracee.
+          if (is_stop_signal(sig)) {
+            ptrace(PTRACE_LISTEN, pid, nullptr, nullptr);
+          } else {
+            resume(pid);
+          }
+          break;
+        default:
+          resume(pid);
+      }
+    }
+  }
+
+  // A new child's first stop may come before or after its parent's event.
+  void on_first_stop(pid_t pid) {
+    auto it = announced_.find(pid);
+    if (it == announced_.end()) {
+      early_.insert(pid);  // hold it until we know where it came from
+      return;
+    }
+    pid_t parent = it->second;
+    announced_.erase(it);
+    start_child(pid, parent);
+  }
+
+  void on_new_child(pid_t child, pid_t parent) {
+    if (early_.erase(child)) {
+      start_child(child, parent);
+    } else {
+      announced_[child] = parent;
+    }
+  }
+
+  void start_child(pid_t pid, pid_t parent) {
+    procs_[pid] = Proc{read_tgid(pid)};
+    out_.stats.processes++;
+    if (spec_.hook_child_initialized && hook_) hook_(pid, parent);
+    resume(pid);
+  }
+
+  void on_exit(pid_t pid, int st) {
+    auto it = procs_.find(pid);
+    bool leader = it != procs_.end() && it->second.tgid == pid;
+    if (it != procs_.end()) procs_.erase(it);
+    announced_.erase(pid);
+    early_.erase(pid);
+    if (WIFSIGNALED(st) && leader) {
+      Event e{Event::Type::ChildDied};
+      e.pid = pid;
+      e.signal = WTERMSIG(st);
+      rec_.push(std::move(e));
+    }
+    if (pid != root_) return;
+    if (WIFEXITED(st)) {
+      out_.exit_code = WEXITSTATUS(st);
+    } else {
+      out_.signal = WTERMSIG(st);
+      out_.exit_code = 128 + out_.signal;
+    }
+  }
+
+  void record(pid_t pid, const char* op, const std::string& given, const std::string& canonical, const Decision& d) {
+    out_.stats.violations++;
+    Event e{Event::Type::Violation};
+    e.pid = pid;
+    e.operation = op;
+    e.path = given;
+    e.canonical = canonical;
+    e.program = read_comm(pid);
+    e.denied = !d.allow;
+    e.err = d.err;
+    rec_.push(std::move(e));
+  }
+
+  void on_seccomp(pid_t pid) {
+    user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
+    const SyscallDef* row = lookup_syscall(static_cast<long>(regs.orig_rax));
+    if (!row) return;
+    const uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
+    Tracee t{pid, procs_[pid].tgid};
+    Decision d;
+    switch (row->kind) {
+      case Kind::Path: d = check_paths(t, *row, args); break;
+      case Kind::Fd:
+      case Kind::Ioctl: d = check_fd(t, *row, static_cast<int>(args[row->fd_arg])); break;
+      case Kind::Net: d = check_net(t, *row, args); break;
+      case Kind::Bind: d = check_bind(t, *row, args); break;
+    }
+    if (d.allow) return;
+    // Skip the call: with the number set to -1 the kernel runs nothing and
+    // returns what the tracer put in rax (seccomp(2), SECCOMP_RET_TRACE).
+    regs.orig_rax = static_cast<uint64_t>(-1);
+    regs.rax = static_cast<uint64_t>(-static_cast<int64_t>(d.err));
+    ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
+  }
+
+  Decision check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+    int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
+    int open_flags = flags;
+    if (row.a.access == Access::Open) {
+      if (row.flags_arg < 0) open_flags = O_CREAT | O_WRONLY | O_TRUNC;  // creat
+      constexpr int kWrites = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | __O_TMPFILE;
+      if (!(open_flags & kWrites)) return {};  // a read; only a nested filter sends those here
+    }
+    for (const PathOperand* op : {&row.a, &row.b}) {
+      if (op->access == Access::None) continue;
+      Decision d = check_operand(t, row, *op, args, flags, open_flags);
+      if (!d.allow) return d;
+    }
+    return {};
+  }
+
+  Decision check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args,
+                         int flags, int open_flags) {
+    int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
+    uint64_t ptr = args[op.path];
+    std::string given;
+    Resolved r;
+    bool empty_path_flag = flags & AT_EMPTY_PATH;
+    bool names_fd = ptr == 0 && (op.empty == Empty::NullOrAtEmptyPath || (op.empty == Empty::AtEmptyPath && empty_path_flag));
+    if (!names_fd) {
+      int rc = read_string(t.tid, ptr, &given, kMaxPath);
+      if (rc < 0) return Decision{false, -rc, false};
+      if (given.empty()) {
+        if (op.empty == Empty::No || !empty_path_flag) return Decision{false, ENOENT, false};
+        names_fd = true;
+      }
+    }
+    r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
+    Decision d = decide_path(spec_.policy, op.access, open_flags, r);
+    if (d.violation) record(t.tid, row.name, given.empty() ? r.path : given, r.path, d);
+    return d;
+  }
+
+  Decision check_fd(const Tracee& t, const SyscallDef& row, int fd) {
+    Resolved r = resolve_fd(t, fd);
+    if (r.error) return {};  // a bad fd: the kernel answers EBADF itself
+    Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
+    if (d.violation) record(t.tid, row.name, "fd " + std::to_string(fd), r.path, d);
+    return d;
+  }
+
+  // Reads a sockaddr; false (with *err) when the memory cannot be read.
+  bool read_addr(pid_t tid, uint64_t ptr, uint64_t len, NetAddress* out, int* err) {
+    unsigned char buf[sizeof(sockaddr_storage)];
+    size_t n = std::min<uint64_t>(len, sizeof buf);
+    int rc = read_memory(tid, ptr, buf, n);
+    if (rc < 0) {
+      *err = -rc;
+      return false;
+    }
+    *out = parse_sockaddr(buf, n);
+    return true;
+  }
+
+  Decision net_decision(const Tracee& t, const SyscallDef& row, const NetAddress& a) {
+    Decision d = decide_net(spec_.policy, a);
+    if (d.violation) record(t.tid, row.name, a.text, "", d);
+    return d;
+  }
+
+  Decision check_net(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+    int err = 0;
+    NetAddress a;
+    switch (row.nr) {
+      case __NR_connect:
+        if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};
+        return net_decision(t, row, a);
+      case __NR_sendto:
+        if (args[4] == 0) return {};  // a connected socket: connect was checked
+        if (!read_addr(t.tid, args[4], args[5], &a, &err)) return Decision{false, err, false};
+        return net_decision(t, row, a);
+      case __NR_sendmsg: {
+        msghdr m;
+        if (read_memory(t.tid, args[1], &m, sizeof m) < 0) return Decision{false, EFAULT, false};
+        if (!m.msg_name) return {};
+        if (!read_addr(t.tid, reinterpret_cast<uint64_t>(m.msg_name), m.msg_namelen, &a, &err))
+          return Decision{false, err, false};
+        return net_decision(t, row, a);
+      }
+      case __NR_sendmmsg: {
+        unsigned vlen = std::min<unsigned>(static_cast<unsigned>(args[2]), kMaxMmsg);
+        for (unsigned i = 0; i < vlen; i++) {
+          mmsghdr m;
+          if (read_memory(t.tid, args[1] + i * sizeof(mmsghdr), &m, sizeof m) < 0) return Decision{false, EFAULT, false};
+          if (!m.msg_hdr.msg_name) continue;
+          if (!read_addr(t.tid, reinterpret_cast<uint64_t>(m.msg_hdr.msg_name), m.msg_hdr.msg_namelen, &a, &err))
+            return Decision{false, err, false};
+          Decision d = net_decision(t, row, a);
+          if (!d.allow) return d;
+        }
+        return {};
+      }
+    }
+    return {};
+  }
+
+  Decision check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+    int err = 0;
+    NetAddress a;
+    if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};
+    if (a.family == AF_UNIX) {
+      if (a.text.empty() || a.text[0] == '@') return {};  // abstract or unnamed: no file
+      // Binding a unix socket creates a file at its path.
+      Resolved r = resolve_path(t, AT_FDCWD, a.text, false);
+      Decision d = decide_path(spec_.policy, Access::Create, 0, r);
+      if (d.violation) record(t.tid, row.name, a.text, r.path, d);
+      if (!d.allow && !d.violation && d.err == EEXIST) d.err = EADDRINUSE;
+      return d;
+    }
+    return net_decision(t, row, a);
+  }
+
+  const Spec& spec_;
+  Recorder& rec_;
+  const ChildInitialized& hook_;
+  Outcome out_;
+  pid_t root_ = 0;
+  std::unordered_map<pid_t, Proc> procs_;
+  std::unordered_map<pid_t, pid_t> announced_;  // child -> parent, first stop not seen yet
+  std::unordered_set<pid_t> early_;             // stopped before its parent's event
+};
+
+}  // namespace
+
+Outcome trace_run(const Spec& spec, Recorder& recorder, const ChildInitialized& child_initialized) {
+  Supervisor s(spec, recorder, child_initialized);
+  return s.run();
+}
+
+}  // namespace catbox

@@ -1,0 +1,46 @@
+// The tracer loop: one thread forks the first process, owns every waitpid and
+// ptrace call for the whole tree, and asks the policy about each stop.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "policy.h"
+#include "recorder.h"
+
+namespace catbox {
+
+struct Spec {
+  std::string file;                // absolute path of the program
+  std::vector<std::string> argv;
+  std::vector<std::string> env;    // KEY=VALUE
+  std::string cwd;
+  Policy policy;
+  bool hook_child_initialized = false;
+};
+
+struct Stats {
+  uint64_t processes = 0;  // processes and threads traced
+  uint64_t seccomp_stops = 0;
+  uint64_t event_stops = 0;
+  uint64_t signals_forwarded = 0;
+  uint64_t violations = 0;
+};
+
+struct Outcome {
+  int exit_code = 0;
+  int signal = 0;  // 0 when the first process exited normally
+  Stats stats;
+  std::string error;  // set when the run could not start
+};
+
+// Called with the new process stopped; it continues when this returns.
+using ChildInitialized = std::function<void(pid_t pid, pid_t ppid)>;
+
+// Runs spec to the end of its last traced process. Must be called on a thread
+// that blocks all signals and whose children are only the run's (see tracer.cc).
+Outcome trace_run(const Spec& spec, Recorder& recorder, const ChildInitialized& child_initialized);
+
+}  // namespace catbox
