@@ -180,7 +180,10 @@ describe('device rules', () => {
 
 describe('native matches the rules as parsed here', () => {
   const allows = (rules: string[], path: string) =>
-    loadNative().matchRules(parseRules(rules, T), path.replaceAll('@', T))
+    loadNative().matchRules(
+      parseRules(rules.map((r) => r.replaceAll('@', T)), T),
+      path.replaceAll('@', T),
+    )
 
   test.each<[string, string[], string, boolean]>([
     ['a prefix allows itself', ['@/out'], '@/out', true],
