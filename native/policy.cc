@@ -34,14 +34,14 @@ Decision decide_path(const Policy& policy, Access access, int open_flags, const 
   // could not have written anything, and record no violation for it.
   switch (access) {
     case Access::Open: {
-      bool creates = open_flags & (O_CREAT | __O_TMPFILE);
+      bool creates = open_flags & (O_CREAT | kOpenTmpfile);
       if (!r.exists) {
         if (!creates) return kernel_says(ENOENT);
         break;
       }
-      if ((open_flags & O_CREAT) && (open_flags & O_EXCL) && !(open_flags & __O_TMPFILE)) return kernel_says(EEXIST);
+      if ((open_flags & O_CREAT) && (open_flags & O_EXCL) && !(open_flags & kOpenTmpfile)) return kernel_says(EEXIST);
       bool writes = (open_flags & O_ACCMODE) != O_RDONLY || (open_flags & O_CREAT);
-      if (r.is_dir && writes && !(open_flags & __O_TMPFILE)) return kernel_says(EISDIR);
+      if (r.is_dir && writes && !(open_flags & kOpenTmpfile)) return kernel_says(EISDIR);
       break;
     }
     case Access::Modify:

@@ -18,8 +18,6 @@
 namespace catbox {
 namespace {
 
-constexpr uint32_t kWriteOpenFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | __O_TMPFILE;
-
 // Flags that take a child out of the supervisor's sight (CLONE_UNTRACED) or
 // give it a new view of mounts, pids or users that the tracer does not share.
 constexpr uint32_t kDeniedCloneFlags = CLONE_UNTRACED | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |
@@ -67,7 +65,7 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
     case Filter::TraceOpen:
       p.if_eq(row.nr, 4);
       p.load(arg_lo(row.flags_arg));
-      p.if_set(kWriteOpenFlags, 1);
+      p.if_set(kOpenWriteFlags, 1);
       p.ret(SECCOMP_RET_TRACE);
       p.ret(SECCOMP_RET_ALLOW);
       return;

@@ -4,6 +4,7 @@
 // system call is adding a row.
 #pragma once
 #include <cstdint>
+#include <fcntl.h>
 
 namespace catbox {
 
@@ -73,6 +74,12 @@ struct SyscallDef {
   PathOperand b;
   int err;           // Filter::Errno: the errno
 };
+
+// The kernel's own O_TMPFILE bit. glibc's __O_TMPFILE also carries
+// O_DIRECTORY, which would make every opendir() look like a write.
+constexpr int kOpenTmpfile = 020000000;
+// Open flags that can create, truncate or write.
+constexpr int kOpenWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | kOpenTmpfile;
 
 // Numbers at or above this are unknown to catbox and fail with ENOSYS.
 constexpr int kMaxSyscall = 470;

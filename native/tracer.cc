@@ -414,8 +414,7 @@ class Supervisor {
     int open_flags = flags;
     if (row.a.access == Access::Open) {
       if (row.flags_arg < 0) open_flags = O_CREAT | O_WRONLY | O_TRUNC;  // creat
-      constexpr int kWrites = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | __O_TMPFILE;
-      if (!(open_flags & kWrites)) return {};  // a read; only a nested filter sends those here
+      if (!(open_flags & kOpenWriteFlags)) return {};  // a read; only a nested filter sends those here
     }
     for (const PathOperand* op : {&row.a, &row.b}) {
       if (op->access == Access::None) continue;
