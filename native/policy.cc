@@ -28,7 +28,7 @@ Decision decide_path(const Policy& policy, Access access, int open_flags, const 
     return kernel_says(-r.error);
   }
   if (policy.writable.matches(r.path)) return {};
-  if (access == Access::Open && policy.devices.matches(r.path)) return {};
+  if (access == Access::Open && (r.reopens_writable_fd || policy.devices.matches(r.path))) return {};
 
   // Errno parity: answer what the kernel would have answered to a call that
   // could not have written anything, and record no violation for it.

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
@@ -74,6 +75,28 @@ int base_of(const Tracee& t, int dirfd, std::string* out) {
   if (out->empty() || (*out)[0] != '/') return -ENOTDIR;
   if (ends_with(*out, kDeleted)) return -ENOENT;
   return 0;
+}
+
+// Whether the tracee holds fd open for writing (/proc/TID/fdinfo/FD "flags:").
+bool fd_is_writable(pid_t tid, const std::string& fd) {
+  std::string path = "/proc/" + std::to_string(tid) + "/fdinfo/" + fd;
+  int f = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f < 0) return false;
+  char buf[512];
+  ssize_t n = read(f, buf, sizeof buf - 1);
+  close(f);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  const char* p = strstr(buf, "flags:");
+  if (!p) return false;
+  long flags = strtol(p + 6, nullptr, 8);
+  return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+// parts = proc/<tgid>/fd/<n>: the tracee's own fd n.
+bool is_own_fd_link(const std::vector<std::string>& parts, const Tracee& t) {
+  return parts.size() == 4 && parts[0] == "proc" && parts[1] == std::to_string(t.tgid) && parts[2] == "fd" &&
+         is_number(parts[3]);
 }
 
 }  // namespace
@@ -165,6 +188,7 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
         return r;
       }
       if (magic && ends_with(target, kDeleted)) target.resize(target.size() - strlen(kDeleted));
+      if (last && is_own_fd_link(parts, t)) r.reopens_writable_fd = fd_is_writable(t.tid, parts[3]);
       parts.pop_back();
       if (!target.empty() && target[0] == '/') parts.clear();
       split_into(target, &todo, true);

@@ -13,6 +13,9 @@ struct Resolved {
   bool exists = false;  // the final object exists (lstat when not following)
   bool is_dir = false;
   bool anon = false;    // pipe:[..], socket:[..], anon_inode:[..]: not in the filesystem
+  // Reached through /proc/self/fd/N (/dev/stdout...) where the tracee already
+  // holds fd N open for writing: reopening it gives no new way to write.
+  bool reopens_writable_fd = false;
 };
 
 struct Tracee {
