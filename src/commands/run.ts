@@ -41,7 +41,9 @@ Exit status: the command's (128+N when signal N killed it); 127 when it is not f
 
   async run(): Promise<void> {
     const {own, passThrough} = splitArgv(this.argv)
-    const {flags, argv} = await this.parse(Run, own)
+    const {flags, argv} = await this.parse(Run, own).catch((error: Error & {flags?: string[]}) => {
+      throw passThrough === null && Array.isArray(error.flags) ? errors.unknownFlagNoSeparator(error.flags) : error
+    })
     if (argv.length > 0) throw errors.missingSeparator(argv as string[])
     if (!passThrough?.length) throw errors.noCommand()
 

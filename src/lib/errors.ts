@@ -55,6 +55,13 @@ export const errors = {
         `Put the command after "--", e.g.: catbox run --writable /tmp -- ${args.join(' ')}`,
     ),
 
+  unknownFlagNoSeparator: (flags: string[]) =>
+    new CatboxError(
+      'USAGE',
+      `catbox: unknown flag ${flags.join(', ')}, and no "--" in the command line.\n` +
+        'If it belongs to the command, put the command after "--": catbox run [FLAGS] -- CMD [ARGS...]',
+    ),
+
   nulByte: (what: string) =>
     new CatboxError('BAD_OPTION', `catbox: ${what} contains a NUL byte, which a program cannot receive.\nRemove it.`),
 
