@@ -1,6 +1,8 @@
 export default {
   testEnvironment: 'node',
   setupFiles: ['<rootDir>/test/setup-console.cjs'],
+  // Rebuilds dist/ when src/ changed: the CLI tests run the built CLI.
+  globalSetup: '<rootDir>/test/global-setup.js',
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {'^(\\.{1,2}/.*)\\.js$': '$1'},
