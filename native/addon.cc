@@ -275,6 +275,8 @@ Napi::Value ResolvePath(const Napi::CallbackInfo& info) {
   o.Set("path", r.path);
   o.Set("error", r.error);
   o.Set("exists", r.exists);
+  o.Set("anon", r.anon);
+  o.Set("reopensWritableFd", r.reopens_writable_fd);
   return o;
 }
 

@@ -78,6 +78,10 @@ export interface ResolveResult {
   error: number
   /** Whether the final object exists (lstat when not following). */
   exists: boolean
+  /** A pipe, socket or anonymous inode reached through /proc/PID/fd/N: path is its name. */
+  anon: boolean
+  /** Reached through /proc/self/fd/N for an fd the process holds open for writing. */
+  reopensWritableFd: boolean
 }
 
 export interface NativeAddon {
