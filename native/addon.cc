@@ -113,6 +113,10 @@ Spec get_spec(Napi::Object o) {
 Napi::Object event_to_js(Napi::Env env, const Event& e) {
   Napi::Object o = Napi::Object::New(env);
   switch (e.type) {
+    case Event::Type::Start:
+      o.Set("type", "start");
+      o.Set("pid", e.pid);
+      break;
     case Event::Type::Violation:
       o.Set("type", "violation");
       o.Set("operation", e.operation);

@@ -10,7 +10,7 @@
 namespace catbox {
 
 struct Event {
-  enum class Type { Violation, ChildInitialized, ChildDied, Exec };
+  enum class Type { Start, Violation, ChildInitialized, ChildDied, Exec };
   Type type;
   pid_t pid = 0;
   pid_t ppid = 0;

@@ -77,10 +77,15 @@ const char* errno_text(int err) {
   // Node marks its stdio close-on-exec.
   for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
 
-  // Wait until the tracer has seized us: nothing may run unseen.
+  // If the tracer thread dies before it seizes us, die with it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  // Wait until the tracer has seized us: nothing may run unseen. End of file
+  // instead of the go byte means the supervisor is gone.
   char byte;
-  while (read(sync_fd, &byte, 1) < 0 && errno == EINTR) {
+  ssize_t n;
+  while ((n = read(sync_fd, &byte, 1)) < 0 && errno == EINTR) {
   }
+  if (n != 1) _exit(126);
   close(sync_fd);
   // Descriptors inherited from Node (logs, lock files, sockets) are writes that
   // name no path: none of them reaches the build.
@@ -244,9 +249,15 @@ class Supervisor {
     }
     root_ = pid;
     procs_[pid] = Proc{pid};
+    Event start{Event::Type::Start};
+    start.pid = pid;
+    rec_.push(std::move(start));
     out_.stats.processes++;
     if (spec_.hook_child_initialized && hook_) hook_(pid, getpid());
-    close(sync[1]);  // the child may go on
+    if (write(sync[1], "g", 1) != 1) {  // the child may go on
+      kill(pid, SIGKILL);
+    }
+    close(sync[1]);
     loop();
     return out_;
   }

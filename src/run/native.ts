@@ -35,6 +35,8 @@ export interface NativeSpec {
 }
 
 export type NativeEvent =
+  /** The first process is traced and about to exec the command. */
+  | {type: 'start'; pid: number}
   | {
       type: 'violation'
       /** System call name, e.g. "openat", "connect". */
