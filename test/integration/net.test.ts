@@ -1,0 +1,224 @@
+// Network modes (test/drivers/net.c): full lets everything through; loopback
+// lets IP go only to 127.0.0.1 and ::1; none refuses IP connect, sendto, sendmsg
+// and bind, while AF_UNIX keeps working. Refusals are EACCES and violations
+// whose path is the address ("1.2.3.4:80", "[::1]:8080").
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals'
+import {createSocket} from 'node:dgram'
+import type {Socket as UdpSocket} from 'node:dgram'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {connect, createServer} from 'node:net'
+import type {AddressInfo, Server} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {BUILDS, runDriver, waitFor} from '../helpers/driver.js'
+import type {DriverOutcome} from '../helpers/driver.js'
+import {expectAllowed, expectCollected, expectDenied, fsState} from '../helpers/expect.js'
+import {makeTmpDirs} from '../helpers/tmp.js'
+import type {NetworkMode} from '../../src/index.js'
+
+/** A listening server that counts what reaches it. */
+interface Listener {
+  host: string
+  port: number
+  /** Connections accepted, or datagrams received (their text). */
+  seen: string[]
+  /**
+   * Send a probe of our own and wait for it. The kernel queues in order, so once
+   * the probe has arrived, anything the driver sent before it has arrived too.
+   */
+  probe: () => Promise<void>
+  close: () => Promise<void>
+}
+
+async function tcpListener(host: string): Promise<Listener> {
+  const seen: string[] = []
+  const server: Server = createServer((socket) => {
+    seen.push('connection')
+    socket.destroy()
+  })
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  const port = (server.address() as AddressInfo).port
+  return {
+    host,
+    port,
+    seen,
+    probe: async () => {
+      const count = seen.length
+      const socket = connect(port, host)
+      await waitFor(() => seen.length > count, `the probe connection to ${host}`)
+      socket.destroy()
+      seen.pop()
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+async function udpListener(host: string): Promise<Listener> {
+  const seen: string[] = []
+  const socket: UdpSocket = createSocket(host.includes(':') ? 'udp6' : 'udp4')
+  socket.on('message', (msg) => seen.push(msg.toString()))
+  await new Promise<void>((resolve) => socket.bind(0, host, resolve))
+  const port = socket.address().port
+  return {
+    host,
+    port,
+    seen,
+    probe: async () => {
+      const sender = createSocket(host.includes(':') ? 'udp6' : 'udp4')
+      sender.send('probe', port, host)
+      await waitFor(() => seen.includes('probe'), `the probe datagram to ${host}`)
+      sender.close()
+      seen.splice(seen.indexOf('probe'), 1)
+    },
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  }
+}
+
+async function unixListener(path: string): Promise<Listener> {
+  const seen: string[] = []
+  const server: Server = createServer((socket) => {
+    seen.push('connection')
+    socket.destroy()
+  })
+  await new Promise<void>((resolve) => server.listen(path, resolve))
+  return {
+    host: path,
+    port: 0,
+    seen,
+    probe: async () => {
+      const count = seen.length
+      const socket = connect(path)
+      await waitFor(() => seen.length > count, 'the probe connection to the unix socket')
+      socket.destroy()
+      seen.pop()
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+let tcp4: Listener, tcp6: Listener, udp4: Listener, udp6: Listener, unix: Listener
+let unixDir: string
+
+beforeAll(async () => {
+  unixDir = mkdtempSync(join(tmpdir(), 'catbox-net-'))
+  ;[tcp4, tcp6, udp4, udp6, unix] = await Promise.all([
+    tcpListener('127.0.0.1'),
+    tcpListener('::1'),
+    udpListener('127.0.0.1'),
+    udpListener('::1'),
+    unixListener(join(unixDir, 'server.sock')),
+  ])
+})
+
+afterAll(async () => {
+  await Promise.all([tcp4, tcp6, udp4, udp6, unix].filter(Boolean).map((l) => l.close()))
+  rmSync(unixDir, {recursive: true, force: true})
+})
+
+const addr = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
+
+async function net(build: (typeof BUILDS)[number], network: NetworkMode, args: string[], collectOnly = false) {
+  const tmp = makeTmpDirs()
+  return runDriver(tmp, {driver: 'net', build, args, network, collectOnly, cwd: tmp.base})
+}
+
+/** What reached the listener from the driver (after flushing with a probe). */
+async function reached(l: Listener, before: number): Promise<string[]> {
+  await l.probe()
+  return l.seen.slice(before)
+}
+
+type Reach = {name: string; listener: () => Listener; args: (l: Listener) => string[]; operation: string; arrives: string}
+const toLoopback: Reach[] = [
+  {name: 'TCP connect to 127.0.0.1', listener: () => tcp4, args: (l) => ['connect', l.host, String(l.port), 'tcp'], operation: 'connect', arrives: 'connection'},
+  {name: 'TCP connect to ::1', listener: () => tcp6, args: (l) => ['connect', l.host, String(l.port), 'tcp'], operation: 'connect', arrives: 'connection'},
+  {name: 'UDP sendto 127.0.0.1', listener: () => udp4, args: (l) => ['sendto', l.host, String(l.port)], operation: 'sendto', arrives: 'catbox'},
+  {name: 'UDP sendmsg to ::1', listener: () => udp6, args: (l) => ['sendmsg', l.host, String(l.port)], operation: 'sendmsg', arrives: 'catbox'},
+]
+
+describe.each(BUILDS)('%s build', (build) => {
+  describe.each(['full', 'loopback'] as const)('network %s', (mode) => {
+    test.each(toLoopback.map((r) => [r.name, r] as const))('%s is let through', async (_name, r) => {
+      const l = r.listener()
+      const before = l.seen.length
+      const o = await net(build, mode, r.args(l))
+      expectAllowed(o)
+      expect(await reached(l, before)).toEqual([r.arrives])
+    })
+
+    test('bind to 127.0.0.1 is let through', async () => {
+      expectAllowed(await net(build, mode, ['bind', '127.0.0.1', '0', 'tcp']))
+    })
+
+    test('bind to ::1 is let through', async () => {
+      expectAllowed(await net(build, mode, ['bind', '::1', '0', 'udp']))
+    })
+  })
+
+  describe('network full', () => {
+    test('UDP connect to a remote address is not refused (no packet is sent)', async () => {
+      const o = await net(build, 'full', ['connect', '1.2.3.4', '80', 'udp'])
+      // Without a default route the kernel answers ENETUNREACH; either way, no violation.
+      expect(['ok', 'err ENETUNREACH']).toContain(o.out)
+      expect(o.result.violations).toEqual([])
+    })
+  })
+
+  describe('network loopback', () => {
+    const remote: [string, string[], string, string][] = [
+      ['UDP connect to 1.2.3.4', ['connect', '1.2.3.4', '80', 'udp'], 'connect', '1.2.3.4:80'],
+      ['UDP connect to 2001:db8::1', ['connect', '2001:db8::1', '80', 'udp'], 'connect', '[2001:db8::1]:80'],
+      ['UDP sendto 1.2.3.4', ['sendto', '1.2.3.4', '80'], 'sendto', '1.2.3.4:80'],
+      ['UDP sendmsg to 1.2.3.4', ['sendmsg', '1.2.3.4', '53'], 'sendmsg', '1.2.3.4:53'],
+      ['bind to 0.0.0.0', ['bind', '0.0.0.0', '0', 'tcp'], 'bind', '0.0.0.0:0'],
+      ['bind to ::', ['bind', '::', '0', 'udp'], 'bind', '[::]:0'],
+    ]
+    test.each(remote)('%s is refused and recorded', async (_name, args, operation, path) => {
+      expectDenied(await net(build, 'loopback', args), {operation, path, canonical: ''})
+    })
+  })
+
+  describe('network none', () => {
+    test.each(toLoopback.map((r) => [r.name, r] as const))('%s is refused, recorded, and nothing arrives', async (_name, r) => {
+      const l = r.listener()
+      const before = l.seen.length
+      const o = await net(build, 'none', r.args(l))
+      expectDenied(o, {operation: r.operation, path: addr(l.host, l.port), canonical: ''})
+      expect(await reached(l, before)).toEqual([])
+    })
+
+    test('bind to 127.0.0.1 is refused and recorded', async () => {
+      expectDenied(await net(build, 'none', ['bind', '127.0.0.1', '0', 'tcp']), {
+        operation: 'bind',
+        path: '127.0.0.1:0',
+        canonical: '',
+      })
+    })
+
+    test('an AF_UNIX socketpair works', async () => {
+      expectAllowed(await net(build, 'none', ['socketpair']))
+    })
+
+    test('connect to a unix socket works', async () => {
+      const before = unix.seen.length
+      expectAllowed(await net(build, 'none', ['unix_connect', unix.host]))
+      expect(await reached(unix, before)).toEqual(['connection'])
+    })
+
+    test('bind of a unix socket inside the rules works', async () => {
+      const tmp = makeTmpDirs()
+      const path = join(tmp.allowed, 's')
+      const o = await runDriver(tmp, {driver: 'fs_create', build, args: ['bind', path], network: 'none', cwd: tmp.base})
+      expectAllowed(o)
+      expect(fsState(path).kind).toBe('socket')
+    })
+
+    test('in collect-only mode a TCP connect to 127.0.0.1 happens and is recorded', async () => {
+      const before = tcp4.seen.length
+      const o: DriverOutcome = await net(build, 'none', ['connect', tcp4.host, String(tcp4.port), 'tcp'], true)
+      expectCollected(o, {operation: 'connect', path: addr(tcp4.host, tcp4.port), canonical: ''})
+      expect(await reached(tcp4, before)).toEqual(['connection'])
+    })
+  })
+})
