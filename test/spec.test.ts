@@ -70,6 +70,19 @@ describe('findCommand searches like execvp', () => {
     expect(error.message).toBe('catbox: plain: Permission denied')
   })
 
+  // root can search any directory, so only an unprivileged user can meet this.
+  ;(process.getuid?.() === 0 ? test.skip : test)('an unsearchable PATH directory is skipped, not "Permission denied"', () => {
+    const locked = join(T, 'locked')
+    mkdirSync(locked, {mode: 0o000})
+    try {
+      expect(findCommand('tool', `${locked}:${PATH}`, work)).toBe(`${T}/bin1/tool`)
+      expect(failure(() => findCommand('nosuch', `${locked}:${PATH}`, work)).exitCode).toBe(127)
+      expect(failure(() => findCommand(`${locked}/tool`, PATH, work)).exitCode).toBe(126)
+    } finally {
+      rmSync(locked, {recursive: true})
+    }
+  })
+
   test('a directory in PATH is skipped; named as a path it is refused', () => {
     expect(failure(() => findCommand('adir', PATH, work)).exitCode).toBe(127)
     expect(failure(() => findCommand(`${T}/bin1/adir`, PATH, work)).message).toMatch(/Is a directory/)

@@ -66,43 +66,44 @@ function environment(env: Record<string, string | undefined>): Record<string, st
 }
 
 /**
- * Find the program like execvp(3): a name containing "/" is a path (relative to
- * cwd); otherwise each PATH directory is tried in order (an empty entry means
- * cwd), skipping entries that are not executable files. When something
- * was found but none of it is executable, that is reported instead of "not found".
+ * Find the program as a shell does: a name containing "/" is a path (relative
+ * to cwd); otherwise each PATH directory is tried in order (an empty entry
+ * means cwd). Directories, and entries that cannot be looked at (an
+ * unsearchable PATH directory), are skipped. When a file was found but none
+ * was executable, that is reported instead of "not found".
  */
 export function findCommand(command: string, path: string | undefined, cwd: string): string {
   if (command.includes('/')) {
     const file = posix.resolve(cwd, command)
-    const problem = executableProblem(file)
-    if (problem === 'ENOENT') throw errors.noSuchFile(command)
-    if (problem) throw errors.notExecutable(command, problem)
-    return file
+    const found = examine(file)
+    if (found === 'executable') return file
+    if (found === 'missing') throw errors.noSuchFile(command)
+    throw errors.notExecutable(command, found === 'directory' ? 'Is a directory' : 'Permission denied')
   }
-  let denied: string | undefined
+  let notExecutable = false
   for (const dir of (path ?? DEFAULT_PATH).split(':')) {
     const file = posix.resolve(cwd, dir || '.', command)
-    const problem = executableProblem(file)
-    if (!problem) return file
-    // Like a shell, a directory of that name in PATH is not a candidate.
-    if (problem !== 'ENOENT' && problem !== IS_A_DIRECTORY) denied ??= problem
+    const found = examine(file)
+    if (found === 'executable') return file
+    if (found === 'not executable') notExecutable = true
   }
-  if (denied) throw errors.notExecutable(command, denied)
+  if (notExecutable) throw errors.notExecutable(command, 'Permission denied')
   throw errors.commandNotFound(command)
 }
 
-const IS_A_DIRECTORY = 'Is a directory'
-
-/** null when file is an executable regular file; else 'ENOENT' or a reason for people. */
-function executableProblem(file: string): string | null {
+function examine(file: string): 'executable' | 'not executable' | 'directory' | 'missing' | 'unreachable' {
+  let isDirectory: boolean
   try {
-    if (statSync(file).isDirectory()) return IS_A_DIRECTORY
-    accessSync(file, constants.X_OK)
-    return null
+    isDirectory = statSync(file).isDirectory()
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') return 'ENOENT'
-    if (code === 'EACCES') return 'Permission denied'
-    return code ?? String(error)
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unreachable'
+  }
+  if (isDirectory) return 'directory'
+  try {
+    accessSync(file, constants.X_OK)
+    return 'executable'
+  } catch {
+    return 'not executable'
   }
 }
