@@ -1,0 +1,81 @@
+// The library API, run() from src/index.ts, with real processes.
+import {existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {CatboxError, run} from '../src/index.js'
+import type {Violation} from '../src/index.js'
+
+const T = realpathSync(mkdtempSync(join(tmpdir(), 'catbox-run-')))
+beforeAll(() => {
+  mkdirSync(join(T, 'ok'))
+  mkdirSync(join(T, 'no'))
+})
+afterAll(() => rmSync(T, {recursive: true, force: true}))
+
+const sh = (script: string) => ['sh', '-c', script]
+
+test('violations reach onViolation as they happen and the result', async () => {
+  const seen: Violation[] = []
+  const result = await run({
+    command: sh(`echo > ${T}/ok/a; echo > no/b 2>/dev/null; exit 5`),
+    writable: ['ok'],
+    cwd: T,
+    onViolation: (v) => seen.push(v),
+  })
+  expect(result.exitCode).toBe(5)
+  expect(result.signal).toBeNull()
+  expect(existsSync(join(T, 'ok/a'))).toBe(true)
+  expect(existsSync(join(T, 'no/b'))).toBe(false)
+  expect(result.violations).toEqual([
+    {operation: expect.stringMatching(/^open/), path: 'no/b', canonical: join(T, 'no/b'), pid: expect.any(Number), program: 'sh', denied: true, error: 'EACCES'},
+  ])
+  expect(seen).toEqual(result.violations)
+})
+
+test('onChildInitialized is called once for each new process', async () => {
+  const children: Array<[number, number]> = []
+  const result = await run({
+    command: sh('true & wait; true & wait'),
+    onChildInitialized: (pid, ppid) => children.push([pid, ppid]),
+  })
+  expect(result.exitCode).toBe(0)
+  expect(children).toHaveLength(3)
+  const [first, ...forked] = children
+  for (const [, ppid] of forked) expect(ppid).toBe(first[0])
+  expect(new Set(children.map(([pid]) => pid)).size).toBe(3)
+})
+
+test('a process is held while onChildInitialized runs', async () => {
+  const marker = join(T, 'ok', 'held')
+  let existedDuringHook: boolean | undefined
+  await run({
+    command: sh(`echo > ${marker}`),
+    writable: [marker],
+    onChildInitialized: () => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300)
+      existedDuringHook = existsSync(marker)
+    },
+  })
+  expect(existedDuringHook).toBe(false)
+  expect(existsSync(marker)).toBe(true)
+})
+
+test('a throwing callback does not stop the command; run() rejects afterwards', async () => {
+  const marker = join(T, 'ok', 'after')
+  const promise = run({
+    command: sh(`echo > ${T}/no/x 2>/dev/null; echo > ${marker}`),
+    writable: [join(T, 'ok')],
+    onViolation: () => {
+      throw new Error('boom')
+    },
+  })
+  await expect(promise).rejects.toMatchObject({code: 'CALLBACK_FAILED', message: expect.stringContaining('the onViolation callback threw: boom')})
+  expect(existsSync(marker)).toBe(true)
+})
+
+test('a command that is not found rejects with exitCode 127 and runs nothing', async () => {
+  const promise = run({command: ['catbox-no-such-command']})
+  await expect(promise).rejects.toBeInstanceOf(CatboxError)
+  await expect(promise).rejects.toMatchObject({code: 'COMMAND_NOT_FOUND', exitCode: 127})
+})
