@@ -71,6 +71,12 @@ describe('the command line after "--" is passed verbatim', () => {
     expect(r.stderr).toContain('Put the command after "--", e.g.: catbox run --writable /tmp -- ls x')
   })
 
+  test('--writable takes one rule each time', async () => {
+    const r = await catbox('run', '--writable', '/tmp', 'extra', '--', 'true')
+    expect(r.exitCode).toBe(2)
+    expect(r.stderr).toMatch(/^catbox: unexpected argument "extra" before "--"/)
+  })
+
   test('a command\'s flag without "--" is refused with the fix', async () => {
     const r = await catbox('run', 'ls', '-l')
     expect(r.exitCode).toBe(2)

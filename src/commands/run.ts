@@ -32,7 +32,7 @@ Exit status: the command's (128+N when signal N killed it); 127 when it is not f
 
   static strict = false
   static flags = {
-    writable: Flags.string({char: 'w', multiple: true, helpValue: 'RULE', description: 'allow writes matching RULE (repeatable)'}),
+    writable: Flags.string({char: 'w', multiple: true, multipleNonGreedy: true, helpValue: 'RULE', description: 'allow writes matching RULE (repeatable)'}),
     'collect-only': Flags.boolean({description: 'do not deny writes, only record them as violations'}),
     network: Flags.option({options: NETWORK_MODES, default: 'full' as const, description: 'full, loopback (IP to loopback only) or none (no IP; Unix sockets work)'})(),
     json: Flags.boolean({description: 'print one JSON object {exitCode, signal, violations, stats} on stdout at the end'}),
