@@ -63,7 +63,7 @@ export const errors = {
     ),
 
   nulByte: (what: string) =>
-    new CatboxError('BAD_OPTION', `catbox: ${what} contains a NUL byte, which a program cannot receive.\nRemove it.`),
+    new CatboxError('BAD_OPTION', `catbox: ${what} contains a NUL byte, which cannot be passed on (C strings end there).\nRemove it.`),
 
   badEnvironment: (name: string) =>
     new CatboxError(
