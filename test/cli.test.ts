@@ -157,12 +157,12 @@ describe('a sandboxed run', () => {
   })
 
   test('--fail-on-violation: exit 1 when the command succeeded with violations', async () => {
-    const r = await catbox('run', '--fail-on-violation', '--', 'sh', '-c', `${write('no')} 2>/dev/null; true`)
+    const r = await catbox('run', '--fail-on-violation', '--', 'sh', '-c', `{ ${write('no')}; } 2>/dev/null; true`)
     expect(r.exitCode).toBe(1)
   })
 
   test('--fail-on-violation keeps a failing command\'s own status', async () => {
-    const r = await catbox('run', '--fail-on-violation', '--', 'sh', '-c', `${write('no')} 2>/dev/null; exit 4`)
+    const r = await catbox('run', '--fail-on-violation', '--', 'sh', '-c', `{ ${write('no')}; } 2>/dev/null; exit 4`)
     expect(r.exitCode).toBe(4)
   })
 

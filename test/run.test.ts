@@ -18,7 +18,7 @@ const sh = (script: string) => ['sh', '-c', script]
 test('violations reach onViolation as they happen and the result', async () => {
   const seen: Violation[] = []
   const result = await run({
-    command: sh(`echo > ${T}/ok/a; echo > no/b 2>/dev/null; exit 5`),
+    command: sh(`echo > ${T}/ok/a; { echo > no/b; } 2>/dev/null; exit 5`),
     writable: ['ok'],
     cwd: T,
     onViolation: (v) => seen.push(v),
@@ -64,7 +64,7 @@ test('a process is held while onChildInitialized runs', async () => {
 test('a throwing callback does not stop the command; run() rejects afterwards', async () => {
   const marker = join(T, 'ok', 'after')
   const promise = run({
-    command: sh(`echo > ${T}/no/x 2>/dev/null; echo > ${marker}`),
+    command: sh(`{ echo > ${T}/no/x; } 2>/dev/null; echo > ${marker}`),
     writable: [join(T, 'ok')],
     onViolation: () => {
       throw new Error('boom')
