@@ -107,6 +107,18 @@ Spec get_spec(Napi::Object o) {
     throw Napi::TypeError::New(env, "spec.network must be full, loopback or none");
   }
   s.hook_child_initialized = o.Get("hookChildInitialized").ToBoolean();
+  Napi::Value trace = o.Get("trace");
+  if (trace.IsObject()) {
+    Napi::Object t = trace.As<Napi::Object>();
+    s.trace.exec = t.Get("exec").ToBoolean();
+    s.trace.read = t.Get("read").ToBoolean();
+    s.trace.write = t.Get("write").ToBoolean();
+  }
+  if (s.trace.any()) {
+    s.event_log = get_string(o, "eventLog");
+    if (s.event_log.empty() || s.event_log[0] != '/')
+      throw Napi::TypeError::New(env, "spec.eventLog must be an absolute path when tracing");
+  }
   return s;
 }
 
@@ -169,6 +181,7 @@ Napi::Object outcome_to_js(Napi::Env env, const Outcome& out) {
   st.Set("eventStops", static_cast<double>(out.stats.event_stops));
   st.Set("signalsForwarded", static_cast<double>(out.stats.signals_forwarded));
   st.Set("violations", static_cast<double>(out.stats.violations));
+  st.Set("logLines", static_cast<double>(out.stats.log_lines));
   r.Set("stats", st);
   return r;
 }

@@ -11,7 +11,8 @@
       "rules.cc",
       "policy.cc",
       "tracer.cc",
-      "recorder.cc"
+      "recorder.cc",
+      "tracelog.cc"
     ],
     "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
     "defines": ["NAPI_VERSION=8"],

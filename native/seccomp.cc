@@ -63,6 +63,11 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(errno_action(row.err));
       return;
     case Filter::TraceOpen:
+      if (opt.trace_reads) {
+        p.if_eq(row.nr, 1);
+        p.ret(SECCOMP_RET_TRACE);
+        return;
+      }
       p.if_eq(row.nr, 4);
       p.load(arg_lo(row.flags_arg));
       p.if_set(kOpenWriteFlags, 1);

@@ -8,6 +8,7 @@ namespace catbox {
 
 struct FilterOptions {
   bool restrict_network = false;  // network mode loopback or none
+  bool trace_reads = false;       // stop at read-only opens too (the read log)
 };
 
 // Builds the program; the vector must outlive the prctl() that installs it.

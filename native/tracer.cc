@@ -160,6 +160,23 @@ bool follows(Follow f, int flags, int open_flags) {
   return true;
 }
 
+std::string read_file(const std::string& path, size_t max) {
+  std::string out;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[8192];
+  ssize_t n;
+  while (out.size() < max && (n = read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+std::string read_link_or_empty(const std::string& path) {
+  char buf[4096];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, n) : std::string();
+}
+
 bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
 
 NetAddress parse_sockaddr(const unsigned char* buf, size_t len) {
@@ -221,6 +238,9 @@ class Supervisor {
   Outcome run() {
     FilterOptions fo;
     fo.restrict_network = spec_.policy.network != Network::Full;
+    fo.trace_reads = spec_.trace.read;
+    if (spec_.trace.any() && !spec_.event_log.empty() && log_.open(spec_.event_log) < 0)
+      return fail(("cannot open the event log " + spec_.event_log).c_str());
     std::vector<sock_filter> filter = build_filter(fo);
     sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
     std::vector<char*> argv = c_strings(spec_.argv);
@@ -249,6 +269,8 @@ class Supervisor {
     }
     root_ = pid;
     procs_[pid] = Proc{pid};
+    log_.start(pid);
+    if (spec_.trace.exec) log_.proc(pid, getpid());
     Event start{Event::Type::Start};
     start.pid = pid;
     rec_.push(std::move(start));
@@ -259,6 +281,8 @@ class Supervisor {
     }
     close(sync[1]);
     loop();
+    log_.flush();
+    out_.stats.log_lines = log_.lines();
     return out_;
   }
 
@@ -318,6 +342,7 @@ class Supervisor {
           unsigned long old_tid = 0;
           ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &old_tid);
           if (static_cast<pid_t>(old_tid) != pid) procs_.erase(static_cast<pid_t>(old_tid));
+          if (spec_.trace.exec) log_exec(pid);
           resume(pid);
           break;
         }
@@ -357,7 +382,12 @@ class Supervisor {
   }
 
   void start_child(pid_t pid, pid_t parent) {
-    procs_[pid] = Proc{read_tgid(pid)};
+    pid_t tgid = read_tgid(pid);
+    procs_[pid] = Proc{tgid};
+    if (spec_.trace.exec && tgid == pid) {
+      auto p = procs_.find(parent);
+      log_.proc(pid, p != procs_.end() ? p->second.tgid : parent);
+    }
     out_.stats.processes++;
     if (spec_.hook_child_initialized && hook_) hook_(pid, parent);
     resume(pid);
@@ -369,6 +399,7 @@ class Supervisor {
     if (it != procs_.end()) procs_.erase(it);
     announced_.erase(pid);
     early_.erase(pid);
+    if (leader && spec_.trace.exec) log_.exit(pid, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     if (WIFSIGNALED(st) && leader) {
       Event e{Event::Type::ChildDied};
       e.pid = pid;
@@ -425,7 +456,11 @@ class Supervisor {
     int open_flags = flags;
     if (row.a.access == Access::Open) {
       if (row.flags_arg < 0) open_flags = O_CREAT | O_WRONLY | O_TRUNC;  // creat
-      if (!(open_flags & kOpenWriteFlags)) return {};  // a read; only a nested filter sends those here
+      if (!(open_flags & kOpenWriteFlags)) {
+        // A read: here only for the read log (or from a nested filter).
+        if (spec_.trace.read) log_read(t, row, args, open_flags);
+        return {};
+      }
     }
     for (const PathOperand* op : {&row.a, &row.b}) {
       if (op->access == Access::None) continue;
@@ -454,7 +489,33 @@ class Supervisor {
     r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
     Decision d = decide_path(spec_.policy, op.access, open_flags, r);
     if (d.violation) record(t.tid, row.name, given.empty() ? r.path : given, r.path, d);
+    if (spec_.trace.write && !r.anon && !r.path.empty()) log_.access(t.tgid, true, row.name, r.path, d.allow);
     return d;
+  }
+
+  void log_read(const Tracee& t, const SyscallDef& row, const uint64_t* args, int open_flags) {
+    const PathOperand& op = row.a;
+    std::string given;
+    if (read_string(t.tid, args[op.path], &given, kMaxPath) < 0 || given.empty()) return;
+    int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
+    Resolved r = resolve_path(t, dirfd, given, follows(op.follow, 0, open_flags));
+    if (r.anon || r.path.empty()) return;
+    // A missing file is a failed lookup: a header searched for in several directories.
+    log_.access(t.tgid, false, row.name, r.path, r.exists && r.error == 0);
+  }
+
+  void log_exec(pid_t pid) {
+    std::string base = "/proc/" + std::to_string(pid);
+    std::string cmdline = read_file(base + "/cmdline", 256 * 1024);
+    std::vector<std::string> argv;
+    size_t i = 0;
+    while (i < cmdline.size()) {
+      size_t j = cmdline.find('\0', i);
+      if (j == std::string::npos) j = cmdline.size();
+      argv.push_back(cmdline.substr(i, j - i));
+      i = j + 1;
+    }
+    log_.exec(pid, read_link_or_empty(base + "/exe"), argv, read_link_or_empty(base + "/cwd"));
   }
 
   Decision check_fd(const Tracee& t, const SyscallDef& row, int fd) {
@@ -540,6 +601,7 @@ class Supervisor {
   Recorder& rec_;
   const ChildInitialized& hook_;
   Outcome out_;
+  TraceLog log_;
   pid_t root_ = 0;
   std::unordered_map<pid_t, Proc> procs_;
   std::unordered_map<pid_t, pid_t> announced_;  // child -> parent, first stop not seen yet

@@ -9,6 +9,7 @@
 
 #include "policy.h"
 #include "recorder.h"
+#include "tracelog.h"
 
 namespace catbox {
 
@@ -19,6 +20,8 @@ struct Spec {
   std::string cwd;
   Policy policy;
   bool hook_child_initialized = false;
+  TraceOptions trace;
+  std::string event_log;  // where the operation log goes when trace.any()
 };
 
 struct Stats {
@@ -27,6 +30,7 @@ struct Stats {
   uint64_t event_stops = 0;
   uint64_t signals_forwarded = 0;
   uint64_t violations = 0;
+  uint64_t log_lines = 0;
 };
 
 struct Outcome {

@@ -32,6 +32,19 @@ export interface NativeSpec {
   network: NetworkMode
   /** When true, native waits for the JS onChildInitialized hook before a new process continues. */
   hookChildInitialized: boolean
+  /** What the operation log records; nothing when absent. */
+  trace?: TraceOptions
+  /** Absolute path of the JSON-lines operation log native appends to (required when trace is on). */
+  eventLog?: string
+}
+
+export interface TraceOptions {
+  /** The process tree: every process, exec (path, argv, cwd) and exit, with times. */
+  exec: boolean
+  /** Files opened for reading, and failed lookups (a missing file). */
+  read: boolean
+  /** Files written, created, removed, renamed, and their metadata changed. */
+  write: boolean
 }
 
 export type NativeEvent =
@@ -63,6 +76,8 @@ export interface NativeStats {
   eventStops: number
   signalsForwarded: number
   violations: number
+  /** Lines written to the operation log. */
+  logLines: number
 }
 
 export interface NativeResult {
