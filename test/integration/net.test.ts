@@ -31,28 +31,42 @@ interface Listener {
   close: () => Promise<void>
 }
 
-async function tcpListener(host: string): Promise<Listener> {
+/**
+ * A stream server (TCP or unix). Each accepted connection is recorded as
+ * "connection", in accept order; the probe identifies itself by what it sends.
+ */
+async function streamListener(host: string, listen: (server: Server, done: () => void) => void): Promise<Listener> {
+  const accepted: {text: string}[] = []
   const seen: string[] = []
   const server: Server = createServer((socket) => {
+    const entry = {text: ''}
+    accepted.push(entry)
     seen.push('connection')
-    socket.destroy()
+    socket.on('data', (data) => (entry.text += data.toString()))
+    socket.on('error', () => {})
+    socket.on('end', () => socket.destroy())
   })
-  await new Promise<void>((resolve) => server.listen(0, host, resolve))
-  const port = (server.address() as AddressInfo).port
+  await new Promise<void>((resolve) => listen(server, resolve))
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
   return {
     host,
     port,
     seen,
     probe: async () => {
-      const count = seen.length
-      const socket = connect(port, host)
-      await waitFor(() => seen.length > count, `the probe connection to ${host}`)
-      socket.destroy()
-      seen.pop()
+      const socket = port ? connect(port, host) : connect(host)
+      socket.on('error', () => {})
+      socket.end('probe')
+      await waitFor(() => accepted.some((e) => e.text === 'probe'), `the probe connection to ${host}`)
+      const i = accepted.findIndex((e) => e.text === 'probe')
+      accepted.splice(i, 1)
+      seen.splice(i, 1)
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }
+
+const tcpListener = (host: string) => streamListener(host, (server, done) => server.listen(0, host, done))
 
 async function udpListener(host: string): Promise<Listener> {
   const seen: string[] = []
@@ -75,27 +89,7 @@ async function udpListener(host: string): Promise<Listener> {
   }
 }
 
-async function unixListener(path: string): Promise<Listener> {
-  const seen: string[] = []
-  const server: Server = createServer((socket) => {
-    seen.push('connection')
-    socket.destroy()
-  })
-  await new Promise<void>((resolve) => server.listen(path, resolve))
-  return {
-    host: path,
-    port: 0,
-    seen,
-    probe: async () => {
-      const count = seen.length
-      const socket = connect(path)
-      await waitFor(() => seen.length > count, 'the probe connection to the unix socket')
-      socket.destroy()
-      seen.pop()
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
+const unixListener = (path: string) => streamListener(path, (server, done) => server.listen(path, done))
 
 let tcp4: Listener, tcp6: Listener, udp4: Listener, udp6: Listener, unix: Listener
 let unixDir: string
