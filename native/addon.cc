@@ -114,6 +114,15 @@ Spec get_spec(Napi::Object o) {
     s.trace.read = t.Get("read").ToBoolean();
     s.trace.write = t.Get("write").ToBoolean();
   }
+  Napi::Value fake = o.Get("fakeRoot");
+  if (fake.IsObject()) {
+    Napi::Object f = fake.As<Napi::Object>();
+    s.fake_root = true;
+    s.fake_uid = f.Get("uid").ToNumber().Uint32Value();
+    s.fake_gid = f.Get("gid").ToNumber().Uint32Value();
+    s.owner_db = get_string(f, "db");
+    if (s.owner_db.empty() || s.owner_db[0] != '/') throw Napi::TypeError::New(env, "spec.fakeRoot.db must be an absolute path");
+  }
   if (s.trace.any()) {
     s.event_log = get_string(o, "eventLog");
     if (s.event_log.empty() || s.event_log[0] != '/')
@@ -179,6 +188,7 @@ Napi::Object outcome_to_js(Napi::Env env, const Outcome& out) {
   st.Set("processes", static_cast<double>(out.stats.processes));
   st.Set("seccompStops", static_cast<double>(out.stats.seccomp_stops));
   st.Set("eventStops", static_cast<double>(out.stats.event_stops));
+  st.Set("exitStops", static_cast<double>(out.stats.exit_stops));
   st.Set("signalsForwarded", static_cast<double>(out.stats.signals_forwarded));
   st.Set("violations", static_cast<double>(out.stats.violations));
   st.Set("logLines", static_cast<double>(out.stats.log_lines));

@@ -12,7 +12,9 @@
       "policy.cc",
       "tracer.cc",
       "recorder.cc",
-      "tracelog.cc"
+      "tracelog.cc",
+      "owners.cc",
+      "fakeroot.cc"
     ],
     "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
     "defines": ["NAPI_VERSION=8"],

@@ -1,6 +1,7 @@
 #include "memory.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
@@ -55,6 +56,31 @@ int read_string(pid_t pid, uint64_t addr, std::string* out, size_t max) {
     cur += chunk;
   }
   return -ENAMETOOLONG;
+}
+
+int write_memory(pid_t pid, uint64_t addr, const void* data, size_t len) {
+  if (len == 0) return 0;
+  iovec local{const_cast<void*>(data), len};
+  iovec remote{reinterpret_cast<void*>(addr), len};
+  if (process_vm_writev(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len)) return 0;
+  // Read-modify-write whole words: the first and last may be partly outside.
+  const auto* src = static_cast<const unsigned char*>(data);
+  size_t done = 0;
+  while (done < len) {
+    uint64_t word_addr = (addr + done) & ~uint64_t{7};
+    size_t skip = (addr + done) - word_addr;
+    size_t n = std::min(sizeof(long) - skip, len - done);
+    long word = 0;
+    if (skip != 0 || n != sizeof(long)) {
+      errno = 0;
+      word = ptrace(PTRACE_PEEKDATA, pid, word_addr, nullptr);
+      if (errno != 0) return -EFAULT;
+    }
+    memcpy(reinterpret_cast<unsigned char*>(&word) + skip, src + done, n);
+    if (ptrace(PTRACE_POKEDATA, pid, word_addr, reinterpret_cast<void*>(word)) < 0) return -EFAULT;
+    done += n;
+  }
+  return 0;
 }
 
 }  // namespace catbox

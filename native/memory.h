@@ -15,4 +15,7 @@ int read_memory(pid_t pid, uint64_t addr, void* out, size_t len);
 // 0, -EFAULT, or -ENAMETOOLONG.
 int read_string(pid_t pid, uint64_t addr, std::string* out, size_t max);
 
+// Writes len bytes at addr; 0 or -EFAULT.
+int write_memory(pid_t pid, uint64_t addr, const void* data, size_t len);
+
 }  // namespace catbox

@@ -74,6 +74,11 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(SECCOMP_RET_TRACE);
       p.ret(SECCOMP_RET_ALLOW);
       return;
+    case Filter::FakeRoot:
+      if (!opt.fake_root) return;
+      p.if_eq(row.nr, 1);
+      p.ret(SECCOMP_RET_TRACE);
+      return;
     case Filter::TraceNet:
       if (!opt.restrict_network) return;
       p.if_eq(row.nr, 1);

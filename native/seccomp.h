@@ -9,6 +9,7 @@ namespace catbox {
 struct FilterOptions {
   bool restrict_network = false;  // network mode loopback or none
   bool trace_reads = false;       // stop at read-only opens too (the read log)
+  bool fake_root = false;         // stop at identity and stat calls
 };
 
 // Builds the program; the vector must outlive the prctl() that installs it.

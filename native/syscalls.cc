@@ -37,23 +37,31 @@ constexpr PathOperand At(int8_t dirfd, int8_t path, Follow f, Access a, Empty em
   return {dirfd, path, f, a, empty};
 }
 
-constexpr SyscallDef path1(int nr, const char* name, PathOperand a, int8_t flags = -1) {
-  return {nr, name, Filter::Trace, Kind::Path, flags, -1, a, kNone, 0};
+constexpr SyscallDef path1(int nr, const char* name, PathOperand a, int8_t flags = -1, Fake fake = Fake::None,
+                           int8_t val = -1) {
+  return {nr, name, Filter::Trace, Kind::Path, flags, -1, a, kNone, 0, fake, val};
 }
-constexpr SyscallDef path2(int nr, const char* name, PathOperand a, PathOperand b, int8_t flags = -1) {
-  return {nr, name, Filter::Trace, Kind::Path, flags, -1, a, b, 0};
+constexpr SyscallDef path2(int nr, const char* name, PathOperand a, PathOperand b, int8_t flags = -1,
+                           Fake fake = Fake::None) {
+  return {nr, name, Filter::Trace, Kind::Path, flags, -1, a, b, 0, fake, -1};
 }
 constexpr SyscallDef open_call(int nr, const char* name, PathOperand a, int8_t flags) {
   return {nr, name, Filter::TraceOpen, Kind::Path, flags, -1, a, kNone, 0};
 }
-constexpr SyscallDef fd_call(int nr, const char* name, int8_t fd = 0) {
-  return {nr, name, Filter::Trace, Kind::Fd, -1, fd, kNone, kNone, 0};
+constexpr SyscallDef fd_call(int nr, const char* name, Fake fake = Fake::None, int8_t val = -1) {
+  return {nr, name, Filter::Trace, Kind::Fd, -1, 0, kNone, kNone, 0, fake, val};
 }
 constexpr SyscallDef refuse(int nr, const char* name, int err) {
-  return {nr, name, Filter::Errno, Kind::Path, -1, -1, kNone, kNone, err};
+  return {nr, name, Filter::Errno, Kind::Path, -1, -1, kNone, kNone, err, Fake::None, -1};
 }
 constexpr SyscallDef special(int nr, const char* name, Filter f, Kind k = Kind::Path, int8_t flags = -1) {
-  return {nr, name, f, k, flags, 0, kNone, kNone, 0};
+  return {nr, name, f, k, flags, 0, kNone, kNone, 0, Fake::None, -1};
+}
+constexpr SyscallDef identity(int nr, const char* name) {
+  return {nr, name, Filter::FakeRoot, Kind::Identity, -1, -1, kNone, kNone, 0, Fake::None, -1};
+}
+constexpr SyscallDef stat_call(int nr, const char* name, int8_t buf) {
+  return {nr, name, Filter::FakeRoot, Kind::Stat, -1, -1, kNone, kNone, 0, Fake::None, buf};
 }
 
 // Most frequent first: the filter tests rows in this order.
@@ -69,16 +77,16 @@ const SyscallDef kRows[] = {
     // --- namespace: create, remove, rename, link ---
     path1(__NR_mkdir, "mkdir", P(0, Follow::No, Access::Create)),
     path1(__NR_mkdirat, "mkdirat", At(0, 1, Follow::No, Access::Create)),
-    path1(__NR_mknod, "mknod", P(0, Follow::No, Access::Create)),
-    path1(__NR_mknodat, "mknodat", At(0, 1, Follow::No, Access::Create)),
-    path1(__NR_rmdir, "rmdir", P(0, Follow::No, Access::Remove)),
-    path1(__NR_unlink, "unlink", P(0, Follow::No, Access::Remove)),
-    path1(__NR_unlinkat, "unlinkat", At(0, 1, Follow::No, Access::Remove)),
-    path2(__NR_rename, "rename", P(0, Follow::No, Access::Remove), P(1, Follow::No, Access::Replace)),
-    path2(__NR_renameat, "renameat", At(0, 1, Follow::No, Access::Remove), At(2, 3, Follow::No, Access::Replace)),
+    path1(__NR_mknod, "mknod", P(0, Follow::No, Access::Create), -1, Fake::Mknod, 1),
+    path1(__NR_mknodat, "mknodat", At(0, 1, Follow::No, Access::Create), -1, Fake::Mknod, 2),
+    path1(__NR_rmdir, "rmdir", P(0, Follow::No, Access::Remove), -1, Fake::Unlink),
+    path1(__NR_unlink, "unlink", P(0, Follow::No, Access::Remove), -1, Fake::Unlink),
+    path1(__NR_unlinkat, "unlinkat", At(0, 1, Follow::No, Access::Remove), -1, Fake::Unlink),
+    path2(__NR_rename, "rename", P(0, Follow::No, Access::Remove), P(1, Follow::No, Access::Replace), -1, Fake::Rename),
+    path2(__NR_renameat, "renameat", At(0, 1, Follow::No, Access::Remove), At(2, 3, Follow::No, Access::Replace), -1, Fake::Rename),
     // RENAME_EXCHANGE changes both names, RENAME_WHITEOUT leaves a device behind:
     // both sides are writes either way.
-    path2(__NR_renameat2, "renameat2", At(0, 1, Follow::No, Access::Remove), At(2, 3, Follow::No, Access::Replace), 4),
+    path2(__NR_renameat2, "renameat2", At(0, 1, Follow::No, Access::Remove), At(2, 3, Follow::No, Access::Replace), 4, Fake::Rename),
     // A hard link's source is checked as a write: otherwise a link from outside
     // into an allowed directory would let the build write the outside file.
     path2(__NR_link, "link", P(0, Follow::No, Access::Modify), P(1, Follow::No, Access::Create)),
@@ -87,14 +95,14 @@ const SyscallDef kRows[] = {
     path1(__NR_symlinkat, "symlinkat", At(1, 2, Follow::No, Access::Create)),
 
     // --- metadata ---
-    path1(__NR_chmod, "chmod", P(0, Follow::Yes, Access::Modify)),
-    fd_call(__NR_fchmod, "fchmod"),
-    path1(__NR_fchmodat, "fchmodat", At(0, 1, Follow::Yes, Access::Modify)),
-    path1(__NR_fchmodat2, "fchmodat2", At(0, 1, Follow::UnlessNoFollow, Access::Modify, Empty::AtEmptyPath), 3),
-    path1(__NR_chown, "chown", P(0, Follow::Yes, Access::Modify)),
-    fd_call(__NR_fchown, "fchown"),
-    path1(__NR_lchown, "lchown", P(0, Follow::No, Access::Modify)),
-    path1(__NR_fchownat, "fchownat", At(0, 1, Follow::UnlessNoFollow, Access::Modify, Empty::AtEmptyPath), 4),
+    path1(__NR_chmod, "chmod", P(0, Follow::Yes, Access::Modify), -1, Fake::Chmod, 1),
+    fd_call(__NR_fchmod, "fchmod", Fake::Chmod, 1),
+    path1(__NR_fchmodat, "fchmodat", At(0, 1, Follow::Yes, Access::Modify), -1, Fake::Chmod, 2),
+    path1(__NR_fchmodat2, "fchmodat2", At(0, 1, Follow::UnlessNoFollow, Access::Modify, Empty::AtEmptyPath), 3, Fake::Chmod, 2),
+    path1(__NR_chown, "chown", P(0, Follow::Yes, Access::Modify), -1, Fake::Chown, 1),
+    fd_call(__NR_fchown, "fchown", Fake::Chown, 1),
+    path1(__NR_lchown, "lchown", P(0, Follow::No, Access::Modify), -1, Fake::Chown, 1),
+    path1(__NR_fchownat, "fchownat", At(0, 1, Follow::UnlessNoFollow, Access::Modify, Empty::AtEmptyPath), 4, Fake::Chown, 2),
     path1(__NR_utime, "utime", P(0, Follow::Yes, Access::Modify)),
     path1(__NR_utimes, "utimes", P(0, Follow::Yes, Access::Modify)),
     path1(__NR_futimesat, "futimesat", At(0, 1, Follow::Yes, Access::Modify, Empty::NullOrAtEmptyPath)),
@@ -106,6 +114,29 @@ const SyscallDef kRows[] = {
     path1(__NR_lremovexattr, "lremovexattr", P(0, Follow::No, Access::Modify)),
     fd_call(__NR_fremovexattr, "fremovexattr"),
     special(__NR_ioctl, "ioctl", Filter::TraceIoctl, Kind::Ioctl),
+
+    // --- fake root: identity and what stat shows ---
+    identity(__NR_getuid, "getuid"),
+    identity(__NR_geteuid, "geteuid"),
+    identity(__NR_getgid, "getgid"),
+    identity(__NR_getegid, "getegid"),
+    identity(__NR_getresuid, "getresuid"),
+    identity(__NR_getresgid, "getresgid"),
+    identity(__NR_setuid, "setuid"),
+    identity(__NR_setgid, "setgid"),
+    identity(__NR_setreuid, "setreuid"),
+    identity(__NR_setregid, "setregid"),
+    identity(__NR_setresuid, "setresuid"),
+    identity(__NR_setresgid, "setresgid"),
+    identity(__NR_setfsuid, "setfsuid"),
+    identity(__NR_setfsgid, "setfsgid"),
+    identity(__NR_setgroups, "setgroups"),
+    identity(__NR_getgroups, "getgroups"),
+    stat_call(__NR_newfstatat, "newfstatat", 2),
+    stat_call(__NR_statx, "statx", 4),
+    stat_call(__NR_fstat, "fstat", 1),
+    stat_call(__NR_stat, "stat", 1),
+    stat_call(__NR_lstat, "lstat", 1),
 
     // --- network ---
     special(__NR_bind, "bind", Filter::Trace, Kind::Bind),

@@ -19,6 +19,7 @@ enum class Filter : uint8_t {
   Seccomp,     // EPERM when a tracee asks for a user-notification listener
   Socket,      // EACCES for packet sockets when the network is restricted
   Errno,       // fails in the kernel with `err`, never runs
+  FakeRoot,    // stops only in fake-root mode (identity and stat calls)
 };
 
 // How the tracer reads one path operand.
@@ -46,6 +47,19 @@ enum class Kind : uint8_t {
   Net,      // a socket address: connect, sendto, sendmsg, sendmmsg
   Bind,     // bind: a unix path is a Create, an IP address a network check
   Ioctl,    // FS_IOC_SETFLAGS-like on the fd in arg 0
+  Identity, // getuid, setresgid...: answered from the fake credentials
+  Stat,     // stat family: the result is rewritten at syscall exit
+};
+
+// What fake-root mode does instead of (or besides) the call, once the
+// write rules allow it.
+enum class Fake : uint8_t {
+  None,
+  Chown,   // not performed; uid at val_arg, gid at val_arg + 1 recorded
+  Chmod,   // performed with harmless bits; the full mode (val_arg) recorded
+  Mknod,   // a device becomes an empty file; mode at val_arg, dev at val_arg + 1 recorded
+  Unlink,  // operand a's record goes when its last link does
+  Rename,  // operand b's record goes when it is replaced
 };
 
 // When the path may name the dirfd itself instead of an entry.
@@ -73,6 +87,8 @@ struct SyscallDef {
   PathOperand a;
   PathOperand b;
   int err;           // Filter::Errno: the errno
+  Fake fake;         // fake-root behaviour
+  int8_t val_arg;    // Fake: the argument with the uid or mode; Kind::Stat: the result buffer
 };
 
 // The kernel's own O_TMPFILE bit. glibc's __O_TMPFILE also carries

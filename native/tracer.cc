@@ -16,10 +16,13 @@
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "fakeroot.h"
 #include "memory.h"
+#include "owners.h"
 #include "resolver.h"
 #include "seccomp.h"
 #include "syscalls.h"
@@ -117,7 +120,20 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 struct Proc {
   pid_t tgid = 0;
+  Creds creds;      // fake root: what the process believes it is
+  Pending pending;  // fake root: work for this thread's syscall-exit stop
 };
+
+void set_arg(user_regs_struct& r, int i, uint64_t v) {
+  switch (i) {
+    case 0: r.rdi = v; break;
+    case 1: r.rsi = v; break;
+    case 2: r.rdx = v; break;
+    case 3: r.r10 = v; break;
+    case 4: r.r8 = v; break;
+    case 5: r.r9 = v; break;
+  }
+}
 
 std::string read_comm(pid_t pid) {
   char path[64];
@@ -175,6 +191,10 @@ std::string read_link_or_empty(const std::string& path) {
   char buf[4096];
   ssize_t n = readlink(path.c_str(), buf, sizeof buf);
   return n > 0 ? std::string(buf, n) : std::string();
+}
+
+std::string fd_link(pid_t tid, int fd) {
+  return "/proc/" + std::to_string(tid) + (fd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(fd));
 }
 
 bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
@@ -239,6 +259,11 @@ class Supervisor {
     FilterOptions fo;
     fo.restrict_network = spec_.policy.network != Network::Full;
     fo.trace_reads = spec_.trace.read;
+    fo.fake_root = spec_.fake_root;
+    if (spec_.fake_root) {
+      if (owners_.open(spec_.owner_db) < 0) return fail(("cannot open the ownership database " + spec_.owner_db).c_str());
+      fake_ = std::make_unique<FakeRoot>(spec_.fake_uid, spec_.fake_gid, owners_);
+    }
     if (spec_.trace.any() && !spec_.event_log.empty() && log_.open(spec_.event_log) < 0)
       return fail(("cannot open the event log " + spec_.event_log).c_str());
     std::vector<sock_filter> filter = build_filter(fo);
@@ -269,6 +294,7 @@ class Supervisor {
     }
     root_ = pid;
     procs_[pid] = Proc{pid};
+    if (fake_) procs_[pid].creds = fake_->initial();
     log_.start(pid);
     if (spec_.trace.exec) log_.proc(pid, getpid());
     Event start{Event::Type::Start};
@@ -293,7 +319,9 @@ class Supervisor {
     return out_;
   }
 
-  void resume(pid_t pid, int sig = 0) { ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig))); }
+  void resume(pid_t pid, int sig = 0, bool to_exit = false) {
+    ptrace(to_exit ? PTRACE_SYSCALL : PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
+  }
 
   void loop() {
     for (;;) {
@@ -316,14 +344,20 @@ class Supervisor {
       int event = static_cast<unsigned>(st) >> 16;
       switch (event) {
         case 0:
+          if (sig == (SIGTRAP | 0x80)) {
+            // The syscall-exit stop asked for at a seccomp stop (TRACESYSGOOD).
+            out_.stats.exit_stops++;
+            on_syscall_exit(pid);
+            resume(pid);
+            break;
+          }
           // A signal on its way to the tracee: deliver it unchanged.
           out_.stats.signals_forwarded++;
           resume(pid, sig);
           break;
         case PTRACE_EVENT_SECCOMP:
           out_.stats.seccomp_stops++;
-          on_seccomp(pid);
-          resume(pid);
+          resume(pid, 0, on_seccomp(pid));
           break;
         case PTRACE_EVENT_FORK:
         case PTRACE_EVENT_VFORK:
@@ -383,7 +417,10 @@ class Supervisor {
 
   void start_child(pid_t pid, pid_t parent) {
     pid_t tgid = read_tgid(pid);
-    procs_[pid] = Proc{tgid};
+    Proc proc{tgid};
+    auto from = procs_.find(parent);
+    if (from != procs_.end()) proc.creds = from->second.creds;  // inherited across fork and clone
+    procs_[pid] = proc;
     if (spec_.trace.exec && tgid == pid) {
       auto p = procs_.find(parent);
       log_.proc(pid, p != procs_.end() ? p->second.tgid : parent);
@@ -428,13 +465,17 @@ class Supervisor {
     rec_.push(std::move(e));
   }
 
-  void on_seccomp(pid_t pid) {
+  // Returns whether the tracee must stop again at the syscall's exit.
+  bool on_seccomp(pid_t pid) {
     user_regs_struct regs;
-    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
+    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return false;
     const SyscallDef* row = lookup_syscall(static_cast<long>(regs.orig_rax));
-    if (!row) return;
+    if (!row) return false;
     const uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
-    Tracee t{pid, procs_[pid].tgid};
+    Proc& proc = procs_[pid];
+    Tracee t{pid, proc.tgid};
+    targets_[0] = targets_[1] = Target{};
+    Action act;
     Decision d;
     switch (row->kind) {
       case Kind::Path: d = check_paths(t, *row, args); break;
@@ -442,13 +483,39 @@ class Supervisor {
       case Kind::Ioctl: d = check_fd(t, *row, static_cast<int>(args[row->fd_arg])); break;
       case Kind::Net: d = check_net(t, *row, args); break;
       case Kind::Bind: d = check_bind(t, *row, args); break;
+      case Kind::Identity:
+        if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
+        break;
+      case Kind::Stat:
+        if (fake_) act = fake_->stat_entry(*row, args, &proc.pending);
+        break;
     }
-    if (d.allow) return;
-    // Skip the call: with the number set to -1 the kernel runs nothing and
-    // returns what the tracer put in rax (seccomp(2), SECCOMP_RET_TRACE).
-    regs.orig_rax = static_cast<uint64_t>(-1);
-    regs.rax = static_cast<uint64_t>(-static_cast<int64_t>(d.err));
+    if (!d.allow) {
+      act = Action{};
+      act.skip = true;
+      act.result = -d.err;
+    } else if (fake_ && row->fake != Fake::None) {
+      act = fake_->effect(*row, pid, args, targets_[0], targets_[1], &proc.pending);
+    }
+    if (!act.skip && act.arg < 0) return act.exit_stop;
+    if (act.skip) {
+      // Skip the call: with the number set to -1 the kernel runs nothing and
+      // returns what the tracer put in rax (seccomp(2), SECCOMP_RET_TRACE).
+      regs.orig_rax = static_cast<uint64_t>(-1);
+      regs.rax = static_cast<uint64_t>(act.result);
+    }
+    if (act.arg >= 0) set_arg(regs, act.arg, act.value);
+    if (act.arg2 >= 0) set_arg(regs, act.arg2, act.value2);
     ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
+    return act.exit_stop && !act.skip;
+  }
+
+  void on_syscall_exit(pid_t pid) {
+    auto it = procs_.find(pid);
+    if (it == procs_.end() || !fake_) return;
+    user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
+    fake_->exit(Tracee{pid, it->second.tgid}, it->second.pending, static_cast<int64_t>(regs.rax));
   }
 
   Decision check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
@@ -462,16 +529,18 @@ class Supervisor {
         return {};
       }
     }
+    int i = 0;
     for (const PathOperand* op : {&row.a, &row.b}) {
+      Target& target = targets_[i++];
       if (op->access == Access::None) continue;
-      Decision d = check_operand(t, row, *op, args, flags, open_flags);
+      Decision d = check_operand(t, row, *op, args, flags, open_flags, &target);
       if (!d.allow) return d;
     }
     return {};
   }
 
   Decision check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args,
-                         int flags, int open_flags) {
+                         int flags, int open_flags, Target* target) {
     int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
     uint64_t ptr = args[op.path];
     std::string given;
@@ -487,6 +556,14 @@ class Supervisor {
       }
     }
     r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
+    target->valid = r.error == 0 && !r.anon;
+    target->path = r.path;
+    if (names_fd) {
+      target->stat_path = fd_link(t.tid, dirfd);
+      target->follow = true;
+    } else {
+      target->stat_path = r.path;
+    }
     Decision d = decide_path(spec_.policy, op.access, open_flags, r);
     if (d.violation) record(t.tid, row.name, given.empty() ? r.path : given, r.path, d);
     if (spec_.trace.write && !r.anon && !r.path.empty()) log_.access(t.tgid, true, row.name, r.path, d.allow);
@@ -521,6 +598,7 @@ class Supervisor {
   Decision check_fd(const Tracee& t, const SyscallDef& row, int fd) {
     Resolved r = resolve_fd(t, fd);
     if (r.error) return {};  // a bad fd: the kernel answers EBADF itself
+    targets_[0] = Target{!r.anon, fd_link(t.tid, fd), true, r.path};
     Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
     if (d.violation) record(t.tid, row.name, "fd " + std::to_string(fd), r.path, d);
     return d;
@@ -602,6 +680,9 @@ class Supervisor {
   const ChildInitialized& hook_;
   Outcome out_;
   TraceLog log_;
+  OwnerDb owners_;
+  std::unique_ptr<FakeRoot> fake_;
+  Target targets_[2];  // what the current call's operands named
   pid_t root_ = 0;
   std::unordered_map<pid_t, Proc> procs_;
   std::unordered_map<pid_t, pid_t> announced_;  // child -> parent, first stop not seen yet

@@ -22,12 +22,17 @@ struct Spec {
   bool hook_child_initialized = false;
   TraceOptions trace;
   std::string event_log;  // where the operation log goes when trace.any()
+  bool fake_root = false;
+  uint32_t fake_uid = 0;  // what getuid() and unrecorded files show
+  uint32_t fake_gid = 0;
+  std::string owner_db;   // the ownership journal (fake root)
 };
 
 struct Stats {
   uint64_t processes = 0;  // processes and threads traced
   uint64_t seccomp_stops = 0;
   uint64_t event_stops = 0;
+  uint64_t exit_stops = 0;
   uint64_t signals_forwarded = 0;
   uint64_t violations = 0;
   uint64_t log_lines = 0;

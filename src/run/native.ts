@@ -36,6 +36,8 @@ export interface NativeSpec {
   trace?: TraceOptions
   /** Absolute path of the JSON-lines operation log native appends to (required when trace is on). */
   eventLog?: string
+  /** Fake root: identity calls see uid/gid, chown/chmod/mknod are recorded in db (an append-only journal). */
+  fakeRoot?: {uid: number; gid: number; db: string}
 }
 
 export interface TraceOptions {
@@ -74,6 +76,8 @@ export interface NativeStats {
   processes: number
   seccompStops: number
   eventStops: number
+  /** Syscall-exit stops (fake root rewrites stat results there). */
+  exitStops: number
   signalsForwarded: number
   violations: number
   /** Lines written to the operation log. */

@@ -1,0 +1,274 @@
+#include "fakeroot.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "memory.h"
+
+namespace catbox {
+namespace {
+
+constexpr uint32_t kUnchanged = 0xffffffffu;  // -1 as a uid_t argument
+
+uint32_t u32(uint64_t v) { return static_cast<uint32_t>(v); }
+
+Action skip(int64_t result) {
+  Action a;
+  a.skip = true;
+  a.result = result;
+  return a;
+}
+
+int read_umask(pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 022;
+  char buf[2048];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 022;
+  buf[n] = '\0';
+  const char* p = strstr(buf, "Umask:");
+  return p ? static_cast<int>(strtol(p + 6, nullptr, 8)) : 022;
+}
+
+int id_of(const Target& t, FileId* id, uint32_t* mode, uint64_t* nlink) {
+  if (!t.valid) return -ENOENT;
+  if (!t.follow) return file_id_at(t.stat_path, id, mode, nlink);
+  struct statx sx;
+  if (statx(AT_FDCWD, t.stat_path.c_str(), 0, STATX_BASIC_STATS | STATX_BTIME, &sx) < 0) return -errno;
+  id->dev = (static_cast<uint64_t>(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
+  id->ino = sx.stx_ino;
+  id->btime = (sx.stx_mask & STATX_BTIME) ? sx.stx_btime.tv_sec * 1000000000LL + sx.stx_btime.tv_nsec : 0;
+  if (mode) *mode = sx.stx_mode;
+  if (nlink) *nlink = sx.stx_nlink;
+  return 0;
+}
+
+}  // namespace
+
+Creds FakeRoot::initial() const {
+  Creds c;
+  c.ruid = c.euid = c.suid = c.fsuid = uid_;
+  c.rgid = c.egid = c.sgid = c.fsgid = gid_;
+  return c;
+}
+
+Action FakeRoot::identity(pid_t tid, Creds& c, long nr, const uint64_t* args) {
+  auto set3 = [](uint32_t* r, uint32_t* e, uint32_t* s, uint64_t a, uint64_t b, uint64_t d) {
+    if (u32(a) != kUnchanged) *r = u32(a);
+    if (u32(b) != kUnchanged) *e = u32(b);
+    if (u32(d) != kUnchanged) *s = u32(d);
+  };
+  auto put3 = [tid](const uint64_t* ptrs, uint32_t a, uint32_t b, uint32_t d) {
+    uint32_t v[3] = {a, b, d};
+    for (int i = 0; i < 3; i++)
+      if (write_memory(tid, ptrs[i], &v[i], sizeof v[i]) < 0) return skip(-EFAULT);
+    return skip(0);
+  };
+  // As root, every change is allowed; the kernel's real credentials never change.
+  switch (nr) {
+    case __NR_getuid: return skip(c.ruid);
+    case __NR_geteuid: return skip(c.euid);
+    case __NR_getgid: return skip(c.rgid);
+    case __NR_getegid: return skip(c.egid);
+    case __NR_getresuid: return put3(args, c.ruid, c.euid, c.suid);
+    case __NR_getresgid: return put3(args, c.rgid, c.egid, c.sgid);
+    case __NR_setuid: c.ruid = c.euid = c.suid = c.fsuid = u32(args[0]); return skip(0);
+    case __NR_setgid: c.rgid = c.egid = c.sgid = c.fsgid = u32(args[0]); return skip(0);
+    case __NR_setreuid: set3(&c.ruid, &c.euid, &c.suid, args[0], args[1], kUnchanged); c.fsuid = c.euid; return skip(0);
+    case __NR_setregid: set3(&c.rgid, &c.egid, &c.sgid, args[0], args[1], kUnchanged); c.fsgid = c.egid; return skip(0);
+    case __NR_setresuid: set3(&c.ruid, &c.euid, &c.suid, args[0], args[1], args[2]); c.fsuid = c.euid; return skip(0);
+    case __NR_setresgid: set3(&c.rgid, &c.egid, &c.sgid, args[0], args[1], args[2]); c.fsgid = c.egid; return skip(0);
+    case __NR_setfsuid: {
+      uint32_t old = c.fsuid;
+      if (u32(args[0]) != kUnchanged) c.fsuid = u32(args[0]);
+      return skip(old);
+    }
+    case __NR_setfsgid: {
+      uint32_t old = c.fsgid;
+      if (u32(args[0]) != kUnchanged) c.fsgid = u32(args[0]);
+      return skip(old);
+    }
+    case __NR_setgroups: return skip(0);
+    case __NR_getgroups: {
+      // One supplementary group: the fake gid (root's usual view).
+      if (static_cast<int>(args[0]) == 0) return skip(1);
+      uint32_t g = c.egid;
+      return write_memory(tid, args[1], &g, sizeof g) < 0 ? skip(-EFAULT) : skip(1);
+    }
+  }
+  return {};
+}
+
+Action FakeRoot::effect(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a, const Target& b,
+                        Pending* p) {
+  FileId id;
+  uint32_t mode = 0;
+  uint64_t nlink = 0;
+  switch (row.fake) {
+    case Fake::None:
+      return {};
+    case Fake::Chown:
+      // Nothing exists to record: let the kernel give its ENOENT.
+      if (id_of(a, &id, &mode, nullptr) < 0) return {};
+      db_.set_owner(id, a.path, mode, u32(args[row.val_arg]) == kUnchanged ? -1 : u32(args[row.val_arg]),
+                    u32(args[row.val_arg + 1]) == kUnchanged ? -1 : u32(args[row.val_arg + 1]));
+      return skip(0);
+    case Fake::Chmod: {
+      if (id_of(a, &id, &mode, nullptr) < 0) return {};
+      uint32_t want = u32(args[row.val_arg]) & 07777;
+      db_.set_mode(id, a.path, (mode & S_IFMT) | want);
+      // On disk: no set-id or sticky bit, and the owner keeps access.
+      uint32_t disk = (want & 0777) | S_IRUSR | S_IWUSR | (S_ISDIR(mode) ? S_IXUSR : 0);
+      Action act;
+      act.arg = row.val_arg;
+      act.value = disk;
+      return act;
+    }
+    case Fake::Mknod: {
+      uint32_t want = u32(args[row.val_arg]);
+      uint32_t type = want & S_IFMT;
+      if (type != S_IFCHR && type != S_IFBLK) return {};
+      p->kind = Pending::Kind::Mknod;
+      p->path = a.path;
+      p->mode = type | (want & 07777 & ~static_cast<uint32_t>(read_umask(tid)));
+      p->rdev = args[row.val_arg + 1];
+      Action act;
+      act.arg = row.val_arg;
+      act.value = S_IFREG | 0600;
+      act.arg2 = row.val_arg + 1;
+      act.value2 = 0;
+      act.exit_stop = true;
+      return act;
+    }
+    case Fake::Unlink:
+    case Fake::Rename: {
+      const Target& gone = row.fake == Fake::Unlink ? a : b;
+      constexpr uint64_t kRenameExchange = 2;
+      if (row.fake == Fake::Rename && row.flags_arg >= 0 && (args[row.flags_arg] & kRenameExchange)) return {};
+      if (id_of(gone, &id, &mode, &nlink) < 0) return {};
+      if (!S_ISDIR(mode) && nlink > 1) return {};  // another name keeps the inode and its record
+      if (!db_.find(id)) return {};
+      p->kind = Pending::Kind::Drop;
+      p->id = id;
+      p->path = gone.path;
+      Action act;
+      act.exit_stop = true;
+      return act;
+    }
+  }
+  return {};
+}
+
+Action FakeRoot::stat_entry(const SyscallDef& row, const uint64_t* args, Pending* p) {
+  p->kind = Pending::Kind::Stat;
+  p->nr = row.nr;
+  memcpy(p->args, args, sizeof p->args);
+  Action act;
+  act.exit_stop = true;
+  return act;
+}
+
+void FakeRoot::exit(const Tracee& t, Pending& p, int64_t result) {
+  Pending done = std::move(p);
+  p = Pending{};
+  if (result != 0) return;
+  switch (done.kind) {
+    case Pending::Kind::None:
+      return;
+    case Pending::Kind::Stat:
+      if (done.nr == __NR_statx) {
+        rewrite_statx(t, done);
+      } else {
+        rewrite_stat(t, done);
+      }
+      return;
+    case Pending::Kind::Mknod: {
+      FileId id;
+      if (file_id_at(done.path, &id, nullptr, nullptr) == 0) db_.set_node(id, done.path, done.mode, done.rdev);
+      return;
+    }
+    case Pending::Kind::Drop:
+      db_.drop(done.id, done.path);
+      return;
+  }
+}
+
+const OwnerRecord* FakeRoot::lookup(const Tracee& t, const Pending& p, uint64_t dev, uint64_t ino, int64_t btime) {
+  FileId id{dev, ino, btime};
+  const OwnerRecord* r = db_.find(id);
+  if (!r || btime || !r->btime) return r;
+  // A plain stat has no birth time: look at the object once more to be sure
+  // the inode number was not reused since the record was made.
+  Target again;
+  again.valid = true;
+  if (p.nr == __NR_fstat) {
+    again.stat_path = "/proc/" + std::to_string(t.tid) + "/fd/" + std::to_string(static_cast<int>(p.args[0]));
+    again.follow = true;
+  } else {
+    bool newfstatat = p.nr == __NR_newfstatat;
+    int dirfd = newfstatat ? static_cast<int>(p.args[0]) : AT_FDCWD;
+    int flags = newfstatat ? static_cast<int>(p.args[3]) : 0;
+    std::string given;
+    if (read_string(t.tid, p.args[newfstatat ? 1 : 0], &given, 4096) < 0) return r;
+    if (given.empty()) {
+      again.stat_path = "/proc/" + std::to_string(t.tid) + (dirfd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(dirfd));
+      again.follow = true;
+    } else {
+      bool follow = p.nr == __NR_stat || (newfstatat && !(flags & AT_SYMLINK_NOFOLLOW));
+      Resolved res = resolve_path(t, dirfd, given, follow);
+      if (res.error || res.anon) return r;
+      again.stat_path = res.path;
+    }
+  }
+  FileId now;
+  if (id_of(again, &now, nullptr, nullptr) < 0 || now.dev != dev || now.ino != ino) return r;
+  return db_.find(now);
+}
+
+void FakeRoot::rewrite_stat(const Tracee& t, const Pending& p) {
+  uint64_t buf = p.args[p.nr == __NR_newfstatat ? 2 : 1];
+  struct stat st;
+  if (read_memory(t.tid, buf, &st, sizeof st) < 0) return;
+  uint64_t dev = (static_cast<uint64_t>(major(st.st_dev)) << 32) | minor(st.st_dev);
+  const OwnerRecord* r = lookup(t, p, dev, st.st_ino, 0);
+  st.st_uid = r && r->has_owner ? r->uid : uid_;
+  st.st_gid = r && r->has_owner ? r->gid : gid_;
+  if (r && r->has_mode) {
+    st.st_mode = r->mode;
+    if (S_ISCHR(r->mode) || S_ISBLK(r->mode)) {
+      st.st_rdev = r->rdev;
+      st.st_size = 0;
+    }
+  }
+  write_memory(t.tid, buf, &st, sizeof st);
+}
+
+void FakeRoot::rewrite_statx(const Tracee& t, const Pending& p) {
+  uint64_t buf = p.args[4];
+  struct statx sx;
+  if (read_memory(t.tid, buf, &sx, sizeof sx) < 0) return;
+  uint64_t dev = (static_cast<uint64_t>(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
+  int64_t btime = (sx.stx_mask & STATX_BTIME) ? sx.stx_btime.tv_sec * 1000000000LL + sx.stx_btime.tv_nsec : 0;
+  const OwnerRecord* r = (sx.stx_mask & STATX_INO) ? lookup(t, p, dev, sx.stx_ino, btime) : nullptr;
+  if (sx.stx_mask & STATX_UID) sx.stx_uid = r && r->has_owner ? r->uid : uid_;
+  if (sx.stx_mask & STATX_GID) sx.stx_gid = r && r->has_owner ? r->gid : gid_;
+  if (r && r->has_mode && (sx.stx_mask & STATX_MODE)) {
+    sx.stx_mode = static_cast<uint16_t>(r->mode);
+    if (S_ISCHR(r->mode) || S_ISBLK(r->mode)) {
+      sx.stx_rdev_major = major(r->rdev);
+      sx.stx_rdev_minor = minor(r->rdev);
+      sx.stx_size = 0;
+    }
+  }
+  write_memory(t.tid, buf, &sx, sizeof sx);
+}
+
+}  // namespace catbox

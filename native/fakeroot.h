@@ -1,0 +1,72 @@
+// Fake-root mode: the build sees itself as root. Identity calls are answered
+// from per-process fake credentials; chown is recorded, not performed; chmod
+// is performed with harmless bits and recorded in full; a device node becomes
+// an empty placeholder; the stat family shows what was recorded.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+
+#include "owners.h"
+#include "resolver.h"
+#include "syscalls.h"
+
+namespace catbox {
+
+struct Creds {
+  uint32_t ruid = 0, euid = 0, suid = 0, fsuid = 0;
+  uint32_t rgid = 0, egid = 0, sgid = 0, fsgid = 0;
+};
+
+// How to look at the object an operand named: a canonical path (not
+// followed), or /proc/TID/fd/N (followed) for fd forms.
+struct Target {
+  bool valid = false;
+  std::string stat_path;
+  bool follow = false;
+  std::string path;  // its name, for the record
+};
+
+// Work left for the syscall-exit stop of one thread.
+struct Pending {
+  enum class Kind { None, Stat, Mknod, Drop } kind = Kind::None;
+  long nr = 0;
+  uint64_t args[6] = {};
+  FileId id;
+  std::string path;
+  uint32_t mode = 0;
+  uint64_t rdev = 0;
+};
+
+// What to do with the call at its seccomp stop.
+struct Action {
+  bool skip = false;       // do not run it; it returns `result`
+  int64_t result = 0;
+  bool exit_stop = false;  // stop again at syscall exit (Pending is set)
+  int arg = -1;            // rewrite this argument register...
+  uint64_t value = 0;      // ...with this value
+  int arg2 = -1;
+  uint64_t value2 = 0;
+};
+
+class FakeRoot {
+ public:
+  FakeRoot(uint32_t uid, uint32_t gid, OwnerDb& db) : uid_(uid), gid_(gid), db_(db) {}
+  Creds initial() const;
+  Action identity(pid_t tid, Creds& c, long nr, const uint64_t* args);
+  // A call the write rules allowed: what fake root does instead.
+  Action effect(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a, const Target& b, Pending* p);
+  Action stat_entry(const SyscallDef& row, const uint64_t* args, Pending* p);
+  void exit(const Tracee& t, Pending& p, int64_t result);
+
+ private:
+  void rewrite_stat(const Tracee& t, const Pending& p);
+  void rewrite_statx(const Tracee& t, const Pending& p);
+  // The record for an inode the tracee stat'ed, checked against a reused inode number.
+  const OwnerRecord* lookup(const Tracee& t, const Pending& p, uint64_t dev, uint64_t ino, int64_t btime);
+
+  uint32_t uid_, gid_;
+  OwnerDb& db_;
+};
+
+}  // namespace catbox

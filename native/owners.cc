@@ -1,0 +1,191 @@
+#include "owners.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace catbox {
+namespace {
+
+// Our own journal format only: "key":number or "key":"string".
+bool field_num(const std::string& line, const char* key, int64_t* out) {
+  std::string k = std::string("\"") + key + "\":";
+  size_t p = line.find(k);
+  if (p == std::string::npos) return false;
+  *out = strtoll(line.c_str() + p + k.size(), nullptr, 10);
+  return true;
+}
+
+bool field_str(const std::string& line, const char* key, std::string* out) {
+  std::string k = std::string("\"") + key + "\":\"";
+  size_t p = line.find(k);
+  if (p == std::string::npos) return false;
+  out->clear();
+  for (size_t i = p + k.size(); i < line.size(); i++) {
+    char c = line[i];
+    if (c == '"') return true;
+    if (c == '\\' && i + 1 < line.size()) {
+      char e = line[++i];
+      if (e == 'n') {
+        c = '\n';
+      } else if (e == 't') {
+        c = '\t';
+      } else if (e == 'u' && i + 4 < line.size()) {
+        c = static_cast<char>(strtol(line.substr(i + 1, 4).c_str(), nullptr, 16));
+        i += 4;
+      } else {
+        c = e;
+      }
+    }
+    *out += c;
+  }
+  return false;
+}
+
+std::string json_str(const std::string& s) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+int file_id_at(const std::string& path, FileId* id, uint32_t* mode, uint64_t* nlink) {
+  struct statx sx;
+  if (statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) < 0) return -errno;
+  id->dev = (static_cast<uint64_t>(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
+  id->ino = sx.stx_ino;
+  id->btime = (sx.stx_mask & STATX_BTIME) ? sx.stx_btime.tv_sec * 1000000000LL + sx.stx_btime.tv_nsec : 0;
+  if (mode) *mode = sx.stx_mode;
+  if (nlink) *nlink = sx.stx_nlink;
+  return 0;
+}
+
+OwnerDb::~OwnerDb() {
+  if (fd_ >= 0) close(fd_);
+}
+
+int OwnerDb::open(const std::string& path) {
+  int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (rfd >= 0) {
+    std::string data;
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(rfd, buf, sizeof buf)) > 0) data.append(buf, n);
+    close(rfd);
+    size_t start = 0;
+    while (start < data.size()) {
+      size_t end = data.find('\n', start);
+      // A torn last line (the supervisor killed mid-write) has no newline: skip it.
+      if (end == std::string::npos) break;
+      apply_line(data.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  return fd_ < 0 ? -errno : 0;
+}
+
+void OwnerDb::apply_line(const std::string& line) {
+  std::string op, path;
+  int64_t dev = 0, ino = 0, btime = 0, v = 0;
+  if (!field_str(line, "op", &op) || !field_num(line, "dev", &dev) || !field_num(line, "ino", &ino)) return;
+  field_num(line, "btime", &btime);
+  field_str(line, "path", &path);
+  FileId id{static_cast<uint64_t>(dev), static_cast<uint64_t>(ino), btime};
+  if (op == "drop") {
+    records_.erase(InodeKey{id.dev, id.ino});
+    return;
+  }
+  OwnerRecord& r = slot(id);
+  r.path = path;
+  if (op == "own") {
+    r.has_owner = true;
+    if (field_num(line, "uid", &v)) r.uid = static_cast<uint32_t>(v);
+    if (field_num(line, "gid", &v)) r.gid = static_cast<uint32_t>(v);
+  } else if (op == "mode" || op == "node") {
+    r.has_mode = true;
+    if (field_num(line, "mode", &v)) r.mode = static_cast<uint32_t>(v);
+    if (field_num(line, "rdev", &v)) r.rdev = static_cast<uint64_t>(v);
+  }
+}
+
+const OwnerRecord* OwnerDb::find(const FileId& id) const {
+  auto it = records_.find(InodeKey{id.dev, id.ino});
+  if (it == records_.end()) return nullptr;
+  if (id.btime && it->second.btime && id.btime != it->second.btime) return nullptr;
+  return &it->second;
+}
+
+OwnerRecord& OwnerDb::slot(const FileId& id) {
+  OwnerRecord& r = records_[InodeKey{id.dev, id.ino}];
+  if (id.btime && r.btime && id.btime != r.btime) r = OwnerRecord{};  // a stale record of a reused inode
+  if (id.btime) r.btime = id.btime;
+  return r;
+}
+
+void OwnerDb::append(const char* op, const FileId& id, const std::string& path, const std::string& fields) {
+  if (fd_ < 0) return;
+  std::string line = std::string("{\"op\":\"") + op + "\",\"dev\":" + std::to_string(id.dev) +
+                     ",\"ino\":" + std::to_string(id.ino) + ",\"btime\":" + std::to_string(id.btime) +
+                     ",\"path\":" + json_str(path) + fields + "}\n";
+  // One write with O_APPEND: the line lands whole or not at all.
+  ssize_t w = write(fd_, line.data(), line.size());
+  (void)w;
+}
+
+void OwnerDb::set_owner(const FileId& id, const std::string& path, uint32_t current_mode, int64_t uid, int64_t gid) {
+  OwnerRecord& r = slot(id);
+  uint32_t old_uid = r.has_owner ? r.uid : 0, old_gid = r.has_owner ? r.gid : 0;
+  r.has_owner = true;
+  r.uid = uid < 0 ? old_uid : static_cast<uint32_t>(uid);
+  r.gid = gid < 0 ? old_gid : static_cast<uint32_t>(gid);
+  r.path = path;
+  append("own", id, path, ",\"uid\":" + std::to_string(r.uid) + ",\"gid\":" + std::to_string(r.gid));
+  // chown(2) clears set-user-ID and set-group-ID of a non-directory, even for root.
+  uint32_t mode = r.has_mode ? r.mode : current_mode;
+  if (!S_ISDIR(mode) && (mode & (S_ISUID | S_ISGID)) && r.has_mode) {
+    uint32_t cleared = mode & ~S_ISUID;
+    if (mode & S_IXGRP) cleared &= ~S_ISGID;  // setgid without group-exec means mandatory locking
+    set_mode(id, path, cleared);
+  }
+}
+
+void OwnerDb::set_mode(const FileId& id, const std::string& path, uint32_t mode) {
+  OwnerRecord& r = slot(id);
+  r.has_mode = true;
+  r.mode = mode;
+  r.path = path;
+  append("mode", id, path, ",\"mode\":" + std::to_string(mode));
+}
+
+void OwnerDb::set_node(const FileId& id, const std::string& path, uint32_t mode, uint64_t rdev) {
+  OwnerRecord& r = slot(id);
+  r.has_mode = true;
+  r.mode = mode;
+  r.rdev = rdev;
+  r.path = path;
+  append("node", id, path, ",\"mode\":" + std::to_string(mode) + ",\"rdev\":" + std::to_string(rdev));
+}
+
+void OwnerDb::drop(const FileId& id, const std::string& path) {
+  if (!find(id) || records_.erase(InodeKey{id.dev, id.ino}) == 0) return;
+  append("drop", id, path, "");
+}
+
+}  // namespace catbox
