@@ -1,7 +1,7 @@
 // Run a C driver (test/drivers) under catbox's library run() and collect what it printed.
 import {beforeAll} from '@jest/globals'
 import {execFileSync} from 'node:child_process'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -112,8 +112,4 @@ export async function waitFor(cond: () => boolean, what: string, stop?: Promise<
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
   throw new Error(`gave up waiting for ${what}`)
-}
-
-export function fileExists(path: string): boolean {
-  return existsSync(path)
 }
