@@ -1,0 +1,112 @@
+// Reads the fake-root ownership journal (envs/NAME/owners.jsonl) that the
+// native supervisor appends to. Same semantics as native/owners.cc: records
+// are keyed by inode; a birth time that differs means the inode number was
+// reused and the old record is stale; "drop" removes a record.
+import {createReadStream, existsSync} from 'node:fs'
+import {createInterface} from 'node:readline'
+
+export interface OwnerRecord {
+  dev: bigint
+  ino: bigint
+  /** Birth time in ns, 0n when unknown. */
+  btime: bigint
+  /** The last name the build changed it under. */
+  path: string
+  uid?: number
+  gid?: number
+  /** Full st_mode, type bits included. */
+  mode?: number
+  rdev?: number
+}
+
+export type OwnerTable = Map<string, OwnerRecord>
+
+export const inodeKey = (dev: bigint, ino: bigint): string => `${dev}:${ino}`
+
+interface JournalLine {
+  op: 'own' | 'mode' | 'node' | 'drop'
+  dev: number
+  ino: number
+  btime?: number
+  path?: string
+  uid?: number
+  gid?: number
+  mode?: number
+  rdev?: number
+}
+
+// The journal's numbers exceed 2^53 (dev and btime): read them as text.
+const BIG_FIELDS = /"(dev|ino|btime)":(\d+)/g
+
+function parseLine(line: string): (JournalLine & {bigs: Record<string, bigint>}) | undefined {
+  let parsed: JournalLine
+  try {
+    parsed = JSON.parse(line) as JournalLine
+  } catch {
+    return undefined // a torn last line from a killed supervisor
+  }
+  const bigs: Record<string, bigint> = {}
+  for (const m of line.matchAll(BIG_FIELDS)) bigs[m[1]] = BigInt(m[2])
+  if (bigs.dev === undefined || bigs.ino === undefined) return undefined
+  return {...parsed, bigs}
+}
+
+/** Applies one journal line to the table (exported for tests). */
+export function applyJournalLine(table: OwnerTable, line: string): void {
+  const entry = parseLine(line)
+  if (!entry) return
+  const {dev, ino} = entry.bigs
+  const btime = entry.bigs.btime ?? 0n
+  const key = inodeKey(dev, ino)
+  if (entry.op === 'drop') {
+    table.delete(key)
+    return
+  }
+  let record = table.get(key)
+  if (!record || (btime !== 0n && record.btime !== 0n && record.btime !== btime)) {
+    record = {dev, ino, btime, path: ''}
+    table.set(key, record)
+  }
+  if (btime !== 0n) record.btime = btime
+  record.path = entry.path ?? record.path
+  if (entry.op === 'own') {
+    record.uid = entry.uid
+    record.gid = entry.gid
+  } else {
+    record.mode = entry.mode
+    if (entry.op === 'node') record.rdev = entry.rdev
+  }
+}
+
+/** Loads the journal; an absent file is an empty table. */
+export async function readOwners(journal: string): Promise<OwnerTable> {
+  const table: OwnerTable = new Map()
+  if (!existsSync(journal)) return table
+  const lines = createInterface({input: createReadStream(journal), crlfDelay: Infinity})
+  for await (const line of lines) if (line) applyJournalLine(table, line)
+  return table
+}
+
+/** The record of an inode, unless its birth time shows the number was reused. */
+export function findOwner(table: OwnerTable, dev: bigint, ino: bigint, btime: bigint): OwnerRecord | undefined {
+  const record = table.get(inodeKey(dev, ino))
+  if (!record) return undefined
+  if (btime !== 0n && record.btime !== 0n && btime !== record.btime) return undefined
+  return record
+}
+
+/** glibc's dev_t encoding (what Node's stat returns) -> the journal's (major << 32) | minor. */
+export function journalDev(dev: bigint): bigint {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn)
+  return (major << 32n) | minor
+}
+
+/** A journal-encoded rdev (glibc dev_t) -> major and minor. */
+export function splitDev(dev: number): {major: number; minor: number} {
+  const d = BigInt(dev)
+  return {
+    major: Number(((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn)),
+    minor: Number((d & 0xffn) | ((d >> 12n) & ~0xffn)),
+  }
+}

@@ -1,0 +1,167 @@
+// Fake root end to end: a real shell under the supervisor chowns, chmods and
+// makes device nodes; the journal records them; pack writes them into a tar
+// that system tar reads back. Runs the same as root and as a user: in fake
+// root nothing is really chowned either way.
+import {execFileSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {loadNative, type NativeResult} from '../src/run/native.js'
+import {buildSpec} from '../src/run/spec.js'
+import {pack} from '../src/pack/archive.js'
+import {applyJournalLine, readOwners, type OwnerTable} from '../src/pack/owners.js'
+
+const T = realpathSync(mkdtempSync(join(tmpdir(), 'catbox-pack-')))
+const root = join(T, 'root')
+const db = join(T, 'owners.jsonl')
+const me = {uid: process.getuid!(), gid: process.getgid!()}
+
+async function fakeRoot(script: string): Promise<{result: NativeResult; out: string}> {
+  const out = join(T, 'out.txt')
+  const spec = buildSpec({command: ['/bin/sh', '-c', `exec > ${out} 2>&1; ${script}`], cwd: root, writable: [T]})
+  const result = await loadNative().run({...spec, fakeRoot: {uid: 0, gid: 0, db}}, () => {})
+  return {result, out: readFileSync(out, 'utf8')}
+}
+
+const tarList = (archive: string): string[] =>
+  execFileSync('tar', ['--numeric-owner', '-tvf', archive], {encoding: 'utf8'})
+    .trim()
+    .split('\n')
+    // perms uid/gid size date time name [-> target]: drop size, date and time
+    .map((line) => line.split(/\s+/).filter((_, i) => i !== 2 && i !== 3 && i !== 4).join(' '))
+
+beforeAll(async () => {
+  mkdirSync(root)
+  const {result, out} = await fakeRoot(
+    [
+      'id -u; id -g',
+      'touch f g; chown 0:0 f; chown 123:456 g; chmod 4755 f',
+      'mknod n c 1 3',
+      'mkdir -p usr/bin; install -m 2755 -o 0 -g 7 f usr/bin/tool',
+      'ln f hard; ln -s f soft',
+      'stat -c "%n %u:%g %a %F" f g n usr/bin/tool',
+    ].join('; '),
+  )
+  expect(result.exitCode).toBe(0)
+  expect(out).toBe(
+    [
+      '0',
+      '0',
+      'f 0:0 4755 regular empty file',
+      'g 123:456 644 regular empty file',
+      'n 0:0 644 character special file',
+      'usr/bin/tool 0:7 2755 regular empty file',
+      '',
+    ].join('\n'),
+  )
+})
+afterAll(() => rmSync(T, {recursive: true, force: true}))
+
+test('the host files keep the real owner and no set-id bit', () => {
+  for (const name of ['f', 'g', 'n', 'usr/bin/tool']) {
+    const st = statSync(join(root, name))
+    expect({name, uid: st.uid, gid: st.gid}).toEqual({name, uid: me.uid, gid: me.gid})
+    expect(st.mode & 0o6000).toBe(0)
+    expect(st.isFile()).toBe(true) // the device is a placeholder
+  }
+})
+
+test('a later run sees the recorded view', async () => {
+  const {out} = await fakeRoot('stat -c "%n %u:%g %a" f g n usr/bin/tool; ls -ln n | cut -d" " -f1,5,6')
+  expect(out).toBe('f 0:0 4755\ng 123:456 644\nn 0:0 644\nusr/bin/tool 0:7 2755\ncrw-r--r-- 1, 3\n')
+})
+
+test('pack writes the recorded owners, modes, devices and links', async () => {
+  const archive = join(T, 'out.tar')
+  const owners = await readOwners(db)
+  const result = await pack({from: root, out: archive, format: 'tar', owners, mtime: 0})
+  expect(result.skipped).toEqual([])
+  expect(tarList(archive)).toEqual([
+    '-rwsr-xr-x 0/0 ./f',
+    '-rw-r--r-- 123/456 ./g',
+    'hrwsr-xr-x 0/0 ./hard link to ./f',
+    'crw-r--r-- 0/0 ./n',
+    'lrwxrwxrwx 0/0 ./soft -> f',
+    'drwxr-xr-x 0/0 ./usr/',
+    'drwxr-xr-x 0/0 ./usr/bin/',
+    '-rwxr-sr-x 0/7 ./usr/bin/tool',
+  ])
+})
+
+test('with an mtime the archive is byte-for-byte reproducible, also compressed', async () => {
+  const owners = await readOwners(db)
+  const digest = async (format: 'tar' | 'tar.gz', name: string): Promise<string> => {
+    const out = join(T, name)
+    await pack({from: root, out, format, owners, mtime: 1_700_000_000})
+    return createHash('sha256').update(readFileSync(out)).digest('hex')
+  }
+  expect(await digest('tar.gz', 'a.tar.gz')).toBe(await digest('tar.gz', 'b.tar.gz'))
+  expect(await digest('tar', 'a.tar')).toBe(await digest('tar', 'b.tar'))
+})
+
+describe('the journal', () => {
+  const line = (o: object): string => JSON.stringify(o)
+
+  test('a record survives a rename of the file: identity is the inode', async () => {
+    await fakeRoot('touch m; chown 5:6 m; mkdir -p sub; mv m sub/m2')
+    const {out} = await fakeRoot('stat -c "%u:%g" sub/m2')
+    expect(out).toBe('5:6\n')
+  })
+
+  test('rm drops the record, so a new file reusing the inode looks like root', async () => {
+    await fakeRoot('touch r; chown 9:9 r; rm r; touch r2')
+    const {out} = await fakeRoot('stat -c "%u:%g" r2')
+    expect(out).toBe('0:0\n')
+    const owners = await readOwners(db)
+    expect([...owners.values()].some((r) => r.path.endsWith('/r'))).toBe(false)
+  })
+
+  test('a different birth time replaces a stale record; drop removes one', () => {
+    const table: OwnerTable = new Map()
+    applyJournalLine(table, line({op: 'own', dev: 1, ino: 2, btime: 10, path: '/a', uid: 5, gid: 5}))
+    applyJournalLine(table, line({op: 'mode', dev: 1, ino: 2, btime: 11, path: '/b', mode: 0o100644}))
+    expect([...table.values()]).toEqual([{dev: 1n, ino: 2n, btime: 11n, path: '/b', mode: 0o100644}])
+    applyJournalLine(table, line({op: 'drop', dev: 1, ino: 2, btime: 11, path: '/b'}))
+    expect(table.size).toBe(0)
+  })
+
+  test('a torn last line (a killed supervisor) is ignored, the lines before it count', () => {
+    const table: OwnerTable = new Map()
+    applyJournalLine(table, line({op: 'own', dev: 1, ino: 3, btime: 0, path: '/c', uid: 1, gid: 2}))
+    applyJournalLine(table, '{"op":"own","dev":1,"ino":4,"bt')
+    expect(table.size).toBe(1)
+  })
+
+  test('numbers beyond 2^53 (dev, btime) keep every digit', () => {
+    const table: OwnerTable = new Map()
+    applyJournalLine(table, '{"op":"own","dev":1090921693184,"ino":7,"btime":1795896500793216525,"path":"/d","uid":0,"gid":0}')
+    expect([...table.values()][0].btime).toBe(1795896500793216525n)
+  })
+
+  test('after kill -9 of the supervisor mid-run, every completed change is on disk', async () => {
+    writeFileSync(join(root, 'k'), '')
+    const spec = buildSpec({
+      command: ['/bin/sh', '-c', 'chown 42:43 k; kill -9 $PPID_NODE; sleep 5'],
+      cwd: root,
+      writable: [T],
+    })
+    // Run the supervisor in a child node so it can be killed; it kills itself after the chown.
+    const script = `
+      const {createRequire} = require('node:module');
+      const native = require(${JSON.stringify(join(process.cwd(), 'native/build/Release/catbox_native.node'))});
+      const spec = ${JSON.stringify({...spec, fakeRoot: {uid: 0, gid: 0, db}})};
+      spec.env.push('PPID_NODE=' + process.pid);
+      native.run(spec, () => {});`
+    let status: number | null = 0
+    try {
+      execFileSync(process.execPath, ['-e', script], {stdio: 'ignore'})
+    } catch (error) {
+      status = (error as {status: number | null}).status
+    }
+    expect(status).not.toBe(0) // killed
+    const {out} = await fakeRoot('stat -c "%u:%g" k')
+    expect(out).toBe('42:43\n')
+  })
+})
