@@ -62,6 +62,11 @@ describe('prefix rules are normalised and canonicalised', () => {
     expect(parseRule(at(rule), T)).toEqual([prefix(at(expected))])
   })
 
+  test.each(['/catbox-no-such-dir', '/catbox-no-such-dir/sub/file'])('a path none of whose components exists stays as written: %s', (rule) => {
+    expect(parseRule(rule, T)).toEqual([prefix(rule)])
+    expect(parseRule(`${rule}/*.o`, T)).toEqual([glob(`${rule}/*.o`)])
+  })
+
   test('a relative ".." climbs out of cwd', () => {
     expect(parseRule('../sibling', T)).toEqual([prefix(join(dirname(T), 'sibling'))])
   })

@@ -214,7 +214,9 @@ export function canonicalPath(path: string, rule: string, links = 0): string {
     }
     return rest.length === 0 ? real : posix.join(real, ...rest)
   }
-  return '/'
+  // Not even the first component exists: the path stays as written (it must
+  // not shrink to "/", which would allow everything).
+  return '/' + parts.join('/')
 }
 
 function danglingTarget(path: string): string | null {
