@@ -172,6 +172,7 @@ const LINKS: Record<string, string> = {
 }
 const fakeFs: LinkFs = {
   readlink: (p) => LINKS[p] ?? null,
+  isDirectory: (p) => p === '/usr/include',
   realpath: (p) => {
     let current = p.replace(/^\/(bin|lib|sbin)\//, '/usr/$1/')
     for (let i = 0; i < 10 && LINKS[current]; i++) {
@@ -197,6 +198,8 @@ const OWNERS: Record<string, string[]> = {
   '/usr/bin/make': ['make'],
   '/lib/x86_64-linux-gnu/libc.so.6': ['libc6'],
   '/usr/include/stdio.h': ['libc6-dev'],
+  // dpkg gives a directory to every package with a file in it.
+  '/usr/include': ['libc6-dev', 'linux-libc-dev', 'zlib1g-dev'],
   '/usr/lib/x86_64-linux-gnu/libz.so.1.2.13': ['zlib1g'],
   '/usr/lib/x86_64-linux-gnu/libz.so': ['zlib1g-dev'],
 }
@@ -238,6 +241,7 @@ async function buildModelOfCc() {
       {t: 'read', pid: 11, op: 'openat', path: '/usr/lib/x86_64-linux-gnu/libc.so.6', ok: true},
       {t: 'read', pid: 11, op: 'openat', path: '/build/hello.c', ok: true},
       {t: 'read', pid: 11, op: 'openat', path: '/usr/local/include/stdio.h', ok: false},
+      {t: 'read', pid: 11, op: 'openat', path: '/usr/include', ok: true},
       {t: 'read', pid: 11, op: 'openat', path: '/usr/include/stdio.h', ok: true},
       {t: 'read', pid: 11, op: 'openat', path: '/proc/self/maps', ok: true},
       {t: 'read', pid: 11, op: 'openat', path: '/build/hello.o', ok: true},
@@ -284,8 +288,8 @@ describe('files to packages', () => {
       ['zlib1g-dev', 1, ['/lib/x86_64-linux-gnu/libz.so']],
     ])
     expect(deps.unowned).toEqual({count: 1, examples: ['/build/hello.c']})
-    // /proc/self/maps, and hello.o which the build wrote itself.
-    expect(deps.ignored).toBe(2)
+    // The directory /usr/include, /proc/self/maps, and hello.o which the build wrote itself.
+    expect(deps.ignored).toBe(3)
     expect(db.asked).toHaveLength(2)
     expect(db.asked[0]).toContain('/lib/x86_64-linux-gnu/libc.so.6')
     expect(db.asked[1]).toEqual(['/usr/lib/x86_64-linux-gnu/libz.so.1.2.13', '/lib/x86_64-linux-gnu/libz.so.1.2.13'])

@@ -222,6 +222,8 @@ describe('the tree for people', () => {
   test('command lines are quoted like a shell and cut to the width', () => {
     expect(commandLine(['sh', '-c', "echo 'hi' && make", ''])).toBe(`sh -c 'echo '\\''hi'\\'' && make' ''`)
     expect(commandLine(['gcc', '-DVERSION="2.10"', '-o', 'hello'], 16)).toBe(`gcc '-DVERSION=…`)
+    // A newline would break the tree's lines: such words are written as $'...'.
+    expect(commandLine(['sed', "s/a/b/\n's/\\/x/\t\x01"])).toBe(`sed $'s/a/b/\\n\\'s/\\\\/x/\\t\\x01'`)
   })
 
   test('durations are readable at every scale', () => {

@@ -19,7 +19,9 @@ export function renderDeps(deps: DepsReport): string[] {
     const more = deps.unowned.count > deps.unowned.examples.length ? ', …' : ''
     out.push(`Not from any package: ${plural(deps.unowned.count, 'file')} (${deps.unowned.examples.join(', ')}${more})`)
   }
-  if (deps.ignored > 0) out.push(`Not looked up: ${plural(deps.ignored, 'file')} under /proc, /sys, /dev, /run or written by the build`)
+  if (deps.ignored > 0) {
+    out.push(`Not looked up: ${plural(deps.ignored, 'path')} (directories, files under /proc, /sys, /dev, /run, and files the build wrote)`)
+  }
   return out
 }
 

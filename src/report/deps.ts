@@ -1,6 +1,6 @@
 // The build's real dependencies: the files it read and ran, mapped to the
 // packages that own them, and compared with what the package declares.
-import {readlinkSync, realpathSync} from 'node:fs'
+import {readlinkSync, realpathSync, statSync} from 'node:fs'
 import {posix} from 'node:path'
 
 import {BUILD_ESSENTIAL_FALLBACK, type Declared} from './declared.js'
@@ -22,14 +22,19 @@ export interface DepsReport {
   considered: number
   /** Of those, files no package owns (the build's own sources, generated files...). */
   unowned: {count: number; examples: string[]}
-  /** Files not looked up: under /proc, /sys, /dev, /run, or written by the build itself. */
+  /**
+   * Paths not looked up: directories (opened to list or search them; dpkg
+   * gives a directory to every package with a file in it), paths under
+   * /proc, /sys, /dev, /run, and files the build wrote itself.
+   */
   ignored: number
 }
 
-/** How symlinks are followed; injectable for tests. null: not a link / does not exist. */
+/** How the host's files are looked at; injectable for tests. null: not a link / does not exist. */
 export interface LinkFs {
   realpath(path: string): string | null
   readlink(path: string): string | null
+  isDirectory(path: string): boolean
 }
 
 export const hostFs: LinkFs = {
@@ -45,6 +50,13 @@ export const hostFs: LinkFs = {
       return readlinkSync(path)
     } catch {
       return null
+    }
+  },
+  isDirectory: (path) => {
+    try {
+      return statSync(path).isDirectory()
+    } catch {
+      return false
     }
   },
 }
@@ -123,7 +135,7 @@ export async function findDeps(model: RunModel, db: PackageDb, fs: LinkFs = host
   const files: string[] = []
   let ignored = 0
   for (const path of model.filesRead.keys()) {
-    if (IGNORED.some((dir) => path.startsWith(dir)) || model.filesWritten.has(path)) ignored++
+    if (IGNORED.some((dir) => path.startsWith(dir)) || model.filesWritten.has(path) || fs.isDirectory(path)) ignored++
     else files.push(path)
   }
   const used = namesUsed(model, fs)

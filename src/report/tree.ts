@@ -31,8 +31,15 @@ export function commandLine(argv: readonly string[], width = Infinity): string {
   return line.length > width ? line.slice(0, Math.max(1, width - 1)) + '…' : line
 }
 
+const C_ESCAPES: Record<string, string> = {'\n': '\\n', '\t': '\\t', '\r': '\\r', "'": "\\'", '\\': '\\\\'}
+
+/** A word as a shell reads it back; one with newlines or other control characters as $'...', so it stays on one line. */
 function shellWord(word: string): string {
   if (word !== '' && /^[\w@%+=:,./-]+$/.test(word)) return word
+  if (/[\x00-\x1f\x7f]/.test(word)) {
+    const escaped = word.replace(/[\x00-\x1f\x7f'\\]/g, (c) => C_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    return `$'${escaped}'`
+  }
   return `'${word.replaceAll("'", `'\\''`)}'`
 }
 
