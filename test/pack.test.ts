@@ -8,22 +8,17 @@ import {mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, wr
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {loadNative, type NativeResult} from '../src/run/native.js'
 import {buildSpec} from '../src/run/spec.js'
 import {pack} from '../src/pack/archive.js'
 import {applyJournalLine, readOwners, type OwnerTable} from '../src/pack/owners.js'
+import {runFakeRoot} from './helpers/fakeroot.js'
 
 const T = realpathSync(mkdtempSync(join(tmpdir(), 'catbox-pack-')))
 const root = join(T, 'root')
 const db = join(T, 'owners.jsonl')
 const me = {uid: process.getuid!(), gid: process.getgid!()}
 
-async function fakeRoot(script: string): Promise<{result: NativeResult; out: string}> {
-  const out = join(T, 'out.txt')
-  const spec = buildSpec({command: ['/bin/sh', '-c', `exec > ${out} 2>&1; ${script}`], cwd: root, writable: [T]})
-  const result = await loadNative().run({...spec, fakeRoot: {uid: 0, gid: 0, db}}, () => {})
-  return {result, out: readFileSync(out, 'utf8')}
-}
+const fakeRoot = (script: string) => runFakeRoot(script, {cwd: root, writable: [T], db, scratch: T})
 
 const tarList = (archive: string): string[] =>
   execFileSync('tar', ['--numeric-owner', '-tvf', archive], {encoding: 'utf8'})
