@@ -1,13 +1,15 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {splitArgv} from '../lib/argv.js'
-import {CatboxError, errors} from '../lib/errors.js'
+import {CatboxCommand} from '../lib/command.js'
+import {errors} from '../lib/errors.js'
 import {withTerminalSignalsIgnored} from '../lib/signals.js'
+import {blockingStdinForCommand} from '../lib/stdio.js'
 import {exitStatus, formatSummary, formatViolation} from '../run/format.js'
 import {run} from '../run/run.js'
 import {NETWORK_MODES} from '../run/spec.js'
 
-export default class Run extends Command {
+export default class Run extends CatboxCommand {
   static summary = 'Run a command once in the sandbox: it may write only where the rules allow.'
   static description = `Everything after "--" is the command and its arguments, passed on unchanged. It is found through PATH like a shell would, and its stdin, stdout and stderr are catbox's own.
 
@@ -47,6 +49,7 @@ Exit status: the command's (128+N when signal N killed it); 127 when it is not f
     if (argv.length > 0) throw errors.missingSeparator(argv as string[])
     if (!passThrough?.length) throw errors.noCommand()
 
+    blockingStdinForCommand()
     const result = await withTerminalSignalsIgnored(() =>
       run({
         command: passThrough,
@@ -60,11 +63,5 @@ Exit status: the command's (128+N when signal N killed it); 127 when it is not f
     if (summary) this.logToStderr(summary)
     if (flags.json) this.log(JSON.stringify(result))
     this.exit(exitStatus(result, flags['fail-on-violation']))
-  }
-
-  async catch(error: Error & {exitCode?: number}): Promise<unknown> {
-    if (!(error instanceof CatboxError)) return super.catch(error)
-    this.logToStderr(error.message)
-    this.exit(error.exitCode)
   }
 }

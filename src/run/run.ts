@@ -35,11 +35,14 @@ export async function run(options: RunOptions): Promise<RunResult> {
       }
     }
 
+  const onStart = guard('onStart', options.onStart)
   const onViolation = guard('onViolation', options.onViolation)
   const onDied = guard('onChildDiedUnexpectedly', options.onChildDiedUnexpectedly)
   const onEvents = (events: NativeEvent[]): void => {
     for (const event of events) {
-      if (event.type === 'violation') {
+      if (event.type === 'start') {
+        onStart(event.pid)
+      } else if (event.type === 'violation') {
         const violation = toViolation(event)
         violations.push(violation)
         onViolation(violation)

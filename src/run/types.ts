@@ -16,6 +16,8 @@ export interface RunOptions {
   cwd?: string
   /** Environment of the command (default: process.env). */
   env?: Record<string, string | undefined>
+  /** Called once the command's first process exists (before it executes the command), with its pid. */
+  onStart?: (pid: number) => void
   /** Called for each violation as it happens. */
   onViolation?: (violation: Violation) => void
   /** Called after a new traced process is set up, before it continues (it is held until this returns). */
