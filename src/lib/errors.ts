@@ -7,6 +7,8 @@ export const EXIT_USAGE = 2
 export const EXIT_NOT_FOUND = 127
 /** Exit status when the command was found but cannot be executed, like a shell. */
 export const EXIT_NOT_EXECUTABLE = 126
+/** Exit status when an environment cannot be used as asked: missing, busy, broken, exists already. */
+export const EXIT_FAILURE = 1
 
 export type CatboxErrorCode =
   | 'USAGE'
@@ -18,6 +20,17 @@ export type CatboxErrorCode =
   | 'COMMAND_NOT_EXECUTABLE'
   | 'NATIVE_UNAVAILABLE'
   | 'CALLBACK_FAILED'
+  | 'BAD_NAME'
+  | 'BAD_MAP'
+  | 'UNKNOWN_TEMPLATE'
+  | 'BAD_TEMPLATE'
+  | 'ENV_NOT_FOUND'
+  | 'ENV_EXISTS'
+  | 'ENV_BUSY'
+  | 'BAD_FILE'
+  | 'NEWER_FILE'
+  | 'STORE'
+  | 'NOT_CONFIRMED'
 
 /**
  * An error whose message is meant for the person running catbox.
@@ -37,29 +50,32 @@ export class CatboxError extends Error {
 
 const q = (s: string): string => JSON.stringify(s)
 
+/** Longest environment or template name. */
+export const MAX_NAME_LENGTH = 64
+
 const badRule = (rule: string, why: string, fix: string): CatboxError =>
   new CatboxError('BAD_RULE', `catbox: invalid write rule ${q(rule)}: ${why}\n${fix}`)
 
 export const errors = {
-  noCommand: () =>
+  /** example: how to run a command, up to the "--". */
+  noCommand: (example = 'catbox run --writable /tmp') =>
     new CatboxError(
       'USAGE',
-      'catbox: no command given to run.\n' +
-        'Put the command after "--", e.g.: catbox run --writable /tmp -- make install',
+      'catbox: no command given to run.\n' + `Put the command after "--", e.g.: ${example} -- make install`,
     ),
 
-  missingSeparator: (args: string[]) =>
+  missingSeparator: (args: string[], example = 'catbox run --writable /tmp') =>
     new CatboxError(
       'USAGE',
       `catbox: unexpected argument ${q(args[0] ?? '')} before "--".\n` +
-        `Put the command after "--", e.g.: catbox run --writable /tmp -- ${args.join(' ')}`,
+        `Put the command after "--", e.g.: ${example} -- ${args.join(' ')}`,
     ),
 
-  unknownFlagNoSeparator: (flags: string[]) =>
+  unknownFlagNoSeparator: (flags: string[], usage = 'catbox run [FLAGS]') =>
     new CatboxError(
       'USAGE',
       `catbox: unknown flag ${flags.join(', ')}, and no "--" in the command line.\n` +
-        'If it belongs to the command, put the command after "--": catbox run [FLAGS] -- CMD [ARGS...]',
+        `If it belongs to the command, put the command after "--": ${usage} -- CMD [ARGS...]`,
     ),
 
   nulByte: (what: string) =>
@@ -161,4 +177,136 @@ export const errors = {
 
   symlinkLoop: (rule: string, path: string) =>
     badRule(rule, `too many levels of symbolic links at ${path}`, 'Fix the symbolic link, or write the real path.'),
+
+  // Environments ------------------------------------------------------------
+
+  badName: (kind: 'environment' | 'template', name: string, why: string) =>
+    new CatboxError(
+      'BAD_NAME',
+      `catbox: invalid ${kind} name ${q(name)}: ${why}.\n` +
+        `A name is 1 to ${MAX_NAME_LENGTH} letters, digits, ".", "_" or "-", and starts with a letter or digit.`,
+    ),
+
+  badMap: (map: string, why: string) =>
+    new CatboxError(
+      'BAD_MAP',
+      `catbox: invalid map ${q(map)}: ${why}.\n` +
+        'Write HOST:GUEST[:ro|rw] with two absolute paths, e.g. --map /home/me/src:/build:rw',
+    ),
+
+  mapHostMissing: (map: string, host: string) =>
+    new CatboxError(
+      'BAD_MAP',
+      `catbox: invalid map ${q(map)}: the host path ${host} does not exist.\nCreate it first, or fix the path.`,
+    ),
+
+  badEnvAssignment: (value: string, why: string) =>
+    new CatboxError(
+      'BAD_OPTION',
+      `catbox: invalid --env ${q(value)}: ${why}.\n` +
+        'Write KEY=VALUE, where KEY is a shell variable name (letters, digits, "_"; not starting with a digit), e.g. --env CFLAGS=-O2',
+    ),
+
+  unknownTemplate: (name: string, available: readonly string[]) =>
+    new CatboxError(
+      'UNKNOWN_TEMPLATE',
+      `catbox: unknown template ${q(name)}.\n` +
+        (available.length > 0 ? `Choose one of: ${available.join(', ')}` : 'No templates are installed: reinstall catbox.'),
+    ),
+
+  badTemplate: (name: string, file: string, why: string) =>
+    new CatboxError(
+      'BAD_TEMPLATE',
+      `catbox: the template ${q(name)} (${file}) is broken: ${why}.\nFix the file, or reinstall catbox.`,
+      EXIT_FAILURE,
+    ),
+
+  envNotFound: (name: string, envsDir: string) =>
+    new CatboxError(
+      'ENV_NOT_FOUND',
+      `catbox: there is no environment ${q(name)} (in ${envsDir}).\n` +
+        `Create it with: catbox env create ${name}   (catbox env list shows the ones there are)`,
+      EXIT_FAILURE,
+    ),
+
+  envExists: (name: string) =>
+    new CatboxError(
+      'ENV_EXISTS',
+      `catbox: environment ${q(name)} already exists.\n` +
+        `Use it (catbox exec ${name} -- CMD), or remove it first: catbox env rm ${name}`,
+      EXIT_FAILURE,
+    ),
+
+  envBusy: (name: string, holder: {command: string; pid: number} | null) =>
+    new CatboxError(
+      'ENV_BUSY',
+      `catbox: environment ${q(name)} is busy: ` +
+        (holder ? `${holder.command} (pid ${holder.pid}) is running in it.\n` : 'another catbox is using it.\n') +
+        'One run at a time per environment: wait for it to end, or use another environment.',
+      EXIT_FAILURE,
+    ),
+
+  envLockStale: (name: string, holder: {command: string; pid: number}, seconds: number) =>
+    new CatboxError(
+      'ENV_BUSY',
+      `catbox: environment ${q(name)} is still locked by ${holder.command} (pid ${holder.pid}), which ended without releasing it.\n` +
+        `The lock expires ${seconds} seconds after its holder stopped refreshing it: try again then.`,
+      EXIT_FAILURE,
+    ),
+
+  badFile: (file: string, why: string, fix: string) =>
+    new CatboxError('BAD_FILE', `catbox: cannot use ${file}: ${why}.\ncatbox left it as it is. ${fix}`, EXIT_FAILURE),
+
+  newerFile: (file: string, found: number, known: number) =>
+    new CatboxError(
+      'NEWER_FILE',
+      `catbox: ${file} has schema version ${found}, and this catbox reads only version ${known}: a newer catbox wrote it.\n` +
+        'catbox left it as it is. Use the newer catbox, or upgrade this one.',
+      EXIT_FAILURE,
+    ),
+
+  /** The fix offered for a broken env.json. */
+  brokenEnvFix: (name: string) => `Repair the file, or remove the environment: catbox env rm ${name} --force`,
+
+  storeFailed: (path: string, cause: unknown) => {
+    const code = (cause as NodeJS.ErrnoException).code
+    return new CatboxError(
+      'STORE',
+      `catbox: cannot write ${path}: ${code ?? (cause instanceof Error ? cause.message : String(cause))}.\n` +
+        'Make it writable, or set CATBOX_HOME to a directory you can write to.',
+      EXIT_FAILURE,
+      {cause},
+    )
+  },
+
+  needsConfirmation: (verb: string, name: string) =>
+    new CatboxError(
+      'NOT_CONFIRMED',
+      `catbox: not going to ${verb} environment ${q(name)} without confirmation, and stdin is not a terminal to ask on.\n` +
+        `To ${verb} it, run: catbox env ${verb === 'remove' ? 'rm' : verb} ${name} --force`,
+    ),
+
+  notConfirmed: (verb: string, name: string) =>
+    new CatboxError('NOT_CONFIRMED', `catbox: did not ${verb} environment ${q(name)}.`, EXIT_FAILURE),
+}
+
+/** Texts catbox shows people that are not errors: questions and warnings. */
+export const notices = {
+  confirm: (verb: string, name: string, what: string) => `Really ${verb} environment ${q(name)} (${what})? [y/N] `,
+
+  notApplied: (name: string, features: readonly string[]) =>
+    `catbox: warning: environment ${q(name)} asks for ${listWords(features)}; catbox does not apply ${features.length === 1 ? 'it' : 'them'} yet, so the command runs without ${features.length === 1 ? 'it' : 'them'}.`,
+
+  lockLost: (name: string, why: string) =>
+    `catbox: warning: lost the lock on environment ${q(name)} (${why}); another catbox may now use it at the same time.`,
+
+  created: (name: string, dir: string) => `Created environment ${name} in ${dir}`,
+  removed: (name: string) => `Removed environment ${name}.`,
+  reset: (name: string) => `Emptied the root of environment ${name}; its configuration and run records are kept.`,
+  noEnvironments: () => 'No environments yet. Create one with: catbox env create NAME',
+}
+
+/** "a", "a and b", "a, b and c". */
+function listWords(words: readonly string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`
 }
