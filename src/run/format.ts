@@ -27,3 +27,12 @@ export function exitStatus(result: RunResult, failOnViolation: boolean): number 
   if (failOnViolation && result.violations.length > 0 && result.exitCode === 0) return 1
   return result.exitCode
 }
+
+/**
+ * One line for stderr. On a terminal that an interactive program owns (raw
+ * mode, the cursor anywhere in a line), "\r" first and "\r\n" at the end keep
+ * the line whole and the display in order.
+ */
+export function terminalLine(text: string, raw: boolean): string {
+  return raw ? `\r${text}\r\n` : `${text}\n`
+}

@@ -1,0 +1,59 @@
+import {Args} from '@oclif/core'
+
+import {execInEnv, execJson} from '../env/exec.js'
+import {Store} from '../env/store.js'
+import {splitArgv} from '../lib/argv.js'
+import {CatboxCommand} from '../lib/command.js'
+import {errors} from '../lib/errors.js'
+import {jsonFlag, runOverrideFlags} from '../lib/flags.js'
+import {blockingStdinForCommand} from '../lib/stdio.js'
+import {exitStatus, formatSummary, formatViolation} from '../run/format.js'
+
+export default class Exec extends CatboxCommand {
+  static summary = "Run a command in a named environment, with the environment's rules."
+  static description = `Everything after "--" is the command and its arguments, passed on unchanged; stdin, stdout and stderr are catbox's own. Violations are reported on stderr as they happen, with a summary at the end, as with catbox run.
+
+The environment "default" is made from the default template on first use, so "catbox exec default -- make" works on a fresh machine: it may write in the current directory, /tmp, /var/tmp, /dev/shm and ~/.cache.
+
+One run at a time per environment: while a command runs in it, another exec, shell, env rm or env reset of the same environment is refused, naming the catbox process that holds it.
+
+Each run leaves a record in the environment, runs/ID/report.json (catbox env show NAME lists them).
+
+Exit status: the command's (128+N when signal N killed it); 127 when it is not found, 126 when it cannot be executed, 2 for a usage error, 1 when the environment cannot be used (it does not exist, is busy or broken); with fail-on-violation, 1 when the command succeeded but there were violations.`
+
+  static usage = 'exec NAME [--json] [--[no-]collect-only] [--[no-]fail-on-violation] [--network full|loopback|none] -- CMD [ARGS...]'
+  static examples = [
+    {description: 'Build in the current directory; writes elsewhere are denied and reported:', command: '<%= config.bin %> exec default -- make'},
+    {description: 'See what an install would write, without stopping it:', command: '<%= config.bin %> exec myenv --collect-only -- make install'},
+    {description: 'A JSON result on the last line of stdout:', command: '<%= config.bin %> exec ci --json -- sh -c "make >&2"'},
+  ]
+
+  static strict = false
+  static args = {name: Args.string({required: true, description: 'the environment ("default" is created on first use)'})}
+  static flags = {...runOverrideFlags, ...jsonFlag}
+
+  async run(): Promise<void> {
+    const {own, passThrough} = splitArgv(this.argv)
+    const {args, argv, flags} = await this.parse(Exec, own).catch((error: Error & {flags?: string[]}) => {
+      throw passThrough === null && Array.isArray(error.flags) ? errors.unknownFlagNoSeparator(error.flags, 'catbox exec NAME [FLAGS]') : error
+    })
+    const example = `catbox exec ${args.name}`
+    if (argv.length > 1) throw errors.missingSeparator((argv as string[]).slice(1), example)
+    if (!passThrough?.length) throw errors.noCommand(example)
+
+    blockingStdinForCommand()
+    const result = await execInEnv({
+      store: Store.open(),
+      name: args.name,
+      holder: 'catbox exec',
+      command: () => ({command: passThrough}),
+      overrides: {collectOnly: flags['collect-only'], failOnViolation: flags['fail-on-violation'], network: flags.network},
+      onViolation: (violation) => this.logToStderr(formatViolation(violation)),
+      onWarning: (line) => this.logToStderr(line),
+    })
+    const summary = formatSummary(result.violations)
+    if (summary) this.logToStderr(summary)
+    if (flags.json) this.log(JSON.stringify(execJson(result)))
+    this.exit(exitStatus(result, result.failOnViolation))
+  }
+}

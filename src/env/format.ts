@@ -1,0 +1,109 @@
+// env list / env show / env create, for people (stdout). --json prints the
+// EnvInfo / EnvDetails objects themselves.
+import {formatBytes} from '../lib/fsutil.js'
+import type {EnvConfig} from './config.js'
+import type {EnvDetails, EnvInfo, RunSummary} from './store.js'
+
+const yesNo = (value: boolean): string => (value ? 'yes' : 'no')
+const NOT_APPLIED = ' (not applied yet)'
+
+/** Local time, minutes: 2025-11-28 20:01. */
+export function formatTime(iso: string | null): string {
+  if (!iso) return '?'
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return '?'
+  const two = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`
+}
+
+/** "exit 0", "signal 9", "failed (exit 127)", "interrupted", "running", "unreadable". */
+export function formatOutcome(run: RunSummary): string {
+  switch (run.status) {
+    case 'finished':
+      return run.signal === null ? `exit ${run.exitCode}` : `signal ${run.signal} (exit ${run.exitCode})`
+    case 'failed':
+      return `failed (exit ${run.exitCode})`
+    default:
+      return run.status
+  }
+}
+
+function formatStatus(info: EnvInfo): string {
+  if (info.status === 'busy' && info.holder) return `busy: ${info.holder.command} (pid ${info.holder.pid})`
+  return info.status
+}
+
+/** The env list table. */
+export function formatList(envs: readonly EnvInfo[]): string {
+  const rows = envs.map((e) => [
+    e.name,
+    e.config?.template ?? '?',
+    e.config ? String(e.config.writable.length) : '?',
+    formatBytes(e.rootBytes),
+    e.lastRun ? `${formatTime(e.lastRun.start)} ${formatOutcome(e.lastRun)}` : 'never',
+    formatStatus(e),
+  ])
+  return table(['NAME', 'TEMPLATE', 'RULES', 'ROOT SIZE', 'LAST RUN', 'STATUS'], rows)
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
+/** The settings part of env show (and of env create's answer). */
+function formatConfig(config: EnvConfig): [string, string[]][] {
+  return [
+    ['template', [config.template]],
+    ['created', [formatTime(config.createdAt)]],
+    ['writable', config.writable.length > 0 ? config.writable : ['nothing']],
+    ['network', [config.network]],
+    ['collect-only', [yesNo(config.collectOnly)]],
+    ['fail on violation', [yesNo(config.failOnViolation)]],
+    ['fake root', [yesNo(config.fakeRoot) + (config.fakeRoot ? NOT_APPLIED : '')]],
+    ['overlay', [yesNo(config.overlay) + (config.overlay ? NOT_APPLIED : '')]],
+    [
+      'maps',
+      config.maps.length > 0 ? config.maps.map((m, i) => `${m.host} -> ${m.guest} (${m.mode})${i === 0 ? NOT_APPLIED : ''}`) : ['none'],
+    ],
+    ['env', Object.keys(config.env).length > 0 ? Object.entries(config.env).map(([k, v]) => `${k}=${v}`) : ['none']],
+    ['cwd', [config.cwd ?? 'the directory catbox exec is run from']],
+  ]
+}
+
+function fields(entries: [string, string[]][]): string {
+  const width = Math.max(...entries.map(([key]) => key.length)) + 2
+  return entries
+    .flatMap(([key, values]) => values.map((value, i) => (i === 0 ? `${key}:`.padEnd(width) : ' '.repeat(width)) + value))
+    .join('\n')
+}
+
+function formatRun(run: RunSummary): string {
+  if (run.status === 'unreadable') return `${run.id}  unreadable: ${run.error}`
+  const violations = run.violations === 1 ? '1 violation' : `${run.violations} violations`
+  const duration = run.durationMs === null ? '' : `, ${(run.durationMs / 1000).toFixed(1)} s`
+  return `${run.id}  ${formatTime(run.start)}  ${formatOutcome(run)}, ${violations}${duration}  ${(run.command ?? []).join(' ')}`
+}
+
+/** env show. */
+export function formatDetails(env: EnvDetails): string {
+  const head: [string, string[]][] = [
+    ['name', [env.name]],
+    ['path', [env.path]],
+    ['status', [formatStatus(env)]],
+  ]
+  const out = [fields([...head, ...(env.config ? formatConfig(env.config) : []), ['root size', [formatBytes(env.rootBytes)]], ['runs', [String(env.runCount)]]])]
+  if (env.problem) out.push('', env.problem)
+  if (env.runs.length > 0) out.push('', 'RUNS (newest first)', ...env.runs.map(formatRun))
+  return out.join('\n')
+}
+
+/** env create: where it is and what it allows. */
+export function formatCreated(env: EnvInfo, message: string): string {
+  return [message, fields(env.config ? formatConfig(env.config) : [])].join('\n')
+}
