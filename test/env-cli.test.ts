@@ -326,6 +326,17 @@ describe('one run at a time per environment', () => {
     expect((await catbox(['exec', 'term', '--', 'true'])).exitCode).toBe(0)
   })
 
+  test('SIGHUP is passed on to the command, which ends as it chooses; the run is recorded in full', async () => {
+    expect((await catbox(['env', 'create', 'hup'])).exitCode).toBe(0)
+    const job = catbox(['exec', 'hup', '--', 'sh', '-c', 'trap "echo got-hup; exit 7" HUP; echo started; while :; do sleep 0.05; done'])
+    await new Promise<void>((resolve) => job.stdout?.once('data', () => resolve()))
+    process.kill(job.pid!, 'SIGHUP')
+    const r = await job
+    expect(r).toMatchObject({exitCode: 7, stdout: 'started\ngot-hup'})
+    const {lastRun} = json((await catbox(['env', 'show', 'hup', '--json'])).stdout)
+    expect(lastRun).toMatchObject({status: 'finished', exitCode: 7, error: null})
+  })
+
   test('a run left "running" by a catbox that is gone reads back as interrupted', async () => {
     expect((await catbox(['env', 'create', 'ghost'])).exitCode).toBe(0)
     const pid = await deadPid()

@@ -171,3 +171,30 @@ describe('catbox shell in a terminal (tmux)', () => {
     expect(readFileSync(join(T, 'status'), 'utf8')).toBe('status=3\n')
   })
 })
+
+describe('env rm asks on a terminal', () => {
+  const ask = async (name: string, answer: string) => {
+    expect((await catbox(['env', 'create', name])).exitCode).toBe(0)
+    const window = `rm-${name}`
+    tmux('new-window', '-d', '-n', window, `env CATBOX_HOME='${catbox.home}' '${process.execPath}' '${bin}' env rm ${name}; echo "status=$?"; exec sleep 1000`)
+    const pane = () => tmux('capture-pane', '-p', '-J', '-t', `${session}:${window}`)
+    await waitFor('the question', () => pane().includes(`Really remove environment "${name}"`))
+    tmux('send-keys', '-t', `${session}:${window}`, '-l', answer)
+    tmux('send-keys', '-t', `${session}:${window}`, 'Enter')
+    await waitFor('the answer to be taken', () => /status=\d+/.test(pane()))
+    return pane()
+  }
+
+  test('"y" removes the environment', async () => {
+    const text = await ask('yes-env', 'y')
+    expect(text).toContain(`Really remove environment "yes-env" (${join(catbox.home, 'envs', 'yes-env')})? [y/N] y`)
+    expect(text).toContain('Removed environment yes-env.\nstatus=0')
+    expect(existsSync(join(catbox.home, 'envs', 'yes-env'))).toBe(false)
+  })
+
+  test('anything else keeps it', async () => {
+    const text = await ask('no-env', 'n')
+    expect(text).toContain('catbox: did not remove environment "no-env".\nstatus=1')
+    expect(existsSync(join(catbox.home, 'envs', 'no-env'))).toBe(true)
+  })
+})
