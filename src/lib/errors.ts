@@ -31,6 +31,10 @@ export type CatboxErrorCode =
   | 'NEWER_FILE'
   | 'STORE'
   | 'NOT_CONFIRMED'
+  | 'RUN_NOT_FOUND'
+  | 'NOT_TRACED'
+  | 'NO_PACKAGE_MANAGER'
+  | 'WRITE_FAILED'
 
 /**
  * An error whose message is meant for the person running catbox.
@@ -288,6 +292,79 @@ export const errors = {
 
   notConfirmed: (verb: string, name: string) =>
     new CatboxError('NOT_CONFIRMED', `catbox: did not ${verb} environment ${q(name)}.`, EXIT_FAILURE),
+
+  // Operation log and reports -----------------------------------------------
+
+  badTraceMode: (mode: string) =>
+    new CatboxError(
+      'BAD_OPTION',
+      `catbox: unknown trace mode ${q(mode)}.\nUse exec, read, write or all, several separated by commas: --trace=exec,read`,
+    ),
+
+  noEventLog: () =>
+    new CatboxError('BAD_OPTION', 'catbox: tracing needs a file for the operation log.\nGive eventLog with trace: {trace: ["exec"], eventLog: "/tmp/events.jsonl"}'),
+
+  badEventLog: (file: string) =>
+    new CatboxError('BAD_OPTION', `catbox: cannot write the operation log ${file}: its directory does not exist.\nCreate the directory, or choose another file.`),
+
+  noRuns: (name: string, runsDir: string) =>
+    new CatboxError(
+      'RUN_NOT_FOUND',
+      `catbox: environment ${q(name)} has no runs to report on (${runsDir} holds none).\n` +
+        `Run a command in it first: catbox exec ${name} --trace -- make`,
+      EXIT_FAILURE,
+    ),
+
+  runNotFound: (name: string, run: string, ids: readonly string[]) =>
+    new CatboxError(
+      'RUN_NOT_FOUND',
+      `catbox: environment ${q(name)} has no run ${q(run)}.\n` +
+        `Its latest runs: ${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', …' : ''} (catbox env show ${name} lists them)`,
+      EXIT_FAILURE,
+    ),
+
+  runAmbiguous: (name: string, prefix: string, ids: readonly string[]) =>
+    new CatboxError(
+      'RUN_NOT_FOUND',
+      `catbox: ${q(prefix)} is the start of ${ids.length} runs of environment ${q(name)}: ${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', …' : ''}.\n` +
+        'Give more of the run id.',
+      EXIT_FAILURE,
+    ),
+
+  notTraced: (name: string, run: string, mode: 'exec' | 'read') =>
+    new CatboxError(
+      'NOT_TRACED',
+      mode === 'read'
+        ? `catbox: run ${run} of environment ${q(name)} did not record the files it read, so its dependencies are unknown.\n` +
+            `Record them in the next run: catbox exec ${name} --trace=read -- CMD`
+        : `catbox: run ${run} of environment ${q(name)} did not record its processes, so there is no trace to write.\n` +
+            `Record them in the next run: catbox exec ${name} --trace -- CMD`,
+      EXIT_FAILURE,
+    ),
+
+  noPackageManager: () =>
+    new CatboxError(
+      'NO_PACKAGE_MANAGER',
+      'catbox: cannot tell which packages own the files the build read: neither dpkg-query (Debian, Ubuntu) nor rpm (Fedora, RHEL, SUSE) is installed.\n' +
+        'The files themselves are in the run\'s events.jsonl (see catbox report NAME --json for the run directory).',
+      EXIT_FAILURE,
+    ),
+
+  cannotReadDeclared: (file: string, cause: unknown) =>
+    new CatboxError(
+      'BAD_OPTION',
+      `catbox: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.\n` +
+        '--missing-from takes a debian/control file, a Build-Depends: field, or a list with one package a line.',
+    ),
+
+  cannotWrite: (file: string, cause: unknown) =>
+    new CatboxError(
+      'WRITE_FAILED',
+      `catbox: cannot write ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause instanceof Error ? cause.message : String(cause))}.\n` +
+        'Choose a file in a directory you can write to.',
+      EXIT_FAILURE,
+      {cause},
+    ),
 }
 
 /** Texts catbox shows people that are not errors: questions and warnings. */

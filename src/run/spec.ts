@@ -5,9 +5,10 @@ import {posix} from 'node:path'
 import {errors} from '../lib/errors.js'
 import type {NativeSpec, NetworkMode} from './native.js'
 import {deviceRules, parseRules} from './rules.js'
-import type {RunOptions} from './types.js'
+import type {RunOptions, TraceMode} from './types.js'
 
 export const NETWORK_MODES: readonly NetworkMode[] = ['full', 'loopback', 'none']
+export const TRACE_MODES: readonly TraceMode[] = ['exec', 'read', 'write']
 
 /** The search path execvp uses when PATH is not set (glibc's default, plus /usr/local). */
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin'
@@ -37,7 +38,25 @@ export function buildSpec(options: RunOptions): NativeSpec {
     collectOnly: options.collectOnly ?? false,
     network,
     hookChildInitialized: Boolean(options.onChildInitialized),
+    ...traceSpec(options.trace, options.eventLog, cwd),
   }
+}
+
+/** The operation log's part of the spec: nothing, or the modes and an absolute log path whose directory exists. */
+function traceSpec(trace: TraceMode[] | undefined, eventLog: string | undefined, cwd: string): Pick<NativeSpec, 'trace' | 'eventLog'> {
+  if (trace === undefined || trace.length === 0) return {}
+  for (const mode of trace) if (!TRACE_MODES.includes(mode)) throw errors.badTraceMode(String(mode))
+  if (!eventLog) throw errors.noEventLog()
+  if (eventLog.includes('\0')) throw errors.nulByte('the event log path')
+  const file = posix.resolve(cwd, eventLog)
+  let isDirectory = false
+  try {
+    isDirectory = statSync(posix.dirname(file)).isDirectory()
+  } catch {
+    // reported below
+  }
+  if (!isDirectory) throw errors.badEventLog(file)
+  return {trace: {exec: trace.includes('exec'), read: trace.includes('read'), write: trace.includes('write')}, eventLog: file}
 }
 
 function resolveCwd(cwd: string | undefined): string {

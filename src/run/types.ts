@@ -3,6 +3,9 @@ import type {NativeStats, NetworkMode} from './native.js'
 
 export type {NetworkMode} from './native.js'
 
+/** What the operation log can record; see RunOptions.trace. */
+export type TraceMode = 'exec' | 'read' | 'write'
+
 export interface RunOptions {
   /** The command and its arguments: ['make', 'install']. Searched in PATH like a shell. */
   command: string[]
@@ -16,6 +19,14 @@ export interface RunOptions {
   cwd?: string
   /** Environment of the command (default: process.env). */
   env?: Record<string, string | undefined>
+  /**
+   * What the operation log records (docs/operation-log.md): 'exec' the process
+   * tree, 'read' files opened for reading and failed lookups, 'write' files
+   * written. Nothing when absent or empty; eventLog is then required.
+   */
+  trace?: TraceMode[]
+  /** The file the operation log is appended to, one JSON object a line (a relative path is taken from cwd). */
+  eventLog?: string
   /** Called once the command's first process exists (before it executes the command), with its pid. */
   onStart?: (pid: number) => void
   /** Called for each violation as it happens. */
