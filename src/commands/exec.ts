@@ -5,7 +5,7 @@ import {Store} from '../env/store.js'
 import {splitArgv} from '../lib/argv.js'
 import {CatboxCommand} from '../lib/command.js'
 import {errors} from '../lib/errors.js'
-import {jsonFlag, runOverrideFlags} from '../lib/flags.js'
+import {bareTrace, jsonFlag, parseTraceModes, runOverrideFlags, traceFlag} from '../lib/flags.js'
 import {blockingStdinForCommand} from '../lib/stdio.js'
 import {exitStatus, formatSummary, formatViolation} from '../run/format.js'
 
@@ -19,22 +19,25 @@ One run at a time per environment: while a command runs in it, another exec, she
 
 Each run leaves a record in the environment, runs/ID/report.json (catbox env show NAME lists them).
 
+--trace records an operation log next to it, runs/ID/events.jsonl: every process with its argv, cwd, times and exit (--trace or --trace=exec), and with --trace=read,write or --trace=all every file read, looked up in vain, or written. catbox report NAME shows it: the process tree, the real dependencies (--deps), a trace for Perfetto (--trace-file). The environment can trace every run (env create --trace); --trace=none turns that off for one run.
+
 Exit status: the command's (128+N when signal N killed it); 127 when it is not found, 126 when it cannot be executed, 2 for a usage error, 1 when the environment cannot be used (it does not exist, is busy or broken); with fail-on-violation, 1 when the command succeeded but there were violations.`
 
-  static usage = 'exec NAME [--json] [--[no-]collect-only] [--[no-]fail-on-violation] [--network full|loopback|none] -- CMD [ARGS...]'
+  static usage = 'exec NAME [--json] [--[no-]collect-only] [--[no-]fail-on-violation] [--network full|loopback|none] [--trace[=exec,read,write,all,none]] -- CMD [ARGS...]'
   static examples = [
     {description: 'Build in the current directory; writes elsewhere are denied and reported:', command: '<%= config.bin %> exec default -- make'},
     {description: 'See what an install would write, without stopping it:', command: '<%= config.bin %> exec myenv --collect-only -- make install'},
     {description: 'A JSON result on the last line of stdout:', command: '<%= config.bin %> exec ci --json -- sh -c "make >&2"'},
+    {description: 'Log every process and file of a build, then see its real dependencies:', command: '<%= config.bin %> exec myenv --trace=all -- make && <%= config.bin %> report myenv --deps'},
   ]
 
   static strict = false
   static args = {name: Args.string({required: true, description: 'the environment ("default" is created on first use)'})}
-  static flags = {...runOverrideFlags, ...jsonFlag}
+  static flags = {...runOverrideFlags, ...traceFlag, ...jsonFlag}
 
   async run(): Promise<void> {
     const {own, passThrough} = splitArgv(this.argv)
-    const {args, argv, flags} = await this.parse(Exec, own).catch((error: Error & {flags?: string[]}) => {
+    const {args, argv, flags} = await this.parse(Exec, bareTrace(own)).catch((error: Error & {flags?: string[]}) => {
       throw passThrough === null && Array.isArray(error.flags) ? errors.unknownFlagNoSeparator(error.flags, 'catbox exec NAME [FLAGS]') : error
     })
     const example = `catbox exec ${args.name}`
@@ -47,7 +50,12 @@ Exit status: the command's (128+N when signal N killed it); 127 when it is not f
       name: args.name,
       holder: 'catbox exec',
       command: () => ({command: passThrough}),
-      overrides: {collectOnly: flags['collect-only'], failOnViolation: flags['fail-on-violation'], network: flags.network},
+      overrides: {
+        collectOnly: flags['collect-only'],
+        failOnViolation: flags['fail-on-violation'],
+        network: flags.network,
+        trace: flags.trace === undefined ? undefined : parseTraceModes(flags.trace),
+      },
       onViolation: (violation) => this.logToStderr(formatViolation(violation)),
       onWarning: (line) => this.logToStderr(line),
     })

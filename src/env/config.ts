@@ -10,7 +10,8 @@ import {isAbsolute} from 'node:path'
 import {errors} from '../lib/errors.js'
 import {writeJsonAtomic} from '../lib/fsutil.js'
 import type {NetworkMode} from '../run/native.js'
-import {NETWORK_MODES} from '../run/spec.js'
+import {NETWORK_MODES, TRACE_MODES} from '../run/spec.js'
+import type {TraceMode} from '../run/types.js'
 
 export const CONFIG_SCHEMA_VERSION = 1
 
@@ -37,6 +38,8 @@ export interface EnvSettings {
   env: Record<string, string>
   /** Working directory of the command; absent: the directory catbox exec is run from. */
   cwd?: string
+  /** What each run's operation log records (docs/operation-log.md); absent or empty: no log. */
+  trace?: TraceMode[]
 }
 
 /** envs/NAME/env.json */
@@ -99,9 +102,13 @@ const settingsChecks: Record<keyof EnvSettings, Check> = {
       : 'must map shell variable names to strings',
   cwd: (v) =>
     typeof v === 'string' && (isAbsolute(v) || v.startsWith('$')) ? null : 'must be an absolute path',
+  trace: (v) =>
+    Array.isArray(v) && v.every((m) => TRACE_MODES.includes(m as TraceMode))
+      ? null
+      : `must be a list of trace modes (${TRACE_MODES.join(', ')})`,
 }
 
-const OPTIONAL = new Set(['cwd'])
+const OPTIONAL = new Set(['cwd', 'trace'])
 
 const configChecks: Record<string, Check> = {
   ...settingsChecks,
@@ -193,6 +200,7 @@ export function writeConfig(file: string, config: EnvConfig): void {
     overlay: config.overlay,
     env: config.env,
     ...(config.cwd === undefined ? {} : {cwd: config.cwd}),
+    ...(config.trace?.length ? {trace: config.trace} : {}),
   }
   writeJsonAtomic(file, ordered)
 }

@@ -4,12 +4,14 @@
 // environment), and the run leaves a record in runs/ID/report.json: written
 // as "running" before the command starts and replaced by the final record
 // when it ends, or by an "interrupted" one when SIGTERM ends catbox.
+import {join} from 'node:path'
+
 import {CatboxError, notices} from '../lib/errors.js'
 import {withEndingSignalsHandled, withTerminalSignalsIgnored} from '../lib/signals.js'
 import type {NetworkMode} from '../run/native.js'
 import {RunRecorder} from '../run/record.js'
 import {run} from '../run/run.js'
-import type {RunResult, Violation} from '../run/types.js'
+import type {RunResult, TraceMode, Violation} from '../run/types.js'
 import type {EnvConfig} from './config.js'
 import {expandSettings, placeholderValues} from './settings.js'
 import type {Store} from './store.js'
@@ -19,6 +21,8 @@ export interface ExecOverrides {
   collectOnly?: boolean
   failOnViolation?: boolean
   network?: NetworkMode
+  /** What the run's operation log records; [] for none. */
+  trace?: TraceMode[]
 }
 
 export interface ExecRequest {
@@ -38,6 +42,9 @@ export interface ExecRequest {
   /** One line for people (stderr). */
   onWarning: (line: string) => void
 }
+
+/** The operation log's name in the run directory, next to report.json. */
+export const EVENT_LOG = 'events.jsonl'
 
 export interface ExecResult extends RunResult {
   environment: string
@@ -72,7 +79,9 @@ export async function execInEnv(request: ExecRequest): Promise<ExecResult> {
     const cwd = settings.cwd ?? here
     const violations: Violation[] = []
     let commandPid: number | null = null
-    recorder.start({command, cwd})
+    const traceModes = overrides.trace ?? settings.trace ?? []
+    const trace = traceModes.length > 0 ? {modes: traceModes, eventLog: EVENT_LOG} : undefined
+    recorder.start({command, cwd, trace})
 
     const onEnd = (signal: string): void => {
       recorder.interrupt(`catbox received ${signal}`, violations)
@@ -90,6 +99,7 @@ export async function execInEnv(request: ExecRequest): Promise<ExecResult> {
               writable: settings.writable,
               collectOnly: overrides.collectOnly ?? settings.collectOnly,
               network: overrides.network ?? settings.network,
+              ...(trace ? {trace: trace.modes, eventLog: join(recorder.dir, trace.eventLog)} : {}),
               cwd,
               env: {...process.env, ...settings.env, CATBOX_ENV: name, ...extraEnv},
               onStart: (pid) => {

@@ -73,6 +73,7 @@ function formatConfig(config: EnvConfig): [string, string[]][] {
     ],
     ['env', Object.keys(config.env).length > 0 ? Object.entries(config.env).map(([k, v]) => `${k}=${v}`) : ['none']],
     ['cwd', [config.cwd ?? 'the directory catbox exec is run from']],
+    ['trace', [config.trace?.length ? config.trace.join(', ') : 'none']],
   ]
 }
 

@@ -12,6 +12,7 @@ import {isAbsolute, posix} from 'node:path'
 import {errors} from '../lib/errors.js'
 import type {NetworkMode} from '../run/native.js'
 import {parseRules} from '../run/rules.js'
+import type {TraceMode} from '../run/types.js'
 import {ENV_KEY, type EnvSettings, type MapMode, type PathMap, type Template} from './config.js'
 
 export interface PlaceholderValues {
@@ -93,6 +94,8 @@ export interface SettingsOverrides {
   /** KEY=VALUE, each over the template's value of KEY. */
   env?: string[]
   cwd?: string
+  /** Replaces the template's trace modes; [] for none. */
+  trace?: TraceMode[]
 }
 
 /**
@@ -112,6 +115,7 @@ export function resolveSettings(template: Template, overrides: SettingsOverrides
   }
   const cwdSetting = overrides.cwd === undefined ? template.cwd : absolutePath(overrides.cwd, cwd)
   if (cwdSetting?.includes('\0')) throw errors.nulByte('the working directory')
+  const trace = overrides.trace ?? template.trace ?? []
 
   return {
     writable,
@@ -123,6 +127,7 @@ export function resolveSettings(template: Template, overrides: SettingsOverrides
     overlay: overrides.overlay ?? template.overlay,
     env,
     ...(cwdSetting === undefined ? {} : {cwd: cwdSetting}),
+    ...(trace.length > 0 ? {trace} : {}),
   }
 }
 

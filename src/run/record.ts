@@ -8,7 +8,7 @@ import {join} from 'node:path'
 
 import {CatboxError, errors} from '../lib/errors.js'
 import {pidAlive, randomSuffix, writeJsonAtomic} from '../lib/fsutil.js'
-import type {RunResult, Violation} from './types.js'
+import type {RunResult, TraceMode, Violation} from './types.js'
 
 export const RECORD_SCHEMA_VERSION = 1
 
@@ -37,6 +37,14 @@ export interface RunRecord {
   violations: Violation[]
   /** Why it failed to start ("failed"), or what ended catbox ("interrupted"); else null. */
   error: string | null
+  /** The operation log (docs/operation-log.md): what it records, and its file in the run directory. Absent or null: not traced. */
+  trace?: RunTrace | null
+}
+
+export interface RunTrace {
+  modes: TraceMode[]
+  /** The log's file name, relative to the run directory: "events.jsonl". */
+  eventLog: string
 }
 
 export const recordFile = (runDir: string): string => join(runDir, 'report.json')
@@ -91,8 +99,14 @@ export class RunRecorder {
   }
 
   /** Write the "running" record: the command is about to run. */
-  start(run: {command: string[]; cwd: string}): void {
-    this.record = {...this.record, command: [...run.command], cwd: run.cwd, start: new Date().toISOString()}
+  start(run: {command: string[]; cwd: string; trace?: RunTrace}): void {
+    this.record = {
+      ...this.record,
+      command: [...run.command],
+      cwd: run.cwd,
+      start: new Date().toISOString(),
+      ...(run.trace ? {trace: {modes: [...run.trace.modes], eventLog: run.trace.eventLog}} : {}),
+    }
     this.startedAt = performance.now()
     this.write()
   }
@@ -146,6 +160,13 @@ const RECORD_FIELDS: Record<keyof Omit<RunRecord, 'schemaVersion'>, (v: unknown)
   signal: (v) => v === null || Number.isInteger(v),
   violations: (v) => Array.isArray(v) && v.every((x) => typeof x === 'object' && x !== null),
   error: (v) => v === null || typeof v === 'string',
+  trace: (v) =>
+    v === undefined ||
+    v === null ||
+    (typeof v === 'object' &&
+      Array.isArray((v as RunTrace).modes) &&
+      (v as RunTrace).modes.every((m) => typeof m === 'string') &&
+      typeof (v as RunTrace).eventLog === 'string'),
 }
 
 /**

@@ -4,7 +4,7 @@ import {formatCreated} from '../../env/format.js'
 import {Store} from '../../env/store.js'
 import {CatboxCommand} from '../../lib/command.js'
 import {notices} from '../../lib/errors.js'
-import {jsonFlag} from '../../lib/flags.js'
+import {bareTrace, jsonFlag, parseTraceModes, traceFlag} from '../../lib/flags.js'
 import {NETWORK_MODES} from '../../run/spec.js'
 
 export default class EnvCreate extends CatboxCommand {
@@ -37,11 +37,12 @@ Fake root, the root overlay and maps are stored and shown, but not applied yet: 
     overlay: Flags.boolean({allowNo: true, description: "writes land in the environment's root directory (not applied yet)"}),
     env: Flags.string({multiple: true, multipleNonGreedy: true, helpValue: 'KEY=VALUE', description: 'set a variable for commands run inside (repeatable)'}),
     cwd: Flags.string({helpValue: 'PATH', description: 'working directory of commands (default: where catbox exec is run)'}),
+    ...traceFlag,
     ...jsonFlag,
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(EnvCreate)
+    const {args, flags} = await this.parse(EnvCreate, bareTrace(this.argv))
     const store = Store.open()
     const config = store.create({
       name: args.name,
@@ -56,6 +57,7 @@ Fake root, the root overlay and maps are stored and shown, but not applied yet: 
         overlay: flags.overlay,
         env: flags.env,
         cwd: flags.cwd,
+        trace: flags.trace === undefined ? undefined : parseTraceModes(flags.trace),
       },
     })
     const info = await store.info(config.name)
