@@ -10,6 +10,7 @@ import {assignLanes, chromeTrace, writeChromeTrace, type TraceEvent} from '../sr
 import {commandLine, formatDuration, renderTree, slowestSteps} from '../src/report/tree.js'
 import {groupViolations, NETWORK_GROUP} from '../src/report/violations.js'
 import type {Violation} from '../src/run/types.js'
+import {expectLanesNest} from './helpers/trace.js'
 
 const T = mkdtempSync(join(tmpdir(), 'catbox-report-'))
 afterAll(() => rmSync(T, {recursive: true, force: true}))
@@ -238,22 +239,13 @@ describe('the tree for people', () => {
   })
 })
 
-/** Every lane's slices nest properly: each one lies within the enclosing one or after it. */
-function expectLanesNest(events: TraceEvent[]): void {
-  const byLane = new Map<number, TraceEvent[]>()
-  for (const e of events.filter((x) => x.ph === 'X')) byLane.set(e.tid, [...(byLane.get(e.tid) ?? []), e])
-  for (const slices of byLane.values()) {
-    slices.sort((a, b) => a.ts! - b.ts! || b.dur! - a.dur!)
-    const open: number[] = []
-    for (const s of slices) {
-      while (open.length > 0 && open[open.length - 1] <= s.ts!) open.pop()
-      if (open.length > 0) expect(s.ts! + s.dur!).toBeLessThanOrEqual(open[open.length - 1])
-      open.push(s.ts! + s.dur!)
-    }
-  }
-}
-
 describe('the trace for viewers', () => {
+  test('the nesting check itself fails on two overlapping slices in one lane', () => {
+    const slice = (ts: number): TraceEvent => ({name: 'x', ph: 'X', pid: 1, tid: 1, ts, dur: 10})
+    expect(() => expectLanesNest([slice(0), slice(5)])).toThrow()
+    expect(() => expectLanesNest([slice(0), {...slice(5), tid: 2}])).not.toThrow()
+  })
+
   test('a child shares its parent\'s lane unless a sibling is still open there', async () => {
     const m = await buildLog().model()
     const lanes = assignLanes(m)

@@ -96,9 +96,8 @@ export function chromeTrace(model: RunModel, title: string, otherData: Record<st
   return {traceEvents, displayTimeUnit: 'ms', otherData}
 }
 
-function* traceEventsOf(model: RunModel, title: string): Generator<TraceEvent> {
-  const laneOf = assignLanes(model)
-  const laneCount = laneOf.reduce((n, lane) => Math.max(n, lane + 1), 0)
+function* traceEventsOf(model: RunModel, title: string, laneOf = assignLanes(model)): Generator<TraceEvent> {
+  const laneCount = countLanes(laneOf)
   yield {name: 'process_name', ph: 'M', pid: TRACE_PID, tid: 0, args: {name: title}}
   for (let lane = 0; lane < laneCount; lane++) {
     const tid = lane + 1
@@ -119,13 +118,21 @@ function* traceEventsOf(model: RunModel, title: string): Generator<TraceEvent> {
   }
 }
 
+const countLanes = (laneOf: number[]): number => laneOf.reduce((n, lane) => Math.max(n, lane + 1), 0)
+
 /** Write the trace to file, one event a line, without building it all in memory first. */
-export function writeChromeTrace(file: string, model: RunModel, title: string, otherData: Record<string, string> = {}): number {
+export function writeChromeTrace(
+  file: string,
+  model: RunModel,
+  title: string,
+  otherData: Record<string, string> = {},
+): {slices: number; lanes: number} {
+  const laneOf = assignLanes(model)
   const fd = openSync(file, 'w', 0o644)
   let count = 0
   try {
     let chunk = '{"displayTimeUnit":"ms","otherData":' + JSON.stringify(otherData) + ',"traceEvents":[\n'
-    for (const event of traceEventsOf(model, title)) {
+    for (const event of traceEventsOf(model, title, laneOf)) {
       chunk += (count++ === 0 ? '' : ',\n') + JSON.stringify(event)
       if (chunk.length >= 1 << 16) {
         writeSync(fd, chunk)
@@ -136,5 +143,5 @@ export function writeChromeTrace(file: string, model: RunModel, title: string, o
   } finally {
     closeSync(fd)
   }
-  return count
+  return {slices: model.processes.length, lanes: countLanes(laneOf)}
 }
