@@ -255,11 +255,28 @@ function ensureCompiler() {
 // ------------------------------------------------------------ workloads --
 
 const catbox = (writable, cmd) => ['node', CATBOX_BIN, 'run', ...writable.flatMap((w) => ['--writable', w]), '--', ...cmd];
+
+// The operation log is recorded by `catbox exec` in a named environment: one
+// per workload, with the same rules as the catbox run line, in a CATBOX_HOME
+// under the scratch directory (never the user's environments).
+process.env.CATBOX_HOME = path.join(SCRATCH, 'catbox-home');
+function benchEnv(dir) {
+  const name = `bench-${path.basename(dir)}`;
+  if (!fs.existsSync(path.join(process.env.CATBOX_HOME, 'envs', name))) {
+    must('node', [CATBOX_BIN, 'env', 'create', name, '--writable', dir, '--writable', '/tmp']);
+  }
+  return name;
+}
+const catboxExec = (env, flags, cmd) => ['node', CATBOX_BIN, 'exec', env, ...flags, '--', ...cmd];
+
 function tools(work, dir) {
   // work: argv of the bare command; dir: its scratch directory
+  const env = benchEnv(dir);
   const t = [
     { id: 'bare', label: 'bare', argv: work },
     { id: 'catbox', label: 'catbox run (enforce)', argv: catbox([dir, '/tmp'], work) },
+    { id: 'catbox-trace-exec', label: 'catbox exec --trace=exec', argv: catboxExec(env, ['--trace=exec'], work) },
+    { id: 'catbox-trace-all', label: 'catbox exec --trace=all', argv: catboxExec(env, ['--trace=all'], work) },
   ];
   if (useStrace) {
     t.push({ id: 'strace', label: 'strace -f', argv: ['strace', '-f', '-o', '/dev/null', ...work] });
@@ -283,6 +300,8 @@ function workloads() {
         { id: 'node', label: '`node -e 0`', argv: ['node', '-e', '0'] },
         { id: 'catbox-true', label: 'catbox run -- true', argv: catbox([], ['true']) },
         { id: 'catbox', label: 'catbox run (enforce) -- true', argv: catbox([d, '/tmp'], ['true']) },
+        // What the trace lines pay for exec itself (lock, run record) before any tracing.
+        { id: 'catbox-exec', label: 'catbox exec (no trace) -- true', argv: catboxExec(benchEnv(d), [], ['true']) },
       ],
     });
   }
@@ -312,7 +331,7 @@ function workloads() {
       const work = ['sh', '-c', `cd ${q(tree)} && ./configure --prefix=${q(prefix)} >/dev/null && make -j2 >/dev/null && make install >/dev/null`];
       item.prepare = ['sh', '-c', `rm -rf ${q(tree)} ${q(prefix)} && cp -a ${q(src)} ${q(tree)}`];
       item.tools = tools(work, d);
-      for (const t of item.tools) if (t.id.startsWith('strace')) t.rounds = HELLO_STRACE_ROUNDS;
+      for (const t of item.tools) if (t.id.startsWith('strace') || t.id === 'catbox-trace-all') t.rounds = HELLO_STRACE_ROUNDS;
       item.source = fs.readdirSync(path.dirname(src)).find((f) => f.endsWith('.dsc'));
     } catch (e) {
       item.error = String(e.message ?? e);
@@ -435,12 +454,15 @@ ${failures.length ? `## Failures\n\n${failures.join('\n')}\n` : 'No failures: ev
 ${list.find((w) => w.source) ? `- hello source: ${list.find((w) => w.source).source} (Debian source archive)\n` : ''}
 ## Method
 
-- rounds × runs per command: ${plan}${PLAN.hello ? `; the strace peers run in ${HELLO_STRACE_ROUNDS} of hello's rounds` : ''}.
+- rounds × runs per command: ${plan}${PLAN.hello ? `; the strace peers and catbox --trace=all run in ${HELLO_STRACE_ROUNDS} of hello's rounds` : ''}.
   Each round is one \`hyperfine -N -i\` invocation over all of the workload's commands, so the
   commands alternate round by round; the first round adds \`--warmup 1\` (hello: none, its untimed
   check run is the warm-up).
 - every command first ran once untimed and had to exit 0; a failing command is reported above and not timed.
-- catbox runs as \`node bin/run.js run --writable <scratch> --writable /tmp -- CMD\` (enforce mode).
+- catbox runs as \`node bin/run.js run --writable <scratch> --writable /tmp -- CMD\` (enforce mode); the
+  trace lines as \`node bin/run.js exec bench-<workload> --trace=exec|all -- CMD\`, in an environment
+  with the same two rules (each run also writes its record and its operation log).
+- catbox exec start-up overhead (vs catbox run): \`catbox exec (no trace) -- true\` in the start-up table.
 - hyperfine JSON exports and log: bench/cache/runs/${path.basename(RUNDIR)}/ (not committed).
 - total bench time: ${((Date.now() - t0) / 60000).toFixed(1)} min.
 `;
