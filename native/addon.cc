@@ -18,7 +18,7 @@ namespace catbox {
 namespace {
 
 struct Message {
-  enum class Kind { Wake, ChildInitialized, Done } kind;
+  enum class Kind { Wake, Sync, ChildInitialized, Done } kind;
   pid_t pid = 0;
   pid_t ppid = 0;
   std::promise<void>* ack = nullptr;
@@ -107,6 +107,7 @@ Spec get_spec(Napi::Object o) {
     throw Napi::TypeError::New(env, "spec.network must be full, loopback or none");
   }
   s.hook_child_initialized = o.Get("hookChildInitialized").ToBoolean();
+  s.sync_violations = o.Get("syncViolations").ToBoolean();
   Napi::Value trace = o.Get("trace");
   if (trace.IsObject()) {
     Napi::Object t = trace.As<Napi::Object>();
@@ -207,6 +208,9 @@ void call_js(Napi::Env env, Napi::Function, Job* job, Message* msg) {
   switch (m->kind) {
     case Message::Kind::Wake:
       break;
+    case Message::Kind::Sync:
+      m->ack->set_value();
+      break;
     case Message::Kind::ChildInitialized:
       if (!job->on_child_initialized.IsEmpty()) {
         try {
@@ -245,6 +249,17 @@ void tracer_thread(Job* job, Tsfn tsfn) {
       }
       done.get_future().wait();
     };
+  }
+  if (job->spec.sync_violations) {
+    job->recorder.set_sync([&tsfn]() {
+      std::promise<void> done;
+      auto* m = new Message{Message::Kind::Sync, 0, 0, &done};
+      if (tsfn.BlockingCall(m) != napi_ok) {
+        delete m;
+        return;
+      }
+      done.get_future().wait();
+    });
   }
   job->outcome = trace_run(job->spec, job->recorder, hook);
   tsfn.BlockingCall(new Message{Message::Kind::Done});

@@ -27,6 +27,11 @@ class Recorder {
  public:
   // `wake` is called (from the tracer thread) when the queue becomes non-empty.
   void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+  // `sync` returns once the caller has taken every queued event.
+  void set_sync(std::function<void()> sync) { sync_ = std::move(sync); }
+  void sync() {
+    if (sync_) sync_();
+  }
   void push(Event e);
   // Moves all queued events out (any thread).
   std::vector<Event> drain();
@@ -35,6 +40,7 @@ class Recorder {
   std::mutex mu_;
   std::vector<Event> queue_;
   std::function<void()> wake_;
+  std::function<void()> sync_;
 };
 
 }  // namespace catbox

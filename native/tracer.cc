@@ -78,8 +78,14 @@ const char* errno_text(int err) {
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);
-  // Node marks its stdio close-on-exec.
-  for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
+  // Node marks its stdio close-on-exec, and a terminal or pipe it touched
+  // non-blocking: a build expects blocking stdio (read and cat would fail
+  // with EAGAIN). The flag is the open file's, shared with the terminal.
+  for (int fd = 0; fd <= 2; fd++) {
+    fcntl(fd, F_SETFD, 0);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
 
   // If the tracer thread dies before it seizes us, die with it.
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -466,6 +472,9 @@ class Supervisor {
     e.denied = !d.allow;
     e.err = d.err;
     rec_.push(std::move(e));
+    // The caller prints it before the build goes on, so the line comes
+    // before the program's own error message about the same call.
+    if (spec_.sync_violations) rec_.sync();
   }
 
   // Returns whether the tracee must stop again at the syscall's exit.

@@ -20,6 +20,7 @@ struct Spec {
   std::string cwd;
   Policy policy;
   bool hook_child_initialized = false;
+  bool sync_violations = false;  // wait for the caller to take each violation
   TraceOptions trace;
   std::string event_log;  // where the operation log goes when trace.any()
   bool fake_root = false;

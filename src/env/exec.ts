@@ -66,7 +66,6 @@ export async function execInEnv(request: ExecRequest): Promise<ExecResult> {
   const here = request.cwd ?? process.cwd()
   const settings = expandSettings(config, placeholderValues(config.name, here))
   const notApplied = [
-    ...(settings.fakeRoot ? ['fake root'] : []),
     ...(settings.overlay ? ['a root overlay'] : []),
     ...(settings.maps.length > 0 ? [settings.maps.length === 1 ? 'a map' : `${settings.maps.length} maps`] : []),
   ]
@@ -100,6 +99,7 @@ export async function execInEnv(request: ExecRequest): Promise<ExecResult> {
               collectOnly: overrides.collectOnly ?? settings.collectOnly,
               network: overrides.network ?? settings.network,
               ...(trace ? {trace: trace.modes, eventLog: join(recorder.dir, trace.eventLog)} : {}),
+              ...(settings.fakeRoot ? {fakeRoot: {db: store.paths(name).owners}} : {}),
               cwd,
               env: {...process.env, ...settings.env, CATBOX_ENV: name, ...extraEnv},
               onStart: (pid) => {

@@ -1,5 +1,7 @@
 // env list / env show / env create, for people (stdout). --json prints the
 // EnvInfo / EnvDetails objects themselves.
+import {splitDev} from '../pack/owners.js'
+import type {Ownership} from './store.js'
 import {formatBytes} from '../lib/fsutil.js'
 import type {EnvConfig} from './config.js'
 import type {EnvDetails, EnvInfo, RunSummary} from './store.js'
@@ -101,10 +103,28 @@ export function formatDetails(env: EnvDetails): string {
   const out = [fields([...head, ...(env.config ? formatConfig(env.config) : []), ['root size', [formatBytes(env.rootBytes)]], ['runs', [String(env.runCount)]]])]
   if (env.problem) out.push('', env.problem)
   if (env.runs.length > 0) out.push('', 'RUNS (newest first)', ...env.runs.map(formatRun))
+  if (env.ownership.length > 0) out.push('', 'RECORDED OWNERSHIP (fake root)', ...env.ownership.map(formatOwnership))
   return out.join('\n')
 }
 
 /** env create: where it is and what it allows. */
 export function formatCreated(env: EnvInfo, message: string): string {
   return [message, fields(env.config ? formatConfig(env.config) : [])].join('\n')
+}
+
+const TYPE_CHARS: Record<number, string> = {0o040000: 'd', 0o120000: 'l', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's'}
+
+/** "crw-r--r--  0:0     1,3  /path" — the view the archive and stat inside will give. */
+export function formatOwnership(o: Ownership): string {
+  const owner = o.uid === null ? '-' : `${o.uid}:${o.gid}`
+  let mode = '-'
+  if (o.mode !== null) {
+    const bits = o.mode & 0o7777
+    const rwx = (shift: number, special: number, ch: string): string =>
+      `${bits & (4 << shift) ? 'r' : '-'}${bits & (2 << shift) ? 'w' : '-'}` +
+      (bits & special ? (bits & (1 << shift) ? ch : ch.toUpperCase()) : bits & (1 << shift) ? 'x' : '-')
+    mode = (TYPE_CHARS[o.mode & 0o170000] ?? '-') + rwx(6, 0o4000, 's') + rwx(3, 0o2000, 's') + rwx(0, 0o1000, 't')
+  }
+  const dev = o.rdev === null ? '' : (({major, minor}) => `${major},${minor}`)(splitDev(o.rdev))
+  return `  ${mode.padEnd(10)}  ${owner.padEnd(11)}  ${dev.padEnd(7)}  ${o.path}`
 }

@@ -27,6 +27,8 @@ export interface EnvPaths {
   lock: string
   /** envs/NAME/holder.json: who holds the lock (pid, command), for the busy message. */
   holder: string
+  /** envs/NAME/owners.jsonl: fake root's ownership journal (native/owners.h), appended to by runs. */
+  owners: string
 }
 
 export function envPaths(envsDir: string, name: string): EnvPaths {
@@ -38,5 +40,6 @@ export function envPaths(envsDir: string, name: string): EnvPaths {
     runs: join(dir, 'runs'),
     lock: join(dir, 'lock'),
     holder: join(dir, 'holder.json'),
+    owners: join(dir, 'owners.jsonl'),
   }
 }

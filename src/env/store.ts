@@ -9,6 +9,7 @@
 //  - reset takes the lock and swaps root/ for an empty one the same way.
 // Staging and trash folders of processes that are gone are removed by the
 // next command that opens the store.
+import {readOwners} from '../pack/owners.js'
 import {existsSync, mkdirSync, readdirSync, renameSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -69,6 +70,19 @@ export interface EnvInfo {
 export interface EnvDetails extends EnvInfo {
   /** Every run, newest first. */
   runs: RunSummary[]
+  /** Fake root's recorded owners and modes (owners.jsonl), by path. */
+  ownership: Ownership[]
+}
+
+/** One recorded change of fake root: what the archive will say about a file. */
+export interface Ownership {
+  path: string
+  uid: number | null
+  gid: number | null
+  /** Full st_mode (type bits included), or null when only the owner was recorded. */
+  mode: number | null
+  /** Device number of a recorded device node (glibc dev_t), else null. */
+  rdev: number | null
 }
 
 const TEMP_ENTRY = /^\.(staging|trash)-.+-(\d+)-[0-9a-f]{6}$/
@@ -238,10 +252,16 @@ export class Store {
     const lock = await lockEnv(paths, name, 'catbox env reset', () => {})
     try {
       const trash = join(paths.dir, tempName('trash', 'root'))
-      try {
-        renameSync(paths.root, trash)
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw errors.storeFailed(paths.root, error)
+      // The ownership journal describes root/'s files: it goes with them.
+      for (const [from, to] of [
+        [paths.root, trash],
+        [paths.owners, `${trash}.owners.jsonl`],
+      ]) {
+        try {
+          renameSync(from, to)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw errors.storeFailed(from, error)
+        }
       }
       this.repair(paths)
     } finally {
@@ -314,8 +334,16 @@ export class Store {
       runCount: ids.length,
       lastRun: runs[0] ?? null,
       runs: allRuns ? runs : [],
+      ownership: allRuns ? await ownership(paths.owners) : [],
     }
   }
+}
+
+async function ownership(journal: string): Promise<Ownership[]> {
+  const table = await readOwners(journal)
+  return [...table.values()]
+    .map((r) => ({path: r.path, uid: r.uid ?? null, gid: r.gid ?? null, mode: r.mode ?? null, rdev: r.rdev ?? null}))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }
 
 function summarize(entry: RunEntry): RunSummary {

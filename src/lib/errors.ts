@@ -307,6 +307,38 @@ export const errors = {
   badEventLog: (file: string) =>
     new CatboxError('BAD_OPTION', `catbox: cannot write the operation log ${file}: its directory does not exist.\nCreate the directory, or choose another file.`),
 
+  packFormatUnknown: (out: string) =>
+    new CatboxError(
+      'BAD_OPTION',
+      `catbox: cannot tell the archive format from ${q(out)}.\nName it .tar, .tar.gz or .tar.zst, or pass --format tar|tar.gz|tar.zst.`,
+    ),
+
+  packFromRelative: (from: string) =>
+    new CatboxError('BAD_OPTION', `catbox: --from ${q(from)} is relative.\nGive the directory to pack as an absolute path.`),
+
+  packFromMissing: (from: string) =>
+    new CatboxError('BAD_OPTION', `catbox: ${from} is not a directory.\nGive --from the directory the build installed into.`),
+
+  packNothing: (name: string, root: string) =>
+    new CatboxError(
+      'BAD_OPTION',
+      `catbox: nothing to pack: environment ${q(name)}'s root ${root} is empty.\n` +
+        'Without the overlay a build writes to real paths: name its install directory, e.g. catbox pack ' +
+        `${name} out.tar.gz --from /var/tmp/${name}/install`,
+    ),
+
+  badMtime: (value: string, from: string) =>
+    new CatboxError('BAD_OPTION', `catbox: ${from} ${q(value)} is not a number of seconds since 1970.\nUse e.g. $(git log -1 --format=%ct).`),
+
+  badFakeId: (name: string, id: unknown) =>
+    new CatboxError('BAD_OPTION', `catbox: fake root ${name} ${q(String(id))} is not a valid id.\nUse a whole number from 0 to 4294967294.`),
+
+  badOwnerDb: (file: string) =>
+    new CatboxError(
+      'BAD_OPTION',
+      `catbox: cannot keep the ownership journal ${file}: its directory does not exist.\nCreate the directory, or choose another file.`,
+    ),
+
   noRuns: (name: string, runsDir: string) =>
     new CatboxError(
       'RUN_NOT_FOUND',

@@ -32,6 +32,8 @@ export interface NativeSpec {
   network: NetworkMode
   /** When true, native waits for the JS onChildInitialized hook before a new process continues. */
   hookChildInitialized: boolean
+  /** When true, the process that caused a violation waits until onEvents has taken it (so it is printed first). */
+  syncViolations?: boolean
   /** What the operation log records; nothing when absent. */
   trace?: TraceOptions
   /** Absolute path of the JSON-lines operation log native appends to (required when trace is on). */

@@ -38,8 +38,27 @@ export function buildSpec(options: RunOptions): NativeSpec {
     collectOnly: options.collectOnly ?? false,
     network,
     hookChildInitialized: Boolean(options.onChildInitialized),
+    // Violations are printed before the program goes on to report its error.
+    syncViolations: Boolean(options.onViolation),
     ...traceSpec(options.trace, options.eventLog, cwd),
+    ...fakeRootSpec(options.fakeRoot, cwd),
   }
+}
+
+function fakeRootSpec(fake: RunOptions['fakeRoot'], cwd: string): Pick<NativeSpec, 'fakeRoot'> {
+  if (!fake) return {}
+  const db = posix.resolve(cwd, fake.db)
+  for (const [name, id] of [['uid', fake.uid], ['gid', fake.gid]] as const) {
+    if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id < 2 ** 32 - 1)) throw errors.badFakeId(name, id)
+  }
+  let isDirectory = false
+  try {
+    isDirectory = statSync(posix.dirname(db)).isDirectory()
+  } catch {
+    // reported below
+  }
+  if (!isDirectory) throw errors.badOwnerDb(db)
+  return {fakeRoot: {db, uid: fake.uid ?? 0, gid: fake.gid ?? 0}}
 }
 
 /** The operation log's part of the spec: nothing, or the modes and an absolute log path whose directory exists. */

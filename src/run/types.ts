@@ -27,6 +27,12 @@ export interface RunOptions {
   trace?: TraceMode[]
   /** The file the operation log is appended to, one JSON object a line (a relative path is taken from cwd). */
   eventLog?: string
+  /**
+   * Fake root: the command sees itself as root (or uid/gid); chown, chmod and
+   * device nodes are recorded in the ownership journal `db` (created if
+   * missing, appended to) instead of being performed, and stat shows them.
+   */
+  fakeRoot?: {db: string; uid?: number; gid?: number}
   /** Called once the command's first process exists (before it executes the command), with its pid. */
   onStart?: (pid: number) => void
   /** Called for each violation as it happens. */
