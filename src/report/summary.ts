@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import type {RunRecord} from '../run/record.js'
 import type {TraceMode} from '../run/types.js'
 import {newReadStats, readEvents, type ReadStats} from './events.js'
-import {buildModel, duration, lastExec, programName, type RunModel} from './model.js'
+import {buildModel, duration, lastExec, type RunModel} from './model.js'
 import {commandLine, formatDuration, renderSteps, renderTree, signalName, slowestSteps, type TreeOptions} from './tree.js'
 import {groupViolations, renderViolationGroups, type ViolationGroup} from './violations.js'
 
@@ -174,8 +174,8 @@ export function renderSummary({summary, model}: Loaded, options: TextOptions = {
   if (model.processes.length === 0) {
     out.push('Processes: none recorded (the log has no exec events: trace with exec to get the process tree)')
   } else {
-    const programs = new Set(model.processes.map((p) => programName(model, p))).size
-    out.push(`Processes: ${model.processes.length} (${programs} distinct programs), over ${formatDuration(trace.durationUs)}`)
+    const programs = new Set(model.processes.flatMap((p) => p.execs.map((e) => e.path))).size
+    out.push(`Processes: ${model.processes.length} running ${programs} distinct programs, over ${formatDuration(trace.durationUs)}`)
     for (const line of renderTree(model, options)) out.push(`  ${line}`)
     const steps = slowestSteps(model, options.steps ?? 10)
     out.push('')
