@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {buildSpec} from '../src/run/spec.js'
 import {pack} from '../src/pack/archive.js'
 import {applyJournalLine, readOwners, type OwnerTable} from '../src/pack/owners.js'
+import {driverPath} from './helpers/driver.js'
 import {runFakeRoot} from './helpers/fakeroot.js'
 
 const T = realpathSync(mkdtempSync(join(tmpdir(), 'catbox-pack-')))
@@ -66,6 +67,23 @@ test('the host files keep the real owner and no set-id bit', () => {
 test('a later run sees the recorded view', async () => {
   const {out} = await fakeRoot('stat -c "%n %u:%g %a" f g n usr/bin/tool; ls -ln n | cut -d" " -f1,5,6')
   expect(out).toBe('f 0:0 4755\ng 123:456 644\nn 0:0 644\nusr/bin/tool 0:7 2755\ncrw-r--r-- 1, 3\n')
+})
+
+test('ls -l, find -printf and every stat call of a static binary agree on the recorded view', async () => {
+  const statids = driverPath('statids', 'static')
+  const {out} = await fakeRoot(
+    `ls -ln f g n | awk '{print $1, $3":"$4}'; find f g n -printf '%m %U:%G %p\\n'; ${statids} f g n`,
+  )
+  const lines = out.trim().split('\n')
+  expect(lines.slice(0, 3)).toEqual(['-rwsr-xr-x 0:0', '-rw-r--r-- 123:456', 'crw-r--r-- 0:0'])
+  expect(lines.slice(3, 6)).toEqual(['4755 0:0 f', '644 123:456 g', '644 0:0 n'])
+  const expected: Record<string, string> = {f: '0:0 104755 0,0', g: '123:456 100644 0,0', n: '0:0 20644 1,3'}
+  const calls = lines.slice(6)
+  expect(calls).toHaveLength(15) // stat, lstat, fstatat, fstat, statx for each of the three
+  for (const line of calls) {
+    const [call, name, ...rest] = line.split(' ')
+    expect(`${call} ${name} ${rest.join(' ')}`).toBe(`${call} ${name} ${expected[name]}`)
+  }
 })
 
 test('pack writes the recorded owners, modes, devices and links', async () => {
