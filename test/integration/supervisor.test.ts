@@ -56,7 +56,9 @@ describe('kill -9 of the supervisor', () => {
     const exited = new Promise((resolve) => shell.once('exit', resolve))
     const others = () => marked(value).filter((pid) => pid !== shell.pid)
     try {
-      await waitFor(() => others().length >= 2, 'the sleeps to start', exited)
+      // Both children must have exec'd sleep: a forked child still shows sh's command line.
+      const sleeping = () => others().filter((pid) => cmdline(pid) === 'sleep 300').length >= 2
+      await waitFor(sleeping, 'the sleeps to start', exited)
       process.kill(shell.pid!, 'SIGKILL')
       await exited
       expect(others().map(cmdline)).toEqual(['sleep 300', 'sleep 300'])
