@@ -14,7 +14,8 @@
       "recorder.cc",
       "tracelog.cc",
       "owners.cc",
-      "fakeroot.cc"
+      "fakeroot.cc",
+      "procfs.cc"
     ],
     "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
     "defines": ["NAPI_VERSION=8"],

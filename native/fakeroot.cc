@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "memory.h"
+#include "procfs.h"
 
 namespace catbox {
 namespace {
@@ -24,31 +25,9 @@ Action skip(int64_t result) {
   return a;
 }
 
-int read_umask(pid_t tid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/status", tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 022;
-  char buf[2048];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 022;
-  buf[n] = '\0';
-  const char* p = strstr(buf, "Umask:");
-  return p ? static_cast<int>(strtol(p + 6, nullptr, 8)) : 022;
-}
-
 int id_of(const Target& t, FileId* id, uint32_t* mode, uint64_t* nlink) {
   if (!t.valid) return -ENOENT;
-  if (!t.follow) return file_id_at(t.stat_path, id, mode, nlink);
-  struct statx sx;
-  if (statx(AT_FDCWD, t.stat_path.c_str(), 0, STATX_BASIC_STATS | STATX_BTIME, &sx) < 0) return -errno;
-  id->dev = (static_cast<uint64_t>(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
-  id->ino = sx.stx_ino;
-  id->btime = (sx.stx_mask & STATX_BTIME) ? sx.stx_btime.tv_sec * 1000000000LL + sx.stx_btime.tv_nsec : 0;
-  if (mode) *mode = sx.stx_mode;
-  if (nlink) *nlink = sx.stx_nlink;
-  return 0;
+  return file_id_at(t.stat_path, t.follow, id, mode, nlink);
 }
 
 }  // namespace
@@ -138,7 +117,8 @@ Action FakeRoot::effect(const SyscallDef& row, pid_t tid, const uint64_t* args, 
       if (type != S_IFCHR && type != S_IFBLK) return {};
       p->kind = Pending::Kind::Mknod;
       p->path = a.path;
-      p->mode = type | (want & 07777 & ~static_cast<uint32_t>(read_umask(tid)));
+      long umask = proc_field("/proc/" + std::to_string(tid) + "/status", "Umask:", 8, 022);
+      p->mode = type | (want & 07777 & ~static_cast<uint32_t>(umask));
       p->rdev = args[row.val_arg + 1];
       Action act;
       act.arg = row.val_arg;
@@ -192,7 +172,7 @@ void FakeRoot::exit(const Tracee& t, Pending& p, int64_t result) {
       return;
     case Pending::Kind::Mknod: {
       FileId id;
-      if (file_id_at(done.path, &id, nullptr, nullptr) == 0) db_.set_node(id, done.path, done.mode, done.rdev);
+      if (file_id_at(done.path, false, &id, nullptr, nullptr) == 0) db_.set_node(id, done.path, done.mode, done.rdev);
       return;
     }
     case Pending::Kind::Drop:

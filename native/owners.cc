@@ -65,9 +65,10 @@ std::string json_str(const std::string& s) {
 
 }  // namespace
 
-int file_id_at(const std::string& path, FileId* id, uint32_t* mode, uint64_t* nlink) {
+int file_id_at(const std::string& path, bool follow, FileId* id, uint32_t* mode, uint64_t* nlink) {
   struct statx sx;
-  if (statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) < 0) return -errno;
+  int flags = follow ? 0 : AT_SYMLINK_NOFOLLOW;
+  if (statx(AT_FDCWD, path.c_str(), flags, STATX_BASIC_STATS | STATX_BTIME, &sx) < 0) return -errno;
   id->dev = (static_cast<uint64_t>(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
   id->ino = sx.stx_ino;
   id->btime = (sx.stx_mask & STATX_BTIME) ? sx.stx_btime.tv_sec * 1000000000LL + sx.stx_btime.tv_nsec : 0;

@@ -42,9 +42,9 @@ struct OwnerRecord {
   std::string path;   // the last name it was changed under (for reports)
 };
 
-// The identity of the object at an absolute path (no symlink following);
-// -errno when it cannot be looked at.
-int file_id_at(const std::string& path, FileId* id, uint32_t* mode, uint64_t* nlink);
+// The identity of the object at an absolute path (its last symlink followed
+// only when `follow`); -errno when it cannot be looked at.
+int file_id_at(const std::string& path, bool follow, FileId* id, uint32_t* mode, uint64_t* nlink);
 
 class OwnerDb {
  public:

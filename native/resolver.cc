@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "procfs.h"
+
 namespace catbox {
 namespace {
 
@@ -79,17 +81,7 @@ int base_of(const Tracee& t, int dirfd, std::string* out) {
 
 // Whether the tracee holds fd open for writing (/proc/TID/fdinfo/FD "flags:").
 bool fd_is_writable(pid_t tid, const std::string& fd) {
-  std::string path = "/proc/" + std::to_string(tid) + "/fdinfo/" + fd;
-  int f = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f < 0) return false;
-  char buf[512];
-  ssize_t n = read(f, buf, sizeof buf - 1);
-  close(f);
-  if (n <= 0) return false;
-  buf[n] = '\0';
-  const char* p = strstr(buf, "flags:");
-  if (!p) return false;
-  long flags = strtol(p + 6, nullptr, 8);
+  long flags = proc_field("/proc/" + std::to_string(tid) + "/fdinfo/" + fd, "flags:", 8, O_RDONLY);
   return (flags & O_ACCMODE) != O_RDONLY;
 }
 

@@ -23,6 +23,7 @@
 #include "fakeroot.h"
 #include "memory.h"
 #include "owners.h"
+#include "procfs.h"
 #include "resolver.h"
 #include "seccomp.h"
 #include "syscalls.h"
@@ -143,30 +144,13 @@ void set_arg(user_regs_struct& r, int i, uint64_t v) {
 }
 
 std::string read_comm(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/comm", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "?";
-  char buf[64];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return "?";
-  while (n > 0 && buf[n - 1] == '\n') n--;
-  return std::string(buf, n);
+  std::string comm = read_small_file("/proc/" + std::to_string(pid) + "/comm", 64);
+  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm.empty() ? "?" : comm;
 }
 
 pid_t read_tgid(pid_t tid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/status", tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return tid;
-  char buf[1024];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return tid;
-  buf[n] = '\0';
-  const char* p = strstr(buf, "\nTgid:");
-  return p ? static_cast<pid_t>(atoi(p + 6)) : tid;
+  return static_cast<pid_t>(proc_field("/proc/" + std::to_string(tid) + "/status", "Tgid:", 10, tid));
 }
 
 // Whether the kernel follows a final symlink for this operand.
@@ -181,17 +165,6 @@ bool follows(Follow f, int flags, int open_flags) {
       return !(open_flags & O_NOFOLLOW) && !((open_flags & O_CREAT) && (open_flags & O_EXCL));
   }
   return true;
-}
-
-std::string read_file(const std::string& path, size_t max) {
-  std::string out;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[8192];
-  ssize_t n;
-  while (out.size() < max && (n = read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
-  close(fd);
-  return out;
 }
 
 std::string read_link_or_empty(const std::string& path) {
@@ -595,7 +568,7 @@ class Supervisor {
 
   void log_exec(pid_t pid) {
     std::string base = "/proc/" + std::to_string(pid);
-    std::string cmdline = read_file(base + "/cmdline", 256 * 1024);
+    std::string cmdline = read_small_file(base + "/cmdline", 256 * 1024);
     std::vector<std::string> argv;
     size_t i = 0;
     while (i < cmdline.size()) {

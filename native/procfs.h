@@ -1,0 +1,17 @@
+// Small reads of /proc files about a tracee: whole small files, and one
+// "Key:" field of status or fdinfo.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <sys/types.h>
+
+namespace catbox {
+
+// The file's content, at most max bytes; "" when it cannot be read.
+std::string read_small_file(const std::string& path, size_t max = 4096);
+
+// The number after "key" (e.g. "Tgid:", "Umask:", "flags:") in a /proc file,
+// read in `base`; fallback when the file or the key is missing.
+long proc_field(const std::string& path, const char* key, int base, long fallback);
+
+}  // namespace catbox
