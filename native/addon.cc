@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <csignal>
+#include <fcntl.h>
 #include <future>
 #include <pthread.h>
 #include <stdexcept>
@@ -318,7 +319,7 @@ Napi::Value ResolvePath(const Napi::CallbackInfo& info) {
   o.Set("error", r.error);
   o.Set("exists", r.exists);
   o.Set("anon", r.anon);
-  o.Set("reopensWritableFd", r.reopens_writable_fd);
+  o.Set("reopensWritableFd", r.reopened_fd_flags >= 0 && (r.reopened_fd_flags & O_ACCMODE) != O_RDONLY);
   return o;
 }
 

@@ -103,6 +103,11 @@ int OwnerDb::open(const std::string& path) {
 }
 
 void OwnerDb::apply_line(const std::string& line) {
+  // A whole line of ours, and only one: a torn write followed by the next
+  // append would otherwise lend the torn line's fields to the wrong record.
+  static const std::string kStart = "{\"op\":\"";
+  if (line.compare(0, kStart.size(), kStart) != 0 || line.back() != '}' || line.find(kStart, 1) != std::string::npos)
+    return;
   std::string op, path;
   int64_t dev = 0, ino = 0, btime = 0, v = 0;
   if (!field_str(line, "op", &op) || !field_num(line, "dev", &dev) || !field_num(line, "ino", &ino)) return;

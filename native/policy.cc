@@ -17,10 +17,22 @@ Decision violation(const Policy& policy, int err) {
 // The kernel would fail the call on its own with `err`: answer that, record nothing.
 Decision kernel_says(int err) { return Decision{false, err, false}; }
 
+// /dev/stdout and friends: the fd is already open for writing, and the new
+// open neither truncates it nor drops its O_APPEND.
+bool reopens_for_writing(const Resolved& r, int open_flags) {
+  int held = r.reopened_fd_flags;
+  if (held < 0 || (held & O_ACCMODE) == O_RDONLY) return false;
+  if (open_flags & O_TRUNC) return false;
+  return !(held & O_APPEND) || (open_flags & O_APPEND);
+}
+
 }  // namespace
 
 Decision decide_path(const Policy& policy, Access access, int open_flags, const Resolved& r) {
-  if (r.anon) return {};  // reopening a pipe or socket of one's own creates nothing
+  // Reopening a pipe or socket of one's own, or writing to an unlinked
+  // object (memfd, O_TMPFILE), changes nothing that has a name.
+  if (r.anon) return {};
+  if (r.foreign) return violation(policy, EACCES);
   if (r.error != 0) {
     // The lookup fails before the call could write (missing parent, ENOTDIR,
     // ELOOP, a bad dirfd). Failing it here with the same errno is what the
@@ -28,7 +40,7 @@ Decision decide_path(const Policy& policy, Access access, int open_flags, const 
     return kernel_says(-r.error);
   }
   if (policy.writable.matches(r.path)) return {};
-  if (access == Access::Open && (r.reopens_writable_fd || policy.devices.matches(r.path))) return {};
+  if (access == Access::Open && (reopens_for_writing(r, open_flags) || policy.devices.matches(r.path))) return {};
 
   // Errno parity: answer what the kernel would have answered to a call that
   // could not have written anything, and record no violation for it.

@@ -19,13 +19,16 @@ std::string read_small_file(const std::string& path, size_t max) {
   return out;
 }
 
-long proc_field(const std::string& path, const char* key, int base, long fallback) {
-  std::string text = read_small_file(path);
+long field_in(const std::string& text, const char* key, int base, long fallback) {
   size_t at = text.find(key);
-  // Keys start a line: "\nTgid:" must not match "PPid:"-like suffixes.
+  // Keys start a line: "Tgid:" must not match inside another key.
   while (at != std::string::npos && at != 0 && text[at - 1] != '\n') at = text.find(key, at + 1);
   if (at == std::string::npos) return fallback;
   return strtol(text.c_str() + at + strlen(key), nullptr, base);
+}
+
+long proc_field(const std::string& path, const char* key, int base, long fallback) {
+  return field_in(read_small_file(path), key, base, fallback);
 }
 
 }  // namespace catbox

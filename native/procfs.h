@@ -13,5 +13,7 @@ std::string read_small_file(const std::string& path, size_t max = 4096);
 // The number after "key" (e.g. "Tgid:", "Umask:", "flags:") in a /proc file,
 // read in `base`; fallback when the file or the key is missing.
 long proc_field(const std::string& path, const char* key, int base, long fallback);
+// The same, in text already read.
+long field_in(const std::string& text, const char* key, int base, long fallback);
 
 }  // namespace catbox

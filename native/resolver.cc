@@ -79,10 +79,28 @@ int base_of(const Tracee& t, int dirfd, std::string* out) {
   return 0;
 }
 
-// Whether the tracee holds fd open for writing (/proc/TID/fdinfo/FD "flags:").
-bool fd_is_writable(pid_t tid, const std::string& fd) {
-  long flags = proc_field("/proc/" + std::to_string(tid) + "/fdinfo/" + fd, "flags:", 8, O_RDONLY);
-  return (flags & O_ACCMODE) != O_RDONLY;
+// The flags fd is open with in the tracee (/proc/TID/fdinfo/FD "flags:"), or -1.
+int fd_flags(pid_t tid, const std::string& fd) {
+  return static_cast<int>(proc_field("/proc/" + std::to_string(tid) + "/fdinfo/" + fd, "flags:", 8, -1));
+}
+
+// Whether /proc/PID/... belongs to a process in another mount namespace than
+// catbox's (or one that cannot be told).
+bool other_mount_namespace(const std::string& pid) {
+  static const std::string mine = [] {
+    std::string ns;
+    return read_link("/proc/self/ns/mnt", &ns) == 0 ? ns : std::string("?");
+  }();
+  std::string theirs;
+  return read_link("/proc/" + pid + "/ns/mnt", &theirs) < 0 || theirs != mine;
+}
+
+// A magic link's target "NAME (deleted)": an unlinked object (no name left,
+// nothing outside to protect: memfd, O_TMPFILE, a removed file) or a real
+// name that ends that way. Only the link count tells.
+bool names_unlinked_object(const std::string& link) {
+  struct stat st;
+  return stat(link.c_str(), &st) == 0 && st.st_nlink == 0;
 }
 
 // parts = proc/<tgid>/fd/<n>: the tracee's own fd n.
@@ -171,16 +189,24 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
         return r;
       }
       bool magic = parts.size() >= 3 && parts[0] == "proc" && is_number(parts[1]);
-      if (magic && (target.empty() || target[0] != '/')) {
-        // pipe:[123], socket:[..], anon_inode:[..]: an object without a path.
+      bool anon = magic && (target.empty() || target[0] != '/' ||
+                            (ends_with(target, kDeleted) && names_unlinked_object(cur)));
+      if (anon) {
+        // pipe:[123], socket:[..], anon_inode:[..], a memfd or unlinked file:
+        // an object without a name in the filesystem.
         r.anon = true;
         r.exists = true;
         r.path = target;
         if (!last) r.error = -ENOTDIR;
         return r;
       }
-      if (magic && ends_with(target, kDeleted)) target.resize(target.size() - strlen(kDeleted));
-      if (last && is_own_fd_link(parts, t)) r.reopens_writable_fd = fd_is_writable(t.tid, parts[3]);
+      if (magic && parts[1] != std::to_string(t.tgid) && other_mount_namespace(parts[1])) {
+        r.foreign = true;
+        r.exists = true;
+        r.path = cur;
+        return r;
+      }
+      if (last && is_own_fd_link(parts, t)) r.reopened_fd_flags = fd_flags(t.tid, parts[3]);
       parts.pop_back();
       if (!target.empty() && target[0] == '/') parts.clear();
       split_into(target, &todo, true);
@@ -218,18 +244,21 @@ Resolved resolve_fd(const Tracee& t, int fd) {
     }
   } else {
     std::string link = "/proc/" + std::to_string(t.tid) + "/fd/" + std::to_string(fd);
-    if (read_link(link, &target) < 0) {
-      r.error = -EBADF;
+    int rc = read_link(link, &target);
+    if (rc < 0) {
+      // No such fd: the kernel answers EBADF itself. Any other failure (a
+      // path too long to read back) must not let the call through unjudged.
+      r.error = rc == -ENOENT ? -EBADF : -EACCES;
+      return r;
+    }
+    if (target.empty() || target[0] != '/' || (ends_with(target, kDeleted) && names_unlinked_object(link))) {
+      r.exists = true;
+      r.anon = true;
+      r.path = target;
       return r;
     }
   }
   r.exists = true;
-  if (target.empty() || target[0] != '/') {
-    r.anon = true;
-    r.path = target;
-    return r;
-  }
-  if (ends_with(target, kDeleted)) target.resize(target.size() - strlen(kDeleted));
   r.path = target;
   struct stat st;
   if (lstat(target.c_str(), &st) == 0) r.is_dir = S_ISDIR(st.st_mode);

@@ -13,9 +13,13 @@ struct Resolved {
   bool exists = false;  // the final object exists (lstat when not following)
   bool is_dir = false;
   bool anon = false;    // pipe:[..], socket:[..], anon_inode:[..]: not in the filesystem
-  // Reached through /proc/self/fd/N (/dev/stdout...) where the tracee already
-  // holds fd N open for writing: reopening it gives no new way to write.
-  bool reopens_writable_fd = false;
+  // Reached through /proc/self/fd/N (/dev/stdout...): the flags the tracee
+  // holds fd N open with (fdinfo), else -1. Reopening an fd already open for
+  // writing gives no new way to write, unless it truncates or drops O_APPEND.
+  int reopened_fd_flags = -1;
+  // A magic link of a process in another mount namespace: its path means
+  // something else there, so it cannot be judged here.
+  bool foreign = false;
 };
 
 struct Tracee {

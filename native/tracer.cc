@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -18,7 +19,6 @@
 #include <unistd.h>
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "fakeroot.h"
 #include "memory.h"
@@ -35,10 +35,12 @@
 namespace catbox {
 namespace {
 
-// Exec stops are asked for only when execs are logged: a seized tracee
-// otherwise execs without stopping at all, one stop fewer per program run.
+// Exec stops are needed even when execs are not logged: after an exec from a
+// non-leader thread only the exec stop tells which tid is gone, and a stale
+// entry would make a later process that reuses the tid look known.
 constexpr int kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                               PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
+                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
+                               PTRACE_O_TRACESYSGOOD;
 constexpr size_t kMaxPath = 4096;
 constexpr unsigned kMaxMmsg = 1024;
 
@@ -102,6 +104,10 @@ const char* errno_text(int err) {
   // name no path: none of them reaches the build.
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 
+  // A crashing program makes the kernel write a core file into its cwd, a
+  // write no system call of the build names. Hard limit 0: it cannot be raised.
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
   if (chdir(spec.cwd.c_str()) < 0) {
     child_say("catbox: cannot enter ", spec.cwd.c_str(), "\n");
     _exit(126);
@@ -147,10 +153,6 @@ std::string read_comm(pid_t pid) {
   std::string comm = read_small_file("/proc/" + std::to_string(pid) + "/comm", 64);
   while (!comm.empty() && comm.back() == '\n') comm.pop_back();
   return comm.empty() ? "?" : comm;
-}
-
-pid_t read_tgid(pid_t tid) {
-  return static_cast<pid_t>(proc_field("/proc/" + std::to_string(tid) + "/status", "Tgid:", 10, tid));
 }
 
 // Whether the kernel follows a final symlink for this operand.
@@ -264,8 +266,7 @@ class Supervisor {
       child_main(spec_, sync[0], &prog, argv.data(), envp.data());
     }
     close(sync[0]);
-    long options = kPtraceOptions | (spec_.trace.exec ? PTRACE_O_TRACEEXEC : 0);
-    if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) < 0) {
+    if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(kPtraceOptions))) < 0) {
       int err = errno;
       kill(pid, SIGKILL);
       close(sync[1]);
@@ -344,17 +345,15 @@ class Supervisor {
         case PTRACE_EVENT_VFORK:
         case PTRACE_EVENT_CLONE: {
           out_.stats.event_stops++;
-          unsigned long child = 0;
-          ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child);
-          on_new_child(static_cast<pid_t>(child), pid);
+          // Nothing to do for the child here: it starts at its own first stop,
+          // which may come before this event or never be followed by it.
           resume(pid);
           break;
         }
         case PTRACE_EVENT_EXEC: {
           out_.stats.event_stops++;
           // After an exec from a non-leader thread the thread takes over the
-          // leader's pid; the old tid is gone without an exit report. (Without
-          // exec stops its entry stays in the table: a few bytes, no harm.)
+          // leader's pid; the old tid is gone without an exit report.
           unsigned long old_tid = 0;
           ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &old_tid);
           if (static_cast<pid_t>(old_tid) != pid) procs_.erase(static_cast<pid_t>(old_tid));
@@ -377,36 +376,22 @@ class Supervisor {
     }
   }
 
-  // A new child's first stop may come before or after its parent's event.
+  // The first stop of an auto-attached child. It is resumed at once, whether
+  // or not its parent's fork event came first: that event never comes when
+  // the parent is killed right after fork (ptrace_stop skips stops while a
+  // fatal signal is pending), and waiting for it would hold the child forever.
+  // The child inherited the filter and the ptrace options, so it is never
+  // unsupervised.
   void on_first_stop(pid_t pid) {
-    auto it = announced_.find(pid);
-    if (it == announced_.end()) {
-      early_.insert(pid);  // hold it until we know where it came from
-      return;
-    }
-    pid_t parent = it->second;
-    announced_.erase(it);
-    start_child(pid, parent);
-  }
-
-  void on_new_child(pid_t child, pid_t parent) {
-    if (early_.erase(child)) {
-      start_child(child, parent);
-    } else {
-      announced_[child] = parent;
-    }
-  }
-
-  void start_child(pid_t pid, pid_t parent) {
-    pid_t tgid = read_tgid(pid);
+    std::string status = read_small_file("/proc/" + std::to_string(pid) + "/status");
+    pid_t tgid = static_cast<pid_t>(field_in(status, "Tgid:", 10, pid));
+    // A thread's creator is its own process; a process's is its parent.
+    pid_t parent = tgid != pid ? tgid : static_cast<pid_t>(field_in(status, "PPid:", 10, 0));
     Proc proc{tgid};
     auto from = procs_.find(parent);
     if (from != procs_.end()) proc.creds = from->second.creds;  // inherited across fork and clone
     procs_[pid] = proc;
-    if (spec_.trace.exec && tgid == pid) {
-      auto p = procs_.find(parent);
-      log_.proc(pid, p != procs_.end() ? p->second.tgid : parent);
-    }
+    if (spec_.trace.exec && tgid == pid) log_.proc(pid, parent);
     out_.stats.processes++;
     if (spec_.hook_child_initialized && hook_) hook_(pid, parent);
     resume(pid);
@@ -416,8 +401,6 @@ class Supervisor {
     auto it = procs_.find(pid);
     bool leader = it != procs_.end() && it->second.tgid == pid;
     if (it != procs_.end()) procs_.erase(it);
-    announced_.erase(pid);
-    early_.erase(pid);
     if (leader && spec_.trace.exec) log_.exit(pid, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     if (WIFSIGNALED(st) && leader) {
       Event e{Event::Type::ChildDied};
@@ -670,8 +653,6 @@ class Supervisor {
   Target targets_[2];  // what the current call's operands named
   pid_t root_ = 0;
   std::unordered_map<pid_t, Proc> procs_;
-  std::unordered_map<pid_t, pid_t> announced_;  // child -> parent, first stop not seen yet
-  std::unordered_set<pid_t> early_;             // stopped before its parent's event
 };
 
 }  // namespace

@@ -43,7 +43,7 @@ export default class Pack extends CatboxCommand {
     if (progress) process.stderr.write('\r\x1b[K')
     if (flags.json) this.printJson(result)
     else this.log(`Packed ${result.entries} entries (${result.recorded} with recorded owners or modes) from ${result.from} into ${result.out}`)
-    for (const name of result.skipped) this.logToStderr(`catbox: skipped ${name}: a socket cannot be archived`)
+    for (const why of result.skipped) this.logToStderr(`catbox: skipped ${why}`)
   }
 }
 

@@ -52,7 +52,7 @@ export interface PackResult {
   entries: number
   /** Files whose owner or mode came from the journal. */
   recorded: number
-  /** Sockets cannot be archived: skipped, by name. */
+  /** Entries that cannot be archived (sockets, names that are not UTF-8): skipped, with why. */
   skipped: string[]
 }
 
@@ -66,9 +66,6 @@ const TYPES: Record<number, EntryType> = {
   0o010000: 'FIFO',
 }
 
-/** Byte order, not locale order: the same on every machine. */
-const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
-
 /** Walks `from` and describes each entry as the build intended it. */
 export function collectEntries(options: Omit<PackOptions, 'out' | 'format'>): {entries: PackEntry[]; recorded: number; skipped: string[]} {
   const entries: PackEntry[] = []
@@ -76,13 +73,19 @@ export function collectEntries(options: Omit<PackOptions, 'out' | 'format'>): {e
   const firstName = new Map<string, string>() // inode -> first archive name (hard links)
   let recorded = 0
   const walk = (dir: string, rel: string): void => {
-    for (const name of readdirSync(dir).sort(byteOrder)) {
+    for (const raw of readdirSync(dir, {encoding: 'buffer'}).sort(Buffer.compare)) {
+      const name = raw.toString('utf8')
+      if (!Buffer.from(name, 'utf8').equals(raw)) {
+        // A tar name is text; such a name would be archived as another one.
+        skipped.push(`./${rel}${raw.toString('latin1')}: its name is not UTF-8`)
+        continue
+      }
       const source = join(dir, name)
       const relName = `${rel}${name}`
       const st = lstatSync(source, {bigint: true}) as BigIntStats
       const entry = describe(source, relName, st, options)
       if (!entry) {
-        skipped.push(`./${relName}`)
+        skipped.push(`./${relName}: a socket cannot be archived`)
         continue
       }
       if (entry.recorded) recorded++

@@ -97,8 +97,8 @@ export function findOwner(table: OwnerTable, dev: bigint, ino: bigint, btime: bi
 
 /** glibc's dev_t encoding (what Node's stat returns) -> the journal's (major << 32) | minor. */
 export function journalDev(dev: bigint): bigint {
-  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)
-  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn)
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n)
+  const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n)
   return (major << 32n) | minor
 }
 
@@ -106,7 +106,7 @@ export function journalDev(dev: bigint): bigint {
 export function splitDev(dev: number): {major: number; minor: number} {
   const d = BigInt(dev)
   return {
-    major: Number(((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn)),
-    minor: Number((d & 0xffn) | ((d >> 12n) & ~0xffn)),
+    major: Number(((d >> 8n) & 0xfffn) | ((d >> 32n) & 0xfffff000n)),
+    minor: Number((d & 0xffn) | ((d >> 12n) & 0xffffff00n)),
   }
 }

@@ -1,0 +1,111 @@
+// Ways out found in review, each closed and shown with a real process:
+// kernel-written core files, a parent killed between fork and its event,
+// magic links into another mount namespace, names ending in " (deleted)",
+// and truncating a log through /dev/stdout.
+import {describe, expect, test} from '@jest/globals'
+import {spawn, spawnSync} from 'node:child_process'
+import {closeSync, openSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {run} from '../../src/index.js'
+import {bin} from '../helpers/cli.js'
+import {driverPath, runCaptured} from '../helpers/driver.js'
+import {makeTmpDirs} from '../helpers/tmp.js'
+
+const isRoot = process.getuid!() === 0
+
+describe('core dumps', () => {
+  test('a crashing program cannot make the kernel write a core file outside the rules', async () => {
+    const tmp = makeTmpDirs()
+    const {stdout} = await runCaptured(tmp, {
+      command: ['/bin/sh', '-c', `ulimit -H -c; ulimit -c unlimited 2>/dev/null; cd ${tmp.outside} && sh -c 'kill -SEGV $$'; true`],
+    })
+    expect(stdout.trim()).toBe('0') // the hard limit, which the build cannot raise
+    expect(readdirSync(tmp.outside)).toEqual([])
+  })
+})
+
+describe('process tree', () => {
+  test('a parent killed between fork and its fork event does not leave its child held (the run ends)', async () => {
+    const tmp = makeTmpDirs()
+    const {stdout, result} = await runCaptured(tmp, {command: [driverPath('hardening'), 'forkrace', '200']})
+    expect(stdout).toBe('ok\n')
+    expect(result.exitCode).toBe(0)
+  }, 120_000)
+})
+
+describe('magic links and names', () => {
+  test('/proc/PID/root of a process in another mount namespace is not followed as a host path', async () => {
+    const tmp = makeTmpDirs()
+    const target = join(tmp.allowed, 'x')
+    writeFileSync(target, 'host\n')
+    // A process with its own mount namespace, where tmp.allowed is another filesystem.
+    const unshare = isRoot ? ['unshare', '-m', '--propagation', 'private'] : ['unshare', '-Urm']
+    const other = spawn(
+      unshare[0],
+      [...unshare.slice(1), 'sh', '-c', `mount -t tmpfs none ${tmp.allowed} && echo theirs > ${target} && echo ready && exec sleep 60`],
+      {stdio: ['ignore', 'pipe', 'inherit']},
+    )
+    try {
+      await new Promise<void>((resolve, reject) => {
+        other.stdout.once('data', () => resolve())
+        other.once('exit', (code) => reject(new Error(`unshare exited ${code}`)))
+      })
+      const through = `/proc/${other.pid}/root${target}`
+      const violations: string[] = []
+      const result = await run({
+        command: ['/bin/sh', '-c', `echo PWNED > ${through}`],
+        writable: [tmp.allowed],
+        onViolation: (v) => violations.push(v.path),
+      })
+      expect(result.exitCode).not.toBe(0)
+      expect(violations).toEqual([through])
+      expect(readFileSync(target, 'utf8')).toBe('host\n')
+      const theirs = spawnSync('nsenter', ['-t', String(other.pid), '-m', ...(isRoot ? [] : ['-U', '--preserve-credentials']), 'cat', target], {encoding: 'utf8'})
+      if (theirs.status === 0) expect(theirs.stdout).toBe('theirs\n')
+    } finally {
+      other.kill('SIGKILL')
+    }
+  }, 60_000)
+
+  test('a real file named "... (deleted)" outside the rules cannot be written through /proc/self/fd', async () => {
+    const tmp = makeTmpDirs()
+    const decoy = `${tmp.allowed} (deleted)` // a sibling of allowed/, outside it
+    writeFileSync(decoy, 'keep\n')
+    const {result} = await runCaptured(tmp, {command: ['/bin/sh', '-c', `exec 3< '${decoy}'; echo OVERWRITTEN > /proc/self/fd/3`]})
+    expect(result.violations.map((v) => v.canonical)).toEqual([decoy])
+    expect(readFileSync(decoy, 'utf8')).toBe('keep\n')
+  })
+
+  test('an unlinked object such as a memfd can be resized and written', async () => {
+    const tmp = makeTmpDirs()
+    const {stdout, result} = await runCaptured(tmp, {command: [driverPath('hardening'), 'memfd']})
+    expect(stdout).toBe('ok\n')
+    expect(result.violations).toEqual([])
+  })
+})
+
+describe('reopening stdout', () => {
+  test('appending through /dev/stdout to a log outside is fine; truncating it is a violation', () => {
+    const tmp = makeTmpDirs()
+    const log = join(tmp.outside, 'build.log')
+    writeFileSync(log, 'before\n')
+    // The log is opened by the caller, outside the sandbox, as `catbox run ... >> build.log` would.
+    const fd = openSync(log, 'a')
+    let cli
+    try {
+      cli = spawnSync(
+        process.execPath,
+        [bin, 'run', '--json', '--writable', tmp.allowed, '--', 'sh', '-c', 'echo appended >> /dev/stdout; (: > /dev/stdout); echo last >&2'],
+        {stdio: ['ignore', fd, 'pipe'], encoding: 'utf8'},
+      )
+    } finally {
+      closeSync(fd)
+    }
+    const lines = readFileSync(log, 'utf8').split('\n')
+    const json = JSON.parse(lines.filter((l) => l.startsWith('{')).at(-1) ?? '{}')
+    expect(json.violations.map((v: {operation: string; canonical: string}) => [v.operation, v.canonical])).toEqual([['openat', log]])
+    expect(lines.slice(0, 2)).toEqual(['before', 'appended'])
+    expect(cli.stderr).toContain('last')
+  })
+})
