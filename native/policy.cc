@@ -76,4 +76,6 @@ Decision decide_net(const Policy& policy, const NetAddress& addr) {
   return violation(policy, EACCES);
 }
 
+Decision decide_signal(const Policy& policy) { return violation(policy, EPERM); }
+
 }  // namespace catbox

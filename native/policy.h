@@ -39,4 +39,7 @@ struct NetAddress {
 // connect/sendto/sendmsg/bind to an IP address (unix paths are filesystem operands).
 Decision decide_net(const Policy& policy, const NetAddress& addr);
 
+// A signal to a process that is not part of the build.
+Decision decide_signal(const Policy& policy);
+
 }  // namespace catbox

@@ -23,6 +23,9 @@
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
 #endif
+#ifndef __NR_pidfd_send_signal
+#define __NR_pidfd_send_signal 424
+#endif
 #ifndef __NR_clone3
 #define __NR_clone3 435
 #endif
@@ -145,6 +148,14 @@ const SyscallDef kRows[] = {
     special(__NR_sendmsg, "sendmsg", Filter::TraceNet, Kind::Net),
     special(__NR_sendmmsg, "sendmmsg", Filter::TraceNet, Kind::Net),
     special(__NR_socket, "socket", Filter::Socket),
+
+    // --- signals: the build may signal its own processes, nothing else ---
+    special(__NR_kill, "kill", Filter::Trace, Kind::Signal),
+    special(__NR_tkill, "tkill", Filter::Trace, Kind::Signal),
+    special(__NR_tgkill, "tgkill", Filter::Trace, Kind::Signal),
+    special(__NR_rt_sigqueueinfo, "rt_sigqueueinfo", Filter::Trace, Kind::Signal),
+    special(__NR_rt_tgsigqueueinfo, "rt_tgsigqueueinfo", Filter::Trace, Kind::Signal),
+    special(__NR_pidfd_send_signal, "pidfd_send_signal", Filter::Trace, Kind::Signal),
 
     // --- processes: what would leave the supervisor's sight ---
     special(__NR_clone, "clone", Filter::Clone),

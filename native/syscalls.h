@@ -47,6 +47,7 @@ enum class Kind : uint8_t {
   Net,      // a socket address: connect, sendto, sendmsg, sendmmsg
   Bind,     // bind: a unix path is a Create, an IP address a network check
   Ioctl,    // FS_IOC_SETFLAGS-like on the fd in arg 0
+  Signal,   // kill and friends: only processes of the build may be signalled
   Identity, // getuid, setresgid...: answered from the fake credentials
   Stat,     // stat family: the result is rewritten at syscall exit
 };

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "fakeroot.h"
 #include "memory.h"
@@ -345,8 +346,12 @@ class Supervisor {
         case PTRACE_EVENT_VFORK:
         case PTRACE_EVENT_CLONE: {
           out_.stats.event_stops++;
-          // Nothing to do for the child here: it starts at its own first stop,
-          // which may come before this event or never be followed by it.
+          // The child starts at its own first stop, which may come before
+          // this event or never be followed by it. Until then it is a member
+          // of the build already: the parent may signal it at once.
+          unsigned long child = 0;
+          if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0 && !procs_.count(static_cast<pid_t>(child)))
+            born_.insert(static_cast<pid_t>(child));
           resume(pid);
           break;
         }
@@ -383,6 +388,7 @@ class Supervisor {
   // The child inherited the filter and the ptrace options, so it is never
   // unsupervised.
   void on_first_stop(pid_t pid) {
+    born_.erase(pid);
     std::string status = read_small_file("/proc/" + std::to_string(pid) + "/status");
     pid_t tgid = static_cast<pid_t>(field_in(status, "Tgid:", 10, pid));
     // A thread's creator is its own process; a process's is its parent.
@@ -401,6 +407,7 @@ class Supervisor {
     auto it = procs_.find(pid);
     bool leader = it != procs_.end() && it->second.tgid == pid;
     if (it != procs_.end()) procs_.erase(it);
+    born_.erase(pid);
     if (leader && spec_.trace.exec) log_.exit(pid, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     if (WIFSIGNALED(st) && leader) {
       Event e{Event::Type::ChildDied};
@@ -451,6 +458,7 @@ class Supervisor {
       case Kind::Ioctl: d = check_fd(t, *row, static_cast<int>(args[row->fd_arg])); break;
       case Kind::Net: d = check_net(t, *row, args); break;
       case Kind::Bind: d = check_bind(t, *row, args); break;
+      case Kind::Signal: d = check_signal(t, *row, args, &act); break;
       case Kind::Identity:
         if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
         break;
@@ -643,6 +651,53 @@ class Supervisor {
     return net_decision(t, row, a);
   }
 
+  // Signals may reach processes of the build only: not catbox itself, not
+  // the user's shell or editor, not the machine (kill -1 as root).
+  Decision check_signal(const Tracee& t, const SyscallDef& row, const uint64_t* args, Action* act) {
+    pid_t target = 0;
+    switch (row.nr) {
+      case __NR_kill: {
+        pid_t pid = static_cast<pid_t>(args[0]);
+        if (pid > 0) {
+          target = pid;
+          break;
+        }
+        // A process group (0: the caller's) or everyone (-1): the first
+        // process shares catbox's group, so deliver to the build's members
+        // of it ourselves and leave everyone else out.
+        int sig = static_cast<int>(args[1]);
+        if (sig < 0 || sig > SIGRTMAX) return {};  // the kernel's EINVAL
+        pid_t group = pid == 0 ? getpgid(t.tgid) : -pid;
+        int sent = 0;
+        for (const auto& [tid, proc] : procs_) {
+          if (tid != proc.tgid) continue;  // one signal per process
+          if (pid == -1 ? tid == t.tgid : getpgid(tid) != group) continue;
+          if (kill(tid, sig) == 0) sent++;
+        }
+        act->skip = true;
+        act->result = sent > 0 ? 0 : -ESRCH;
+        return {};
+      }
+      case __NR_tkill:
+      case __NR_rt_sigqueueinfo:
+        target = static_cast<pid_t>(args[0]);
+        break;
+      case __NR_tgkill:
+      case __NR_rt_tgsigqueueinfo:
+        target = static_cast<pid_t>(args[1]);
+        break;
+      case __NR_pidfd_send_signal:
+        target = static_cast<pid_t>(
+            proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(args[0])), "Pid:", 10, 0));
+        if (target <= 0) return {};  // not a pidfd, or its process is gone: the kernel answers
+        break;
+    }
+    if (target <= 0 || procs_.count(target) || born_.count(target)) return {};
+    Decision d = decide_signal(spec_.policy);
+    if (d.violation) record(t.tid, row.name, "pid " + std::to_string(target), "", d);
+    return d;
+  }
+
   const Spec& spec_;
   Recorder& rec_;
   const ChildInitialized& hook_;
@@ -653,6 +708,7 @@ class Supervisor {
   Target targets_[2];  // what the current call's operands named
   pid_t root_ = 0;
   std::unordered_map<pid_t, Proc> procs_;
+  std::unordered_set<pid_t> born_;  // announced by a fork event, first stop not seen yet
 };
 
 }  // namespace

@@ -2,9 +2,9 @@
 // makes device nodes; the journal records them; pack writes them into a tar
 // that system tar reads back. Runs the same as root and as a user: in fake
 // root nothing is really chowned either way.
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -155,25 +155,22 @@ describe('the journal', () => {
 
   test('after kill -9 of the supervisor mid-run, every completed change is on disk', async () => {
     writeFileSync(join(root, 'k'), '')
+    const marker = join(T, 'chowned')
     const spec = buildSpec({
-      command: ['/bin/sh', '-c', 'chown 42:43 k; kill -9 $PPID_NODE; sleep 5'],
+      command: ['/bin/sh', '-c', `chown 42:43 k && touch ${marker} && exec sleep 60`],
       cwd: root,
       writable: [T],
     })
-    // Run the supervisor in a child node so it can be killed; it kills itself after the chown.
+    // The supervisor runs in a child node, killed from here once the chown is done.
     const script = `
-      const {createRequire} = require('node:module');
       const native = require(${JSON.stringify(join(process.cwd(), 'native/build/Release/catbox_native.node'))});
-      const spec = ${JSON.stringify({...spec, fakeRoot: {uid: 0, gid: 0, db}})};
-      spec.env.push('PPID_NODE=' + process.pid);
-      native.run(spec, () => {});`
-    let status: number | null = 0
-    try {
-      execFileSync(process.execPath, ['-e', script], {stdio: 'ignore'})
-    } catch (error) {
-      status = (error as {status: number | null}).status
-    }
-    expect(status).not.toBe(0) // killed
+      native.run(${JSON.stringify({...spec, fakeRoot: {uid: 0, gid: 0, db}})}, () => {});`
+    const supervisor = spawn(process.execPath, ['-e', script], {stdio: 'ignore'})
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => supervisor.once('exit', (_code, signal) => resolve(signal)))
+    for (let i = 0; i < 600 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50))
+    expect(existsSync(marker)).toBe(true)
+    supervisor.kill('SIGKILL')
+    expect(await ended).toBe('SIGKILL')
     const {out} = await fakeRoot('stat -c "%u:%g" k')
     expect(out).toBe('42:43\n')
   })

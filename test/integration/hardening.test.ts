@@ -85,6 +85,41 @@ describe('magic links and names', () => {
   })
 })
 
+describe('signals', () => {
+  const catbox = (script: string) =>
+    spawnSync(process.execPath, [bin, 'run', '--json', '--', 'sh', '-c', script], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+
+  test('the build cannot kill catbox: kill -9 $PPID is refused and recorded, the run ends normally', () => {
+    const r = catbox('kill -9 $PPID 2>/dev/null; echo "rc=$?" >&2')
+    expect(r.signal).toBeNull()
+    expect(r.status).toBe(0)
+    expect(r.stderr).toContain('rc=1')
+    const {violations} = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(violations).toEqual([expect.objectContaining({operation: 'kill', denied: true, error: 'EPERM'})])
+  })
+
+  test("kill 0 (a script's cleanup trap) reaches the build's processes, not catbox", () => {
+    const r = catbox('trap "echo got-TERM >&2" TERM; kill -TERM 0; echo after >&2')
+    expect(r.signal).toBeNull()
+    expect(r.status).toBe(0)
+    expect(r.stderr).toContain('got-TERM\nafter')
+  })
+
+  test("a process outside the build cannot be signalled; the build's own children can", () => {
+    const outsider = spawn('sleep', ['60'], {stdio: 'ignore'})
+    try {
+      const r = catbox(`kill -9 ${outsider.pid} 2>/dev/null; echo "outsider=$?" >&2; sleep 30 & kill $!; wait $!; echo "own=$?" >&2`)
+      expect(r.stderr).toContain('outsider=1')
+      expect(r.stderr).toContain('own=143')
+      expect(outsider.exitCode).toBeNull()
+      expect(outsider.signalCode).toBeNull()
+      expect(readFileSync(`/proc/${outsider.pid}/stat`, 'utf8')).not.toMatch(/^\d+ \(sleep\) [ZX]/)
+    } finally {
+      outsider.kill('SIGKILL')
+    }
+  })
+})
+
 describe('reopening stdout', () => {
   test('appending through /dev/stdout to a log outside is fine; truncating it is a violation', () => {
     const tmp = makeTmpDirs()
