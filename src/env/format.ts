@@ -67,7 +67,7 @@ function formatConfig(config: EnvConfig): [string, string[]][] {
     ['network', [config.network]],
     ['collect-only', [yesNo(config.collectOnly)]],
     ['fail on violation', [yesNo(config.failOnViolation)]],
-    ['fake root', [yesNo(config.fakeRoot) + (config.fakeRoot ? NOT_APPLIED : '')]],
+    ['fake root', [yesNo(config.fakeRoot)]],
     ['overlay', [yesNo(config.overlay) + (config.overlay ? NOT_APPLIED : '')]],
     [
       'maps',

@@ -4,7 +4,7 @@
 // was killed stops refreshing it, and the lock is taken over once it is
 // LOCK_STALE_MS old. Next to it, holder.json says who holds it, so a refusal
 // can name the process.
-import {readFileSync, rmSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync} from 'node:fs'
 import {dirname} from 'node:path'
 
 import lockfile from 'proper-lockfile'
@@ -47,6 +47,10 @@ const options = (paths: EnvPaths) => ({lockfilePath: paths.lock, realpath: false
  * another process after this one stalled beyond LOCK_STALE_MS).
  */
 export async function lockEnv(paths: EnvPaths, name: string, command: string, onLost: (why: string) => void): Promise<EnvLock> {
+  // A holder that is alive keeps the lock even when it could not refresh it
+  // (stopped with Ctrl-Z or SIGSTOP, or its event loop busy): staleness only
+  // frees the lock of a holder that is gone.
+  if (heldByLiveProcess(paths)) throw errors.envBusy(name, readHolder(paths))
   let release: () => Promise<void>
   try {
     release = await lockfile.lock(paths.dir, {...options(paths), retries: 0, onCompromised: (error) => onLost(error.message)})
@@ -68,23 +72,33 @@ export async function lockEnv(paths: EnvPaths, name: string, command: string, on
     async release() {
       if (released) return
       released = true
+      // Only what is still ours: after a takeover both belong to the new holder.
+      if (readHolder(paths)?.pid !== process.pid) return
       rmSync(paths.holder, {force: true})
       // After rm moved the directory away the lock is gone with it: nothing to release.
       await release().catch(() => {})
     },
     abandon() {
-      rmSync(paths.holder, {force: true})
+      if (readHolder(paths)?.pid === process.pid) rmSync(paths.holder, {force: true})
     },
   }
 }
 
-/** Whether a live (not stale) lock is held on the environment. */
+/** Whether a live (not stale) lock is held on the environment, or its holder is alive. */
 export async function isLocked(paths: EnvPaths): Promise<boolean> {
+  if (heldByLiveProcess(paths)) return true
   try {
     return await lockfile.check(paths.dir, options(paths))
   } catch {
     return false
   }
+}
+
+/** The lock directory exists and holder.json names another process that is still alive. */
+function heldByLiveProcess(paths: EnvPaths): boolean {
+  if (!existsSync(paths.lock)) return false
+  const holder = readHolder(paths)
+  return holder !== null && holder.pid !== process.pid && pidAlive(holder.pid)
 }
 
 /** holder.json, or null when it is missing or unreadable (it only serves messages). */

@@ -104,6 +104,8 @@ export interface SettingsOverrides {
  * stored as given, except that relative paths are made absolute from cwd.
  */
 export function resolveSettings(template: Template, overrides: SettingsOverrides, name: string, cwd: string): EnvSettings {
+  for (const rule of overrides.writable ?? []) if (!rule.startsWith('~')) checkPlaceholders(rule, 'write rule')
+  if (overrides.cwd !== undefined) checkPlaceholders(overrides.cwd, '--cwd')
   const writable = (overrides.writable ?? template.writable).map((rule) => absoluteRule(rule, cwd))
   const values = placeholderValues(name, cwd)
   parseRules(writable.map((rule) => expandRule(rule, values)), cwd)
@@ -138,6 +140,14 @@ export function resolveSettings(template: Template, overrides: SettingsOverrides
  */
 function absoluteRule(rule: string, cwd: string): string {
   return rule.startsWith('~') || GLOB_SYNTAX.test(rule) || rule === '' ? rule : absolutePath(rule, cwd)
+}
+
+// $CWD, $NAME and $HOME are the placeholders; any other $WORD in a path is a
+// mistake ($PWD for $CWD) that would silently name a directory called "$PWD".
+function checkPlaceholders(text: string, what: string): void {
+  for (const m of text.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)) {
+    if (!['CWD', 'NAME', 'HOME'].includes(m[1])) throw errors.unknownPlaceholder(what, text, m[0])
+  }
 }
 
 function absolutePath(path: string, cwd: string): string {

@@ -263,9 +263,16 @@ export class Store {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw errors.storeFailed(from, error)
         }
       }
-      this.repair(paths)
+      this.repair(paths, false)
     } finally {
       await lock.release()
+    }
+    // The old root can be large: delete it once the lock is free, so the
+    // environment is usable at once. What fails here, the next command sweeps.
+    try {
+      this.removeTrash(paths)
+    } catch {
+      // left for later
     }
   }
 
@@ -288,22 +295,26 @@ export class Store {
     }
   }
 
-  /** With the lock held: drop trash left inside the environment, make root/ and runs/ if missing. */
-  private repair(paths: EnvPaths): void {
-    for (const entry of safeReaddir(paths.dir)) {
-      if (entry.startsWith('.trash-')) {
-        try {
-          removeTree(join(paths.dir, entry))
-        } catch (error) {
-          throw errors.storeFailed(join(paths.dir, entry), error)
-        }
-      }
-    }
+  /** With the lock held: drop trash left inside the environment (unless told not to), make root/ and runs/ if missing. */
+  private repair(paths: EnvPaths, removeTrash = true): void {
+    if (removeTrash) this.removeTrash(paths)
     for (const dir of [paths.root, paths.runs]) {
       try {
         mkdirSync(dir, {recursive: true})
       } catch (error) {
         throw errors.storeFailed(dir, error)
+      }
+    }
+  }
+
+  /** Trash an interrupted or finished reset left inside the environment. */
+  private removeTrash(paths: EnvPaths): void {
+    for (const entry of safeReaddir(paths.dir)) {
+      if (!entry.startsWith('.trash-')) continue
+      try {
+        removeTree(join(paths.dir, entry))
+      } catch (error) {
+        throw errors.storeFailed(join(paths.dir, entry), error)
       }
     }
   }
@@ -334,7 +345,7 @@ export class Store {
       runCount: ids.length,
       lastRun: runs[0] ?? null,
       runs: allRuns ? runs : [],
-      ownership: allRuns ? await ownership(paths.owners) : [],
+      ownership: allRuns ? await ownership(paths.owners).catch(() => []) : [],
     }
   }
 }

@@ -330,6 +330,12 @@ export const errors = {
   badMtime: (value: string, from: string) =>
     new CatboxError('BAD_OPTION', `catbox: ${from} ${q(value)} is not a number of seconds since 1970.\nUse e.g. $(git log -1 --format=%ct).`),
 
+  unknownPlaceholder: (what: string, text: string, found: string) =>
+    new CatboxError(
+      'BAD_OPTION',
+      `catbox: ${what} ${q(text)} uses ${found}, which catbox does not expand.\nThe placeholders are $CWD (where catbox exec runs), $NAME (the environment) and $HOME; or write the path itself.`,
+    ),
+
   badFakeId: (name: string, id: unknown) =>
     new CatboxError('BAD_OPTION', `catbox: fake root ${name} ${q(String(id))} is not a valid id.\nUse a whole number from 0 to 4294967294.`),
 

@@ -58,7 +58,9 @@ export async function packEnv(request: PackRequest): Promise<PackOutcome> {
   // A run in progress would change the tree under the archive: hold the lock.
   const lock = await store.lock(name, 'catbox pack', () => {})
   try {
-    const owners = await readOwners(paths.owners)
+    const owners = await readOwners(paths.owners).catch((error: unknown) => {
+      throw errors.storeFailed(paths.owners, error)
+    })
     const result = await pack({from, out, format, owners, mtime, onProgress: request.onProgress})
     return {environment: name, from, out, format, ...result}
   } finally {

@@ -2,8 +2,10 @@
 // line as native writes it (native/tracelog.h). The log can be large (a line
 // per file a build opens), so it is read as a stream, a line at a time, and
 // never held whole in memory.
-import {createReadStream} from 'node:fs'
+import {open} from 'node:fs/promises'
 import {createInterface} from 'node:readline'
+
+import {errors} from '../lib/errors.js'
 
 /** One line of the log. ts counts microseconds from the start of the run. */
 export type LogEvent =
@@ -68,22 +70,35 @@ export function parseLine(line: string): LogEvent | 'unknown' | null {
  * line (catbox killed mid-write) is not an error.
  */
 export async function* readEvents(file: string, stats: ReadStats = newReadStats()): AsyncGenerator<LogEvent> {
-  const lines = createInterface({input: createReadStream(file, {encoding: 'utf8'}), crlfDelay: Infinity})
+  // An unreadable log (permissions, a directory, EIO) is a clear error, not a stream's stack trace.
+  const unreadable = (error: unknown) =>
+    errors.badFile(file, `it cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 'Check that it is a readable file.')
+  let handle
+  try {
+    handle = await open(file, 'r')
+  } catch (error) {
+    throw unreadable(error)
+  }
+  const lines = createInterface({input: handle.createReadStream({encoding: 'utf8'}), crlfDelay: Infinity})
   // A bad line is only known to be "torn" once no other line follows it.
   let pendingBad = false
-  for await (const line of lines) {
-    if (pendingBad) {
-      stats.skipped++
-      pendingBad = false
+  try {
+    for await (const line of lines) {
+      if (pendingBad) {
+        stats.skipped++
+        pendingBad = false
+      }
+      if (line === '') continue
+      const event = parseLine(line)
+      if (event === null) pendingBad = true
+      else if (event === 'unknown') stats.unknown++
+      else {
+        stats.events++
+        yield event
+      }
     }
-    if (line === '') continue
-    const event = parseLine(line)
-    if (event === null) pendingBad = true
-    else if (event === 'unknown') stats.unknown++
-    else {
-      stats.events++
-      yield event
-    }
+  } catch (error) {
+    throw unreadable(error)
   }
   if (pendingBad) stats.tornTail = true
 }

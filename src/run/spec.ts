@@ -80,6 +80,8 @@ function traceSpec(trace: TraceMode[] | undefined, eventLog: string | undefined,
 
 function resolveCwd(cwd: string | undefined): string {
   const path = posix.resolve(cwd ?? process.cwd())
+  // Node turns bytes that are not UTF-8 into U+FFFD: that name cannot reach the command.
+  if (path.includes('\uFFFD')) throw errors.badCwd(path, 'its name is not valid UTF-8; run catbox from another directory, or give one with --cwd')
   let isDirectory: boolean
   try {
     isDirectory = statSync(path).isDirectory()

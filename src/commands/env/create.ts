@@ -17,7 +17,7 @@ Rules may hold $CWD (the directory catbox exec is run from), $NAME (the environm
 
 A name is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit. Nothing is created when any setting is invalid.
 
-Fake root, the root overlay and maps are stored and shown, but not applied yet: catbox says so when it runs a command.`
+The root overlay and maps are stored and shown, but not applied yet: catbox says so when it runs a command.`
 
   static examples = [
     {description: 'A default environment for a project:', command: '<%= config.bin %> env create myproj'},
@@ -33,7 +33,7 @@ Fake root, the root overlay and maps are stored and shown, but not applied yet: 
     network: Flags.option({options: NETWORK_MODES, description: 'full, loopback (IP to loopback only) or none (no IP; Unix sockets work)'})(),
     'collect-only': Flags.boolean({allowNo: true, description: 'do not deny writes, only record them as violations'}),
     'fail-on-violation': Flags.boolean({allowNo: true, description: 'exit 1 when a command succeeded but there were violations'}),
-    'fake-root': Flags.boolean({allowNo: true, description: 'the build sees itself as root, ownership is recorded (not applied yet)'}),
+    'fake-root': Flags.boolean({allowNo: true, description: 'the build sees itself as root; chown, chmod and device nodes are recorded (see catbox pack)'}),
     overlay: Flags.boolean({allowNo: true, description: "writes land in the environment's root directory (not applied yet)"}),
     env: Flags.string({multiple: true, multipleNonGreedy: true, helpValue: 'KEY=VALUE', description: 'set a variable for commands run inside (repeatable)'}),
     cwd: Flags.string({helpValue: 'PATH', description: 'working directory of commands (default: where catbox exec is run)'}),
