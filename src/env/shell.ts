@@ -41,7 +41,9 @@ export function shellInvocation(options: {name: string; shell: string; interacti
     try {
       writeFileSync(
         rc,
-        `# catbox shell ${name}: the user's ~/.bashrc, then the environment's name in the prompt.\n` +
+        `# catbox shell ${name}: what bash reads without --rcfile (the system's bashrc, then the\n` +
+          "# user's ~/.bashrc), then the environment's name in the prompt.\n" +
+          'if [ -f /etc/bash.bashrc ]; then . /etc/bash.bashrc; fi\n' +
           'if [ -f ~/.bashrc ]; then . ~/.bashrc; fi\n' +
           `PS1=${shellQuote(prefix)}"$PS1"\n`,
       )
