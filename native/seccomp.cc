@@ -49,6 +49,22 @@ class Program {
 
 constexpr uint32_t errno_action(int err) { return SECCOMP_RET_ERRNO | (err & SECCOMP_RET_DATA); }
 
+enum class Test { Equals, AnyBitOf };
+
+// For call nr: fail with err when argument `arg` passes the test against k,
+// else allow. The block always returns.
+void refuse_when(Program& p, int nr, int arg, Test test, uint32_t k, int err) {
+  p.if_eq(nr, 4);
+  p.load(arg_lo(arg));
+  if (test == Test::Equals) {
+    p.if_eq(k, 1);
+  } else {
+    p.if_set(k, 1);
+  }
+  p.ret(errno_action(err));
+  p.ret(SECCOMP_RET_ALLOW);
+}
+
 // Emits the block for one row; the block always returns.
 void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
   switch (row.filter) {
@@ -85,28 +101,15 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(SECCOMP_RET_TRACE);
       return;
     case Filter::Socket:
-      if (!opt.restrict_network) return;
-      p.if_eq(row.nr, 4);
-      p.load(arg_lo(0));
-      p.if_eq(AF_PACKET, 1);
-      p.ret(errno_action(EACCES));
-      p.ret(SECCOMP_RET_ALLOW);
+      if (opt.restrict_network) refuse_when(p, row.nr, 0, Test::Equals, AF_PACKET, EACCES);
       return;
     case Filter::Clone:
-      p.if_eq(row.nr, 4);
-      p.load(arg_lo(0));
-      p.if_set(kDeniedCloneFlags, 1);
-      p.ret(errno_action(EPERM));
-      p.ret(SECCOMP_RET_ALLOW);
+      refuse_when(p, row.nr, 0, Test::AnyBitOf, kDeniedCloneFlags, EPERM);
       return;
     case Filter::Seccomp:
       // A user-notification filter outranks SECCOMP_RET_TRACE: the tracee
       // could answer its own openat calls and skip the tracer.
-      p.if_eq(row.nr, 4);
-      p.load(arg_lo(1));
-      p.if_set(SECCOMP_FILTER_FLAG_NEW_LISTENER, 1);
-      p.ret(errno_action(EPERM));
-      p.ret(SECCOMP_RET_ALLOW);
+      refuse_when(p, row.nr, 1, Test::AnyBitOf, SECCOMP_FILTER_FLAG_NEW_LISTENER, EPERM);
       return;
     case Filter::TraceIoctl:
       p.if_eq(row.nr, 12);
