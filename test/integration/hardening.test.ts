@@ -85,6 +85,45 @@ describe('magic links and names', () => {
   })
 })
 
+describe('calls the filter refuses or checks (bare controls show they work without catbox)', () => {
+  test.each([
+    // call, answer under catbox
+    ['tiocsti', 'err EPERM'], // keystrokes pushed into the terminal
+    ['pidfd_getfd', 'err EPERM'], // another process's descriptors
+    ['io_uring_enter', 'err ENOSYS'],
+    ['io_uring_register', 'err ENOSYS'],
+    ['process_vm_readv', 'err EPERM'],
+    ['fsopen', 'err ENOSYS'], // the new mount API
+    ['open_tree', 'err ENOSYS'],
+  ])('%s is answered %s', async (call, answer) => {
+    const tmp = makeTmpDirs()
+    const {stdout} = await runCaptured(tmp, {command: [driverPath('hardening'), 'call', call]})
+    expect(stdout).toBe(`${answer}\n`)
+  })
+
+  test.each([
+    ['setxattrat', 'err ENOSYS', []], // path-taking calls newer than the table never run
+    ['file_setattr', 'err ENOSYS', []],
+    ['setflags', 'err EACCES', ['ioctl']], // chattr through a read-only descriptor is a checked write
+  ])('%s on a file outside the rules is answered %s', async (call, answer, violations) => {
+    const tmp = makeTmpDirs()
+    const file = join(tmp.outside, 'f')
+    writeFileSync(file, 'x')
+    const {stdout, result} = await runCaptured(tmp, {command: [driverPath('hardening'), 'call', call, file]})
+    expect(stdout).toBe(`${answer}\n`)
+    expect(result.violations.map((v) => v.operation)).toEqual(violations)
+  })
+
+  test('bare, without catbox, pidfd_getfd and FS_IOC_SETFLAGS work: the threats are real here', () => {
+    const tmp = makeTmpDirs()
+    const file = join(tmp.outside, 'f')
+    writeFileSync(file, 'x')
+    const bare = (...args: string[]) => spawnSync(driverPath('hardening'), ['call', ...args], {encoding: 'utf8'}).stdout
+    expect(bare('pidfd_getfd')).toBe('ok\n')
+    expect(bare('setflags', file)).toBe('ok\n')
+  })
+})
+
 describe('signals', () => {
   const catbox = (script: string) =>
     spawnSync(process.execPath, [bin, 'run', '--json', '--', 'sh', '-c', script], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
