@@ -158,26 +158,22 @@ static inline int drv_fd(const char *spec) {
   return (int)drv_num(spec);
 }
 
-static inline int drv_oflags(const char *s) {
-  static const struct {
-    const char *name;
-    int value;
-  } names[] = {
-      {"O_RDONLY", O_RDONLY},       {"O_WRONLY", O_WRONLY},     {"O_RDWR", O_RDWR},
-      {"O_CREAT", O_CREAT},         {"O_EXCL", O_EXCL},         {"O_TRUNC", O_TRUNC},
-      {"O_APPEND", O_APPEND},       {"O_NOFOLLOW", O_NOFOLLOW}, {"O_DIRECTORY", O_DIRECTORY},
-      {"O_PATH", O_PATH},           {"O_TMPFILE", O_TMPFILE},   {"O_CLOEXEC", O_CLOEXEC},
-      {"O_NONBLOCK", O_NONBLOCK},
-  };
+struct drv_flag {
+  const char *name;
+  int value;
+};
+
+/* Names from `names` joined with "|" -> their values or'ed; an unknown name is a setup failure. */
+static inline int drv_flags_of(const char *s, const struct drv_flag *names, size_t count) {
   int flags = 0;
   char copy[256];
   snprintf(copy, sizeof copy, "%s", s);
   for (char *tok = strtok(copy, "|"); tok; tok = strtok(NULL, "|")) {
     size_t i;
-    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+    for (i = 0; i < count; i++) {
       if (strcmp(tok, names[i].name) == 0) break;
     }
-    if (i == sizeof names / sizeof names[0]) {
+    if (i == count) {
       errno = EINVAL;
       drv_setup_fail("bad-flag", tok);
     }
@@ -186,33 +182,27 @@ static inline int drv_oflags(const char *s) {
   return flags;
 }
 
+static inline int drv_oflags(const char *s) {
+  static const struct drv_flag names[] = {
+      {"O_RDONLY", O_RDONLY},       {"O_WRONLY", O_WRONLY},     {"O_RDWR", O_RDWR},
+      {"O_CREAT", O_CREAT},         {"O_EXCL", O_EXCL},         {"O_TRUNC", O_TRUNC},
+      {"O_APPEND", O_APPEND},       {"O_NOFOLLOW", O_NOFOLLOW}, {"O_DIRECTORY", O_DIRECTORY},
+      {"O_PATH", O_PATH},           {"O_TMPFILE", O_TMPFILE},   {"O_CLOEXEC", O_CLOEXEC},
+      {"O_NONBLOCK", O_NONBLOCK},
+  };
+  return drv_flags_of(s, names, sizeof names / sizeof names[0]);
+}
+
 /* AT_* flags: "0" or names joined with "|". */
 static inline int drv_atflags(const char *s) {
-  static const struct {
-    const char *name;
-    int value;
-  } names[] = {
+  static const struct drv_flag names[] = {
       {"0", 0},
       {"AT_SYMLINK_NOFOLLOW", AT_SYMLINK_NOFOLLOW},
       {"AT_SYMLINK_FOLLOW", AT_SYMLINK_FOLLOW},
       {"AT_EMPTY_PATH", AT_EMPTY_PATH},
       {"AT_REMOVEDIR", AT_REMOVEDIR},
   };
-  int flags = 0;
-  char copy[256];
-  snprintf(copy, sizeof copy, "%s", s);
-  for (char *tok = strtok(copy, "|"); tok; tok = strtok(NULL, "|")) {
-    size_t i;
-    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-      if (strcmp(tok, names[i].name) == 0) break;
-    }
-    if (i == sizeof names / sizeof names[0]) {
-      errno = EINVAL;
-      drv_setup_fail("bad-flag", tok);
-    }
-    flags |= names[i].value;
-  }
-  return flags;
+  return drv_flags_of(s, names, sizeof names / sizeof names[0]);
 }
 
 static inline int drv_main(const struct drv_op *ops, int argc, char **argv) {
