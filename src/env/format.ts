@@ -1,13 +1,15 @@
-// env list / env show / env create, for people (stdout). --json prints the
-// EnvInfo / EnvDetails objects themselves.
+// env list / env show / env create / env diff, for people (stdout). --json
+// prints the EnvInfo / EnvDetails / Change objects themselves.
+import {isUtf8} from 'node:buffer'
+
 import {splitDev} from '../pack/owners.js'
 import type {Ownership} from './store.js'
 import {formatBytes} from '../lib/fsutil.js'
 import type {EnvConfig} from './config.js'
+import {type Change, pathBytesOf} from './diff.js'
 import type {EnvDetails, EnvInfo, RunSummary} from './store.js'
 
 const yesNo = (value: boolean): string => (value ? 'yes' : 'no')
-const NOT_APPLIED = ' (not applied yet)'
 
 /** Local time, minutes: 2025-11-28 20:01. */
 export function formatTime(iso: string | null): string {
@@ -68,11 +70,8 @@ function formatConfig(config: EnvConfig): [string, string[]][] {
     ['collect-only', [yesNo(config.collectOnly)]],
     ['fail on violation', [yesNo(config.failOnViolation)]],
     ['fake root', [yesNo(config.fakeRoot)]],
-    ['overlay', [yesNo(config.overlay) + (config.overlay ? NOT_APPLIED : '')]],
-    [
-      'maps',
-      config.maps.length > 0 ? config.maps.map((m, i) => `${m.host} -> ${m.guest} (${m.mode})${i === 0 ? NOT_APPLIED : ''}`) : ['none'],
-    ],
+    ['overlay', [yesNo(config.overlay)]],
+    ['maps', config.maps.length > 0 ? config.maps.map((m) => `${m.host} -> ${m.guest} (${m.mode})`) : ['none']],
     ['env', Object.keys(config.env).length > 0 ? Object.entries(config.env).map(([k, v]) => `${k}=${v}`) : ['none']],
     ['cwd', [config.cwd ?? 'the directory catbox exec is run from']],
     ['trace', [config.trace?.length ? config.trace.join(', ') : 'none']],
@@ -127,4 +126,38 @@ export function formatOwnership(o: Ownership): string {
   }
   const dev = o.rdev === null ? '' : (({major, minor}) => `${major},${minor}`)(splitDev(o.rdev))
   return `  ${mode.padEnd(10)}  ${owner.padEnd(11)}  ${dev.padEnd(7)}  ${o.path}`
+}
+
+/** env diff: "A /path", one change a line; "" when there is none. */
+export function formatDiff(changes: readonly Change[]): string {
+  return changes.map((c) => `${c.change} ${quotePath(pathBytesOf(c))}`).join('\n')
+}
+
+const C_ESCAPES: Record<number, string> = {0x07: '\\a', 0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0b: '\\v', 0x0c: '\\f', 0x0d: '\\r', 0x22: '\\"', 0x5c: '\\\\'}
+
+/** How many bytes the UTF-8 sequence led by byte b has; 0 when b cannot lead one. */
+const utf8Length = (b: number): number => (b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0)
+
+/**
+ * A path quoted in the way of git's paths: as it is when it is UTF-8
+ * without control characters, a double quote or a backslash; else in double
+ * quotes, with C escapes (\n, \", \\) and each byte that is not part of a
+ * UTF-8 character as \ooo (octal). One line per path, whatever the name.
+ */
+export function quotePath(path: Buffer): string {
+  const plain = (b: number) => b >= 0x20 && b !== 0x7f && b !== 0x22 && b !== 0x5c
+  if (isUtf8(path) && path.every(plain)) return path.toString('utf8')
+  let out = '"'
+  for (let i = 0; i < path.length; ) {
+    const b = path[i]
+    const length = utf8Length(b)
+    if (length > 1 && i + length <= path.length && isUtf8(path.subarray(i, i + length))) {
+      out += path.subarray(i, i + length).toString('utf8')
+      i += length
+      continue
+    }
+    out += plain(b) && length === 1 ? String.fromCharCode(b) : (C_ESCAPES[b] ?? `\\${b.toString(8).padStart(3, '0')}`)
+    i++
+  }
+  return out + '"'
 }

@@ -29,6 +29,14 @@ export interface EnvPaths {
   holder: string
   /** envs/NAME/owners.jsonl: fake root's ownership journal (native/owners.h), appended to by runs. */
   owners: string
+  /**
+   * envs/NAME/whiteouts: the guest paths whose host entries the overlay hides,
+   * appended to by runs (native/overlay.h). Each record is an absolute guest
+   * path and a NUL byte; a last record without its NUL is a torn write.
+   */
+  whiteouts: string
+  /** envs/NAME/merged: the supervisor's cache of merged directory listings; never user data. */
+  merged: string
 }
 
 export function envPaths(envsDir: string, name: string): EnvPaths {
@@ -41,5 +49,7 @@ export function envPaths(envsDir: string, name: string): EnvPaths {
     lock: join(dir, 'lock'),
     holder: join(dir, 'holder.json'),
     owners: join(dir, 'owners.jsonl'),
+    whiteouts: join(dir, 'whiteouts'),
+    merged: join(dir, 'merged'),
   }
 }

@@ -6,7 +6,10 @@
 //    empty), so of two creates of one name exactly one wins, without a lock;
 //  - rm takes the lock, renames envs/NAME to envs/.trash-NAME-PID-XXXXXX, and
 //    then deletes that;
-//  - reset takes the lock and swaps root/ for an empty one the same way.
+//  - reset takes the lock and renames root/ (with what describes it: the
+//    ownership journal, the whiteouts, the merged-listing cache) into
+//    envs/NAME/.trash-root-PID-XXXXXX*, makes an empty root/, and then
+//    deletes the trash.
 // Staging and trash folders of processes that are gone are removed by the
 // next command that opens the store.
 import {readOwners} from '../pack/owners.js'
@@ -245,17 +248,26 @@ export class Store {
     }
   }
 
-  /** Empty the environment's root/; its env.json and run records stay. ENV_BUSY while a run is in it. */
+  /**
+   * Empty the environment's root/ and forget its whiteouts, so that the
+   * environment shows the host as it is; its env.json and run records stay.
+   * ENV_BUSY while a run is in it.
+   */
   async reset(name: string): Promise<void> {
     this.load(name)
     const paths = this.paths(name)
     const lock = await lockEnv(paths, name, 'catbox env reset', () => {})
     try {
       const trash = join(paths.dir, tempName('trash', 'root'))
-      // The ownership journal describes root/'s files: it goes with them.
+      // What describes root/'s files goes with them: the ownership journal,
+      // the whiteouts, and the merged listings made from both (a cache, so
+      // it goes first). A reset cut short leaves a mix; running it again
+      // finishes it.
       for (const [from, to] of [
+        [paths.merged, `${trash}.merged`],
         [paths.root, trash],
         [paths.owners, `${trash}.owners.jsonl`],
+        [paths.whiteouts, `${trash}.whiteouts`],
       ]) {
         try {
           renameSync(from, to)

@@ -22,6 +22,7 @@ export type CatboxErrorCode =
   | 'CALLBACK_FAILED'
   | 'BAD_NAME'
   | 'BAD_MAP'
+  | 'BAD_GUEST_VIEW'
   | 'UNKNOWN_TEMPLATE'
   | 'BAD_TEMPLATE'
   | 'ENV_NOT_FOUND'
@@ -204,6 +205,9 @@ export const errors = {
       `catbox: invalid map ${q(map)}: the host path ${host} does not exist.\nCreate it first, or fix the path.`,
     ),
 
+  guestViewPath: (what: string, path: string) =>
+    new CatboxError('BAD_GUEST_VIEW', `catbox: ${what} ${path} does not exist.\nCreate it first, or fix the path.`),
+
   badEnvAssignment: (value: string, why: string) =>
     new CatboxError(
       'BAD_OPTION',
@@ -267,6 +271,15 @@ export const errors = {
       `catbox: ${file} has schema version ${found}, and this catbox reads only version ${known}: a newer catbox wrote it.\n` +
         'catbox left it as it is. Use the newer catbox, or upgrade this one.',
       EXIT_FAILURE,
+    ),
+
+  envFileUnreadable: (file: string, name: string, cause: unknown) =>
+    new CatboxError(
+      'BAD_FILE',
+      `catbox: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause instanceof Error ? cause.message : String(cause))}.\n` +
+        `Make it readable, or empty the environment: catbox env reset ${name}`,
+      EXIT_FAILURE,
+      {cause},
     ),
 
   /** The fix offered for a broken env.json. */
@@ -419,6 +432,9 @@ export const notices = {
   removed: (name: string) => `Removed environment ${name}.`,
   reset: (name: string) => `Emptied the root of environment ${name}; its configuration and run records are kept.`,
   noEnvironments: () => 'No environments yet. Create one with: catbox env create NAME',
+
+  diffUnreadable: (name: string, dir: string, code: string) =>
+    `catbox: warning: cannot read ${dir} in the root of environment ${q(name)} (${code}); what is below it is not listed.`,
 }
 
 /** "a", "a and b", "a, b and c". */

@@ -17,7 +17,7 @@ Rules may hold $CWD (the directory catbox exec is run from), $NAME (the environm
 
 A name is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit. Nothing is created when any setting is invalid.
 
-The root overlay and maps are stored and shown, but not applied yet: catbox says so when it runs a command.`
+With --overlay, commands see the host's files, but what they write or delete lands in the environment's root directory instead of on the host (catbox env diff NAME lists it; catbox env reset NAME undoes it). A map shows a host directory at another path; an rw map writes through to the host.`
 
   static examples = [
     {description: 'A default environment for a project:', command: '<%= config.bin %> env create myproj'},
@@ -29,12 +29,12 @@ The root overlay and maps are stored and shown, but not applied yet: catbox says
   static flags = {
     template: Flags.string({char: 't', helpValue: 'NAME', description: 'start from this template (default: default)'}),
     writable: Flags.string({char: 'w', multiple: true, multipleNonGreedy: true, helpValue: 'RULE', description: "allow writes matching RULE (prefix, glob or ~PCRE); replaces the template's rules (repeatable)"}),
-    map: Flags.string({multiple: true, multipleNonGreedy: true, helpValue: 'HOST:GUEST[:ro|rw]', description: 'see the host path HOST at GUEST, read-only or read-write (default rw; not applied yet; repeatable)'}),
+    map: Flags.string({multiple: true, multipleNonGreedy: true, helpValue: 'HOST:GUEST[:ro|rw]', description: 'see the host path HOST at GUEST, read-only or read-write (default rw; repeatable)'}),
     network: Flags.option({options: NETWORK_MODES, description: 'full, loopback (IP to loopback only) or none (no IP; Unix sockets work)'})(),
     'collect-only': Flags.boolean({allowNo: true, description: 'do not deny writes, only record them as violations'}),
     'fail-on-violation': Flags.boolean({allowNo: true, description: 'exit 1 when a command succeeded but there were violations'}),
     'fake-root': Flags.boolean({allowNo: true, description: 'the build sees itself as root; chown, chmod and device nodes are recorded (see catbox pack)'}),
-    overlay: Flags.boolean({allowNo: true, description: "writes land in the environment's root directory (not applied yet)"}),
+    overlay: Flags.boolean({allowNo: true, description: "writes land in the environment's root directory, not on the host"}),
     env: Flags.string({multiple: true, multipleNonGreedy: true, helpValue: 'KEY=VALUE', description: 'set a variable for commands run inside (repeatable)'}),
     cwd: Flags.string({helpValue: 'PATH', description: 'working directory of commands (default: where catbox exec is run)'}),
     ...traceFlag,

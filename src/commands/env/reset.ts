@@ -7,8 +7,8 @@ import {notices} from '../../lib/errors.js'
 import {jsonFlag} from '../../lib/flags.js'
 
 export default class EnvReset extends CatboxCommand {
-  static summary = "Empty an environment's root directory; keep its configuration and run records."
-  static description = `The root directory holds what builds wrote into the environment's overlay. catbox asks first when stdin is a terminal; otherwise, or to skip the question, pass --force.
+  static summary = "Empty an environment's root directory and forget its deletions; keep its configuration and run records."
+  static description = `The root directory holds what builds wrote into the environment's overlay, and its whiteouts what they deleted from the host's view; after a reset the environment shows the host as it is (catbox env diff NAME prints nothing). catbox asks first when stdin is a terminal; otherwise, or to skip the question, pass --force.
 
 Refused while a command runs in the environment.`
 
