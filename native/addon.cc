@@ -125,6 +125,37 @@ Spec get_spec(Napi::Object o) {
     s.owner_db = get_string(f, "db");
     if (s.owner_db.empty() || s.owner_db[0] != '/') throw Napi::TypeError::New(env, "spec.fakeRoot.db must be an absolute path");
   }
+  Napi::Value view = o.Get("guestView");
+  if (view.IsObject()) {
+    // {upper?: {dir, whiteouts}, merged, maps: [{host, guest, rw}]}: every path absolute and canonical.
+    Napi::Object v = view.As<Napi::Object>();
+    auto absolute = [&](const std::string& p, const char* what) {
+      if (p.empty() || p[0] != '/') throw Napi::TypeError::New(env, std::string("spec.guestView.") + what + " must be an absolute path");
+      return p;
+    };
+    s.guest_view = true;
+    s.overlay.merged_dir = absolute(get_string(v, "merged"), "merged");
+    Napi::Value upper = v.Get("upper");
+    if (upper.IsObject()) {
+      Napi::Object u = upper.As<Napi::Object>();
+      s.overlay.upper = true;
+      s.overlay.upper_dir = absolute(get_string(u, "dir"), "upper.dir");
+      s.overlay.whiteouts = absolute(get_string(u, "whiteouts"), "upper.whiteouts");
+    }
+    Napi::Value maps = v.Get("maps");
+    if (maps.IsArray()) {
+      Napi::Array a = maps.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        Napi::Object m = a.Get(i).As<Napi::Object>();
+        PathMap pm;
+        pm.host = absolute(get_string(m, "host"), "maps[].host");
+        pm.guest = absolute(get_string(m, "guest"), "maps[].guest");
+        if (pm.guest == "/") throw Napi::TypeError::New(env, "spec.guestView.maps[].guest must not be /");
+        pm.rw = m.Get("rw").ToBoolean();
+        s.overlay.maps.push_back(pm);
+      }
+    }
+  }
   if (s.trace.any()) {
     s.event_log = get_string(o, "eventLog");
     if (s.event_log.empty() || s.event_log[0] != '/')
@@ -194,6 +225,9 @@ Napi::Object outcome_to_js(Napi::Env env, const Outcome& out) {
   st.Set("signalsForwarded", static_cast<double>(out.stats.signals_forwarded));
   st.Set("violations", static_cast<double>(out.stats.violations));
   st.Set("logLines", static_cast<double>(out.stats.log_lines));
+  st.Set("copyUps", static_cast<double>(out.stats.copy_ups));
+  st.Set("whiteouts", static_cast<double>(out.stats.whiteouts));
+  st.Set("mergedViews", static_cast<double>(out.stats.merged_views));
   r.Set("stats", st);
   return r;
 }

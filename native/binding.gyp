@@ -11,6 +11,7 @@
       "rules.cc",
       "policy.cc",
       "tracer.cc",
+      "overlay.cc",
       "recorder.cc",
       "tracelog.cc",
       "owners.cc",

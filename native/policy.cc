@@ -64,6 +64,7 @@ Decision decide_path(const Policy& policy, Access access, int open_flags, const 
       if (r.exists) return kernel_says(EEXIST);
       break;
     case Access::Replace:
+    case Access::Read:
     case Access::None:
       break;
   }

@@ -79,7 +79,7 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(errno_action(row.err));
       return;
     case Filter::TraceOpen:
-      if (opt.trace_reads) {
+      if (opt.trace_reads || opt.overlay) {
         p.if_eq(row.nr, 1);
         p.ret(SECCOMP_RET_TRACE);
         return;
@@ -91,12 +91,23 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(SECCOMP_RET_ALLOW);
       return;
     case Filter::FakeRoot:
-      if (!opt.fake_root) return;
+      if (!opt.fake_root && !(opt.overlay && row.a.path >= 0)) return;
       p.if_eq(row.nr, 1);
       p.ret(SECCOMP_RET_TRACE);
       return;
+    case Filter::Overlay:
+      if (!opt.overlay) return;
+      p.if_eq(row.nr, 1);
+      p.ret(SECCOMP_RET_TRACE);
+      return;
+    case Filter::OverlayErrno:
+      if (!opt.overlay) return;
+      p.if_eq(row.nr, 1);
+      p.ret(errno_action(row.err));
+      return;
     case Filter::TraceNet:
-      if (!opt.restrict_network) return;
+      // In overlay mode a unix socket's path must be translated.
+      if (!opt.restrict_network && !opt.overlay) return;
       p.if_eq(row.nr, 1);
       p.ret(SECCOMP_RET_TRACE);
       return;

@@ -10,6 +10,7 @@ struct FilterOptions {
   bool restrict_network = false;  // network mode loopback or none
   bool trace_reads = false;       // stop at read-only opens too (the read log)
   bool fake_root = false;         // stop at identity and stat calls
+  bool overlay = false;           // stop at every call that names a path (to translate it)
 };
 
 // Builds the program; the vector must outlive the prctl() that installs it.

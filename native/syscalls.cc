@@ -63,8 +63,15 @@ constexpr SyscallDef special(int nr, const char* name, Filter f, Kind k = Kind::
 constexpr SyscallDef identity(int nr, const char* name) {
   return {nr, name, Filter::FakeRoot, Kind::Identity, -1, -1, kNone, kNone, 0, Fake::None, -1};
 }
-constexpr SyscallDef stat_call(int nr, const char* name, int8_t buf) {
-  return {nr, name, Filter::FakeRoot, Kind::Stat, -1, -1, kNone, kNone, 0, Fake::None, buf};
+constexpr SyscallDef stat_call(int nr, const char* name, int8_t buf, PathOperand a = kNone, int8_t flags = -1) {
+  return {nr, name, Filter::FakeRoot, Kind::Stat, flags, -1, a, kNone, 0, Fake::None, buf};
+}
+// A read of a path: only the overlay needs to see it (to translate it).
+constexpr SyscallDef read_call(int nr, const char* name, PathOperand a, int8_t flags = -1) {
+  return {nr, name, Filter::Overlay, Kind::Path, flags, -1, a, kNone, 0, Fake::None, -1};
+}
+constexpr SyscallDef overlay_refuse(int nr, const char* name, int err) {
+  return {nr, name, Filter::OverlayErrno, Kind::Path, -1, -1, kNone, kNone, err, Fake::None, -1};
 }
 
 // Most frequent first: the filter tests rows in this order.
@@ -84,7 +91,7 @@ const SyscallDef kRows[] = {
     path1(__NR_mknodat, "mknodat", At(0, 1, Follow::No, Access::Create), -1, Fake::Mknod, 2),
     path1(__NR_rmdir, "rmdir", P(0, Follow::No, Access::Remove), -1, Fake::Unlink),
     path1(__NR_unlink, "unlink", P(0, Follow::No, Access::Remove), -1, Fake::Unlink),
-    path1(__NR_unlinkat, "unlinkat", At(0, 1, Follow::No, Access::Remove), -1, Fake::Unlink),
+    path1(__NR_unlinkat, "unlinkat", At(0, 1, Follow::No, Access::Remove), 2, Fake::Unlink),
     path2(__NR_rename, "rename", P(0, Follow::No, Access::Remove), P(1, Follow::No, Access::Replace), -1, Fake::Rename),
     path2(__NR_renameat, "renameat", At(0, 1, Follow::No, Access::Remove), At(2, 3, Follow::No, Access::Replace), -1, Fake::Rename),
     // RENAME_EXCHANGE changes both names, RENAME_WHITEOUT leaves a device behind:
@@ -135,11 +142,32 @@ const SyscallDef kRows[] = {
     identity(__NR_setfsgid, "setfsgid"),
     identity(__NR_setgroups, "setgroups"),
     identity(__NR_getgroups, "getgroups"),
-    stat_call(__NR_newfstatat, "newfstatat", 2),
-    stat_call(__NR_statx, "statx", 4),
+    stat_call(__NR_newfstatat, "newfstatat", 2, At(0, 1, Follow::UnlessNoFollow, Access::Read, Empty::AtEmptyPath), 3),
+    stat_call(__NR_statx, "statx", 4, At(0, 1, Follow::UnlessNoFollow, Access::Read, Empty::AtEmptyPath), 2),
     stat_call(__NR_fstat, "fstat", 1),
-    stat_call(__NR_stat, "stat", 1),
-    stat_call(__NR_lstat, "lstat", 1),
+    stat_call(__NR_stat, "stat", 1, P(0, Follow::Yes, Access::Read)),
+    stat_call(__NR_lstat, "lstat", 1, P(0, Follow::No, Access::Read)),
+
+    // --- reads: translated in overlay mode, never stopped otherwise ---
+    read_call(__NR_access, "access", P(0, Follow::Yes, Access::Read)),
+    read_call(__NR_faccessat, "faccessat", At(0, 1, Follow::Yes, Access::Read)),
+    read_call(__NR_faccessat2, "faccessat2", At(0, 1, Follow::UnlessNoFollow, Access::Read, Empty::AtEmptyPath), 3),
+    read_call(__NR_readlink, "readlink", P(0, Follow::No, Access::Read)),
+    read_call(__NR_readlinkat, "readlinkat", At(0, 1, Follow::No, Access::Read)),
+    read_call(__NR_chdir, "chdir", P(0, Follow::Yes, Access::Read)),
+    read_call(__NR_execve, "execve", P(0, Follow::Yes, Access::Read)),
+    read_call(__NR_execveat, "execveat", At(0, 1, Follow::UnlessNoFollow, Access::Read, Empty::AtEmptyPath), 4),
+    read_call(__NR_getxattr, "getxattr", P(0, Follow::Yes, Access::Read)),
+    read_call(__NR_lgetxattr, "lgetxattr", P(0, Follow::No, Access::Read)),
+    read_call(__NR_listxattr, "listxattr", P(0, Follow::Yes, Access::Read)),
+    read_call(__NR_llistxattr, "llistxattr", P(0, Follow::No, Access::Read)),
+    read_call(__NR_statfs, "statfs", P(0, Follow::Yes, Access::Read)),
+    read_call(__NR_inotify_add_watch, "inotify_add_watch", P(1, Follow::Yes, Access::Read)),
+    read_call(__NR_name_to_handle_at, "name_to_handle_at", At(0, 1, Follow::IfFollow, Access::Read, Empty::AtEmptyPath), 4),
+    read_call(__NR_fanotify_mark, "fanotify_mark", At(3, 4, Follow::Yes, Access::Read)),
+    {__NR_getcwd, "getcwd", Filter::Overlay, Kind::Cwd, -1, -1, kNone, kNone, 0, Fake::None, -1},
+    overlay_refuse(464, "getxattrat", ENOSYS),
+    overlay_refuse(465, "listxattrat", ENOSYS),
 
     // --- network ---
     special(__NR_bind, "bind", Filter::Trace, Kind::Bind),

@@ -19,7 +19,10 @@ enum class Filter : uint8_t {
   Seccomp,     // EPERM when a tracee asks for a user-notification listener
   Socket,      // EACCES for packet sockets when the network is restricted
   Errno,       // fails in the kernel with `err`, never runs
-  FakeRoot,    // stops only in fake-root mode (identity and stat calls)
+  FakeRoot,    // stops only in fake-root mode (identity and stat calls), and in
+               // overlay mode when it names a path
+  Overlay,     // stops only in overlay mode: a read whose path must be translated
+  OverlayErrno,  // fails with `err` in overlay mode (a path call catbox cannot translate)
 };
 
 // How the tracer reads one path operand.
@@ -34,6 +37,7 @@ enum class Follow : uint8_t {
 // What the call does to the object the operand names.
 enum class Access : uint8_t {
   None,
+  Read,     // looks at the object (translated in overlay mode, never a write)
   Open,     // decided by the open flags
   Modify,   // content or metadata of an existing object
   Create,   // a new name (fails with EEXIST when it exists)
@@ -50,6 +54,7 @@ enum class Kind : uint8_t {
   Signal,   // kill and friends: only processes of the build may be signalled
   Identity, // getuid, setresgid...: answered from the fake credentials
   Stat,     // stat family: the result is rewritten at syscall exit
+  Cwd,      // getcwd: the result is translated back in overlay mode
 };
 
 // What fake-root mode does instead of (or besides) the call, once the

@@ -11,6 +11,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -72,8 +73,8 @@ const char* errno_text(int err) {
   }
 }
 
-[[noreturn]] void child_main(const Spec& spec, int sync_fd, const sock_fprog* prog, char* const* argv,
-                             char* const* envp) {
+[[noreturn]] void child_main(const char* cwd, const char* file, int sync_fd, const sock_fprog* prog,
+                             char* const* argv, char* const* envp) {
   // Node blocks signals on this thread and ignores SIGPIPE: both survive exec.
   sigset_t none;
   sigemptyset(&none);
@@ -109,17 +110,17 @@ const char* errno_text(int err) {
   // write no system call of the build names. Hard limit 0: it cannot be raised.
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
-  if (chdir(spec.cwd.c_str()) < 0) {
-    child_say("catbox: cannot enter ", spec.cwd.c_str(), "\n");
+  if (chdir(cwd) < 0) {
+    child_say("catbox: cannot enter ", cwd, "\n");
     _exit(126);
   }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog) < 0) {
     child_say("catbox: cannot install the seccomp filter: ", errno_text(errno), "\n");
     _exit(126);
   }
-  execve(spec.file.c_str(), argv, envp);
+  execve(file, argv, envp);
   int err = errno;
-  child_say("catbox: ", spec.file.c_str(), ": ");
+  child_say("catbox: ", file, ": ");
   child_say(errno_text(err), "\n");
   _exit(err == ENOENT ? 127 : 126);
 }
@@ -133,10 +134,37 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 // ---- the supervisor ----
 
+// Overlay work for a thread's syscall-exit stop.
+struct OvPending {
+  enum class Kind { None, Cwd, Readlink, Hide } kind = Kind::None;
+  uint64_t buf = 0, size = 0;  // the result buffer (getcwd, readlink)
+  std::string hide[2];         // guest paths to hide once the call succeeded
+};
+
 struct Proc {
   pid_t tgid = 0;
   Creds creds;      // fake root: what the process believes it is
   Pending pending;  // fake root: work for this thread's syscall-exit stop
+  OvPending ov;     // overlay: the same
+};
+
+// Room below a stopped tracee's stack pointer for what the supervisor hands
+// the kernel instead of the tracee's own arguments (translated paths). The
+// red zone is left alone; the tracee is inside a system call, so nothing of
+// its own lives below it.
+class Scratch {
+ public:
+  Scratch(pid_t pid, uint64_t rsp) : pid_(pid), sp_(rsp - 128) {}
+  // The address of the copy, or 0 when it cannot be written.
+  uint64_t put(const void* data, size_t len) {
+    sp_ = (sp_ - len) & ~uint64_t(15);
+    return write_memory(pid_, sp_, data, len) < 0 ? 0 : sp_;
+  }
+  uint64_t put(const std::string& s) { return put(s.c_str(), s.size() + 1); }
+
+ private:
+  pid_t pid_;
+  uint64_t sp_;
 };
 
 void set_arg(user_regs_struct& r, int i, uint64_t v) {
@@ -243,6 +271,26 @@ class Supervisor {
     fo.restrict_network = spec_.policy.network != Network::Full;
     fo.trace_reads = spec_.trace.read;
     fo.fake_root = spec_.fake_root;
+    std::string cwd = spec_.cwd, file = spec_.file;
+    if (spec_.guest_view) {
+      ov_ = std::make_unique<Overlay>();
+      std::string err;
+      if (!ov_->open(spec_.overlay, &err)) {
+        out_.error = err;
+        out_.exit_code = 126;
+        return out_;
+      }
+      fo.overlay = true;
+      // The first process enters its cwd before the filter is in place (so
+      // the host path), and execs the guest path, translated at its stop.
+      cwd = ov_->to_host(spec_.cwd);
+      if (file.find('/') == std::string::npos) file = find_program(file);
+      if (file.empty()) {
+        out_.error = spec_.file + ": command not found";
+        out_.exit_code = 127;
+        return out_;
+      }
+    }
     if (spec_.fake_root) {
       if (owners_.open(spec_.owner_db) < 0) return fail(("cannot open the ownership database " + spec_.owner_db).c_str());
       fake_ = std::make_unique<FakeRoot>(spec_.fake_uid, spec_.fake_gid, owners_);
@@ -264,7 +312,7 @@ class Supervisor {
     }
     if (pid == 0) {
       close(sync[1]);
-      child_main(spec_, sync[0], &prog, argv.data(), envp.data());
+      child_main(cwd.c_str(), file.c_str(), sync[0], &prog, argv.data(), envp.data());
     }
     close(sync[0]);
     if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(kPtraceOptions))) < 0) {
@@ -292,6 +340,11 @@ class Supervisor {
     loop();
     log_.flush();
     out_.stats.log_lines = log_.lines();
+    if (ov_) {
+      out_.stats.copy_ups = ov_->copy_ups();
+      out_.stats.whiteouts = ov_->whiteouts_added();
+      out_.stats.merged_views = ov_->merged_views();
+    }
     return out_;
   }
 
@@ -452,28 +505,59 @@ class Supervisor {
     targets_[0] = targets_[1] = Target{};
     Action act;
     Decision d;
-    switch (row->kind) {
-      case Kind::Path: d = check_paths(t, *row, args); break;
-      case Kind::Fd:
-      case Kind::Ioctl: d = check_fd(t, *row, static_cast<int>(args[row->fd_arg])); break;
-      case Kind::Net: d = check_net(t, *row, args); break;
-      case Kind::Bind: d = check_bind(t, *row, args); break;
-      case Kind::Signal: d = check_signal(t, *row, args, &act); break;
-      case Kind::Identity:
-        if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
-        break;
-      case Kind::Stat:
-        if (fake_) act = fake_->stat_entry(*row, args, &proc.pending);
-        break;
+    bool dirty = false;  // regs were changed (translated arguments)
+    if (ov_) {
+      switch (row->kind) {
+        case Kind::Path: d = guest_paths(t, proc, *row, args, regs, &act, &dirty); break;
+        case Kind::Stat:
+          if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);
+          if (d.allow && !act.skip && fake_) act.exit_stop |= fake_->stat_entry(*row, args, &proc.pending).exit_stop;
+          break;
+        case Kind::Cwd:
+          proc.ov = OvPending{};
+          proc.ov.kind = OvPending::Kind::Cwd;
+          proc.ov.buf = args[0];
+          proc.ov.size = args[1];
+          return true;
+        case Kind::Fd:
+        case Kind::Ioctl: d = guest_fd(t, *row, static_cast<int>(args[row->fd_arg])); break;
+        case Kind::Net: d = check_net(t, *row, args, &regs, &dirty); break;
+        case Kind::Bind: d = check_bind(t, *row, args, &regs, &dirty); break;
+        case Kind::Signal: d = check_signal(t, *row, args, &act); break;
+        case Kind::Identity:
+          if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
+          break;
+      }
+    } else {
+      switch (row->kind) {
+        case Kind::Path: d = check_paths(t, *row, args); break;
+        case Kind::Fd:
+        case Kind::Ioctl: d = check_fd(t, *row, static_cast<int>(args[row->fd_arg])); break;
+        case Kind::Net: d = check_net(t, *row, args, nullptr, nullptr); break;
+        case Kind::Bind: d = check_bind(t, *row, args, nullptr, nullptr); break;
+        case Kind::Signal: d = check_signal(t, *row, args, &act); break;
+        case Kind::Identity:
+          if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
+          break;
+        case Kind::Stat:
+          if (fake_) act = fake_->stat_entry(*row, args, &proc.pending);
+          break;
+        case Kind::Cwd: break;
+      }
     }
+    if (proc.ov.kind != OvPending::Kind::None) act.exit_stop = true;
     if (!d.allow) {
+      proc.ov = OvPending{};
       act = Action{};
       act.skip = true;
       act.result = -d.err;
-    } else if (fake_ && row->fake != Fake::None) {
-      act = fake_->effect(*row, pid, args, targets_[0], targets_[1], &proc.pending);
+    } else if (fake_ && row->fake != Fake::None && !act.skip) {
+      Action fa = fake_->effect(*row, pid, args, targets_[0], targets_[1], &proc.pending);
+      fa.exit_stop |= act.exit_stop;
+      act = fa;
     }
-    if (!act.skip && act.arg < 0) return act.exit_stop;
+    if (act.skip) proc.ov = OvPending{};
+    if (!act.skip && act.arg < 0 && !dirty) return act.exit_stop;
     if (act.skip) {
       // Skip the call: with the number set to -1 the kernel runs nothing and
       // returns what the tracer put in rax (seccomp(2), SECCOMP_RET_TRACE).
@@ -488,10 +572,11 @@ class Supervisor {
 
   void on_syscall_exit(pid_t pid) {
     auto it = procs_.find(pid);
-    if (it == procs_.end() || !fake_) return;
+    if (it == procs_.end()) return;
     user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
-    fake_->exit(Tracee{pid, it->second.tgid}, it->second.pending, static_cast<int64_t>(regs.rax));
+    if (ov_ && it->second.ov.kind != OvPending::Kind::None) guest_exit(pid, it->second.ov, regs);
+    if (fake_) fake_->exit(Tracee{pid, it->second.tgid}, it->second.pending, static_cast<int64_t>(regs.rax));
   }
 
   Decision check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
@@ -508,7 +593,7 @@ class Supervisor {
     int i = 0;
     for (const PathOperand* op : {&row.a, &row.b}) {
       Target& target = targets_[i++];
-      if (op->access == Access::None) continue;
+      if (op->access == Access::None || op->access == Access::Read) continue;
       Decision d = check_operand(t, row, *op, args, flags, open_flags, &target);
       if (!d.allow) return d;
     }
@@ -568,7 +653,12 @@ class Supervisor {
       argv.push_back(cmdline.substr(i, j - i));
       i = j + 1;
     }
-    log_.exec(pid, read_link_or_empty(base + "/exe"), argv, read_link_or_empty(base + "/cwd"));
+    std::string exe = read_link_or_empty(base + "/exe"), cwd = read_link_or_empty(base + "/cwd");
+    if (ov_) {
+      exe = ov_->to_guest(exe);
+      cwd = ov_->to_guest(cwd);
+    }
+    log_.exec(pid, exe, argv, cwd);
   }
 
   Decision check_fd(const Tracee& t, const SyscallDef& row, int fd) {
@@ -599,12 +689,13 @@ class Supervisor {
     return d;
   }
 
-  Decision check_net(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+  Decision check_net(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty) {
     int err = 0;
     NetAddress a;
     switch (row.nr) {
       case __NR_connect:
         if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};
+        if (ov_ && a.family == AF_UNIX && !a.text.empty() && a.text[0] != '@') return guest_unix(t, row, a.text, false, regs, dirty);
         return net_decision(t, row, a);
       case __NR_sendto:
         if (args[4] == 0) return {};  // a connected socket: connect was checked
@@ -635,12 +726,13 @@ class Supervisor {
     return {};
   }
 
-  Decision check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+  Decision check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty) {
     int err = 0;
     NetAddress a;
     if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};
     if (a.family == AF_UNIX) {
       if (a.text.empty() || a.text[0] == '@') return {};  // abstract or unnamed: no file
+      if (ov_) return guest_unix(t, row, a.text, true, regs, dirty);
       // Binding a unix socket creates a file at its path.
       Resolved r = resolve_path(t, AT_FDCWD, a.text, false);
       Decision d = decide_path(spec_.policy, Access::Create, 0, r);
@@ -698,6 +790,491 @@ class Supervisor {
     return d;
   }
 
+
+  // ---- the guest view (overlay and maps) ----
+
+  // The program's guest path, searched in PATH as execvp would; "" if none.
+  std::string find_program(const std::string& name) {
+    std::string path = "/usr/local/bin:/usr/bin:/bin";
+    for (const auto& kv : spec_.env)
+      if (kv.compare(0, 5, "PATH=") == 0) path = kv.substr(5);
+    Tracee self{getpid(), getpid()};
+    size_t i = 0;
+    while (i <= path.size()) {
+      size_t j = path.find(':', i);
+      if (j == std::string::npos) j = path.size();
+      std::string dir = path.substr(i, j - i);
+      i = j + 1;
+      if (dir.empty() || dir[0] != '/') continue;
+      std::string g = dir + "/" + name;
+      GuestObject o = ov_->resolve(self, AT_FDCWD, g, true);
+      if (o.error == 0 && o.exists && !o.is_dir && access(o.host.c_str(), X_OK) == 0) return g;
+    }
+    return "";
+  }
+
+  static Resolved as_resolved(const GuestObject& o) {
+    Resolved r;
+    r.path = o.guest;
+    r.exists = o.exists;
+    r.is_dir = o.is_dir;
+    r.anon = o.anon;
+    r.foreign = o.foreign;
+    r.reopened_fd_flags = o.reopened_fd_flags;
+    return r;
+  }
+
+  static Decision refuse(int err) { return Decision{false, err, false}; }
+
+  // A path call in the guest view: judged on guest paths, handed to the
+  // kernel as absolute host paths written below the tracee's stack.
+  Decision guest_paths(const Tracee& t, Proc& proc, const SyscallDef& row, const uint64_t* args, user_regs_struct& regs,
+                       Action* act, bool* dirty) {
+    int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
+    int open_flags = flags;
+    bool is_open = row.a.access == Access::Open;
+    if (is_open && row.flags_arg < 0) open_flags = O_CREAT | O_WRONLY | O_TRUNC;  // creat
+    bool reading = row.a.access == Access::Read || (is_open && !(open_flags & kOpenWriteFlags));
+    const PathOperand* ops[2] = {&row.a, &row.b};
+    GuestObject obj[2];
+    std::string given[2];
+    bool by_fd[2] = {false, false};
+    for (int i = 0; i < 2; i++) {
+      const PathOperand& op = *ops[i];
+      if (op.access == Access::None) continue;
+      int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
+      uint64_t ptr = args[op.path];
+      bool empty_flag = flags & AT_EMPTY_PATH;
+      by_fd[i] = ptr == 0 && (op.empty == Empty::NullOrAtEmptyPath || (op.empty == Empty::AtEmptyPath && empty_flag));
+      if (!by_fd[i]) {
+        int rc = read_string(t.tid, ptr, &given[i], kMaxPath);
+        if (rc < 0) return refuse(-rc);
+        if (given[i].empty()) {
+          if (op.empty == Empty::No || !empty_flag) return refuse(ENOENT);
+          by_fd[i] = true;
+        }
+      }
+      obj[i] = by_fd[i] ? ov_->resolve_fd(t, dirfd)
+                        : ov_->resolve(t, dirfd, given[i], follows(op.follow, flags, open_flags));
+      if (obj[i].error) return refuse(-obj[i].error);
+    }
+    if (reading) {
+      bool exec = row.nr == __NR_execve || row.nr == __NR_execveat;
+      if (exec && !by_fd[0] && obj[0].layer == Layer::Lower) {
+        // A program reached through a host symlink (/bin/sh -> dash) is named
+        // by the link, as the kernel would name it (comm, AT_EXECFN), when the
+        // host would follow the link to the same file.
+        int dirfd = row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD;
+        GuestObject link = ov_->resolve(t, dirfd, given[0], false);
+        if (link.error == 0 && S_ISLNK(link.mode) && link.layer == Layer::Lower) obj[0].host = link.host;
+      }
+      return guest_read(t, proc, row, obj[0], given[0], by_fd[0], is_open, args, regs, dirty);
+    }
+
+    // A rename or link between two mounts fails before any other check.
+    bool two_names = row.fake == Fake::Rename || row.nr == __NR_link || row.nr == __NR_linkat;
+    if (two_names && !by_fd[0] && obj[0].exists && obj[0].map != obj[1].map) return refuse(EXDEV);
+    // A write: the rules speak of guest paths.
+    for (int i = 0; i < 2; i++) {
+      const GuestObject& o = obj[i];
+      Access access = ops[i]->access;
+      if (access == Access::None || access == Access::Read) continue;
+      // A read-only map is a read-only mount: EROFS comes before any rule
+      // (with the kernel's own answers first: ENOENT, EEXIST...).
+      static const Policy read_only;
+      bool ro = o.layer == Layer::Map && !o.map->rw && !o.anon;
+      Decision d = decide_path(ro ? read_only : spec_.policy, access, open_flags, as_resolved(o));
+      if (ro && d.violation) d.err = EROFS;
+      if (d.violation) record(t.tid, row.name, given[i].empty() ? o.guest : given[i], o.guest, d);
+      if (spec_.trace.write && !o.anon) log_.access(t.tgid, true, row.name, o.guest, d.allow);
+      if (!d.allow) return d;
+    }
+    std::string host[2];
+    Decision d = guest_write(row, flags, open_flags, obj, by_fd, host, &proc.ov, act);
+    if (!d.allow || act->skip) return d;
+    for (int i = 0; i < 2; i++) {
+      if (ops[i]->access == Access::None) continue;
+      if (by_fd[i]) {
+        int dirfd = ops[i]->dirfd >= 0 ? static_cast<int>(args[ops[i]->dirfd]) : AT_FDCWD;
+        targets_[i] = Target{!obj[i].anon, fd_link(t.tid, dirfd), true, obj[i].guest};
+        continue;
+      }
+      targets_[i] = Target{obj[i].exists && !obj[i].anon, host[i], false, obj[i].guest};
+    }
+    Scratch scratch(t.tid, regs.rsp);
+    for (int i = 0; i < 2; i++) {
+      if (ops[i]->access == Access::None || by_fd[i] || host[i].empty()) continue;
+      uint64_t at = scratch.put(host[i]);
+      if (!at) return refuse(ENOMEM);
+      set_arg(regs, ops[i]->path, at);
+      *dirty = true;
+    }
+    if (proc.ov.kind != OvPending::Kind::None) act->exit_stop = true;
+    return d;
+  }
+
+  Decision guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
+                      bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty) {
+    if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid, false, row.name, o.guest, o.exists);
+    if (by_fd) return {};  // the kernel acts on the fd itself
+    std::string host = o.host;
+    if (o.exists && !o.anon && (o.layer == Layer::Virtual || (is_open && o.is_dir && ov_->needs_merge(o)))) {
+      int err = 0;
+      host = ov_->merged_view(o, &err);
+      if (host.empty()) return refuse(err ? err : ENOMEM);
+    }
+    if (host.empty()) return refuse(ENOENT);
+    Scratch scratch(t.tid, regs.rsp);
+    if ((row.nr == __NR_execve || row.nr == __NR_execveat) && o.exists && !o.is_dir) {
+      Decision d = guest_script(t, row, o, given, host, args, regs, scratch, dirty);
+      if (!d.allow || *dirty) return d;
+    }
+    if ((row.nr == __NR_readlink || row.nr == __NR_readlinkat) && o.magic) {
+      int base = row.a.path;
+      proc.ov = OvPending{};
+      proc.ov.kind = OvPending::Kind::Readlink;
+      proc.ov.buf = args[base + 1];
+      proc.ov.size = args[base + 2];
+    }
+    uint64_t at = scratch.put(host);
+    if (!at) return refuse(ENOMEM);
+    set_arg(regs, row.a.path, at);
+    *dirty = true;
+    return {};
+  }
+
+  // The interpreter line of a "#!" script: false when the file is none.
+  static bool read_shebang(const std::string& host, std::string* interp, std::string* optarg) {
+    char head[256];
+    int fd = ::open(host.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, head, sizeof head - 1);
+    close(fd);
+    if (n < 3 || head[0] != '#' || head[1] != '!') return false;
+    head[n] = '\0';
+    std::string line(head + 2, strcspn(head + 2, "\n"));
+    size_t b = line.find_first_not_of(" \t");
+    if (b == std::string::npos) return false;
+    size_t e = line.find_first_of(" \t", b);
+    *interp = line.substr(b, e == std::string::npos ? std::string::npos : e - b);
+    optarg->clear();
+    if (e != std::string::npos) {
+      size_t ob = line.find_first_not_of(" \t", e);
+      if (ob != std::string::npos) *optarg = line.substr(ob, line.find_last_not_of(" \t") - ob + 1);
+    }
+    return true;
+  }
+
+  // execve of a "#!" script that lives in the environment or whose
+  // interpreter does: the kernel would look the interpreter up on the host
+  // and show the script's host path. Done here as the kernel would do it, in
+  // guest paths: exec the interpreter with the script as its argument.
+  // Leaves *dirty false when the kernel can do it itself.
+  Decision guest_script(const Tracee& t, const SyscallDef& row, const GuestObject& o, const std::string& given,
+                        const std::string& host, const uint64_t* args, user_regs_struct& regs, Scratch& scratch,
+                        bool* dirty) {
+    // argv as strings to write (text) or the tracee's own pointers (ptr).
+    struct Arg {
+      std::string text;
+      uint64_t ptr = 0;
+    };
+    std::vector<Arg> argv;
+    std::string file_guest = given, file_host = host, exec_host;  // the script as named
+    bool translated = host != o.guest;
+    for (int depth = 0; depth < 4; depth++) {
+      std::string interp, optarg;
+      if (!read_shebang(file_host, &interp, &optarg)) break;
+      if (interp.empty() || interp[0] != '/') return {};
+      GuestObject io = ov_->resolve(t, AT_FDCWD, interp, true);
+      if (io.error || !io.exists || io.is_dir) return {};  // the kernel gives its own error
+      if (io.host != interp) translated = true;
+      if (depth == 0) {
+        int argv_arg = row.nr == __NR_execve ? 1 : 2;
+        uint64_t at = args[argv_arg];
+        for (size_t i = 0; at != 0; i++) {
+          uint64_t p = 0;
+          if (read_memory(t.tid, at + 8 * i, &p, sizeof p) < 0) return refuse(EFAULT);
+          if (p == 0) break;
+          if (i > 65536) return refuse(E2BIG);
+          argv.push_back(Arg{"", p});
+        }
+      }
+      // The kernel's rule: interpreter, its one argument, the script as named, the rest.
+      std::vector<Arg> next{Arg{interp, 0}};
+      if (!optarg.empty()) next.push_back(Arg{optarg, 0});
+      next.push_back(Arg{file_guest, 0});
+      for (size_t i = 1; i < argv.size(); i++) next.push_back(argv[i]);
+      argv = std::move(next);
+      file_guest = interp;
+      file_host = io.host;
+      exec_host = io.host;
+    }
+    if (!translated || exec_host.empty()) return {};
+    std::vector<uint64_t> vec;
+    for (const Arg& a : argv) {
+      uint64_t p = a.ptr ? a.ptr : scratch.put(a.text);
+      if (!p) return refuse(ENOMEM);
+      vec.push_back(p);
+    }
+    vec.push_back(0);
+    uint64_t file = scratch.put(exec_host);
+    uint64_t vp = scratch.put(vec.data(), vec.size() * sizeof(uint64_t));
+    if (!file || !vp) return refuse(ENOMEM);
+    // execveat(dirfd, path, argv, envp, flags) becomes execve(file, argv, envp).
+    uint64_t envp = row.nr == __NR_execve ? args[2] : args[3];
+    regs.orig_rax = __NR_execve;
+    regs.rdi = file;
+    regs.rsi = vp;
+    regs.rdx = envp;
+    *dirty = true;
+    return {};
+  }
+
+  // Where each operand of a permitted write goes on the host; may copy up,
+  // make parents, or do the whole call itself (act->skip).
+  Decision guest_write(const SyscallDef& row, int flags, int open_flags, GuestObject* obj, const bool* by_fd,
+                       std::string* host, OvPending* pend, Action* act) {
+    const OverlayConfig& cfg = ov_->config();
+    *pend = OvPending{};
+    auto upper_of = [&](const GuestObject& o) { return cfg.upper_dir + o.guest; };
+    bool rename = row.fake == Fake::Rename;
+    bool link = row.nr == __NR_link || row.nr == __NR_linkat;
+    GuestObject& a = obj[0];
+    GuestObject& b = obj[1];
+
+    if (rename || link) {
+      if (by_fd[0]) {
+        // linkat(fd, "", ..., AT_EMPTY_PATH): only an object of the environment may get a new name.
+        if (!a.anon && ov_->protected_host(a.host)) return refuse(EXDEV);
+      } else if (!a.exists) {
+        return refuse(ENOENT);
+      }
+      if (a.layer == Layer::Virtual || b.layer == Layer::Virtual) return refuse(EBUSY);
+      if (!by_fd[0] && a.map != b.map) return refuse(EXDEV);  // like two mount points
+      if (a.layer == Layer::Map || !cfg.upper) {
+        host[0] = a.host;
+        host[1] = b.host;
+        return {};
+      }
+      if (link) {
+        if (b.exists) return refuse(EEXIST);
+        if (!by_fd[0]) {
+          if (a.is_dir) return refuse(EPERM);
+          if (a.layer == Layer::Lower) {
+            int rc = ov_->copy_up(a);
+            if (rc < 0) return refuse(rc == -EROFS ? EXDEV : -rc);
+          }
+          host[0] = upper_of(a);
+        }
+        int rc = ov_->make_parents(b.guest);
+        if (rc < 0) return refuse(-rc);
+        host[1] = upper_of(b);
+        return {};
+      }
+      unsigned rflags = row.nr == __NR_renameat2 ? static_cast<unsigned>(flags) : 0;
+      constexpr unsigned kNoReplace = 1, kExchange = 2;
+      if ((rflags & kNoReplace) && b.exists) return refuse(EEXIST);
+      if (rflags & kExchange) {
+        if (!b.exists) return refuse(ENOENT);
+        if ((a.is_dir && a.lower) || (b.is_dir && b.lower)) return refuse(EXDEV);
+        for (GuestObject* o : {&a, &b}) {
+          if (o->layer != Layer::Lower) continue;
+          int rc = ov_->copy_up(*o);
+          if (rc < 0) return refuse(rc == -EROFS ? EXDEV : -rc);
+        }
+      } else {
+        // A directory with host entries cannot move: the host keeps them.
+        // EXDEV makes mv copy it instead, as on overlayfs.
+        if (a.is_dir && (a.lower || ov_->needs_merge(a))) return refuse(EXDEV);
+        if (b.exists && b.is_dir) {
+          if (!a.is_dir) return refuse(EISDIR);
+          if ((b.lower || ov_->needs_merge(b)) && !ov_->list(b).empty()) return refuse(ENOTEMPTY);
+        }
+        if (b.exists && !b.is_dir && a.is_dir) return refuse(ENOTDIR);
+        if (a.layer == Layer::Lower) {
+          int rc = ov_->copy_up(a);
+          if (rc < 0) return refuse(rc == -EROFS ? EXDEV : -rc);
+        }
+        int rc = ov_->make_parents(b.guest);
+        if (rc < 0) return refuse(-rc);
+      }
+      host[0] = upper_of(a);
+      host[1] = upper_of(b);
+      pend->kind = OvPending::Kind::Hide;
+      if (a.lower) pend->hide[0] = a.guest;
+      if (b.lower) pend->hide[1] = b.guest;
+      if (!a.lower && !b.lower) pend->kind = OvPending::Kind::None;
+      return {};
+    }
+
+    if (by_fd[0]) {
+      // fchownat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL): the fd's object.
+      if (!a.anon && ov_->protected_host(a.host) && !(fake_ && row.fake == Fake::Chown)) return refuse(EROFS);
+      return {};
+    }
+    if (a.anon || a.layer == Layer::Map || !cfg.upper) {
+      host[0] = a.host;
+      return {};
+    }
+    switch (row.a.access) {
+      case Access::Remove: {
+        bool dir_call = row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR));
+        if (!a.exists) return refuse(ENOENT);
+        if (a.layer == Layer::Virtual) return refuse(EBUSY);
+        if (dir_call && !a.is_dir) return refuse(ENOTDIR);
+        if (!dir_call && a.is_dir) return refuse(EISDIR);
+        if (dir_call && (a.lower || ov_->needs_merge(a)) && !ov_->list(a).empty()) return refuse(ENOTEMPTY);
+        if (a.upper) {
+          host[0] = a.host;
+          if (a.lower) {
+            pend->kind = OvPending::Kind::Hide;
+            pend->hide[0] = a.guest;
+          }
+          return {};
+        }
+        // Only the host has it: hide it, and the call is done.
+        int rc = ov_->add_whiteout(a.guest);
+        act->skip = true;
+        act->result = rc;
+        return {};
+      }
+      case Access::Open:
+        if (a.exists) {
+          if (a.is_dir) {
+            if (!(open_flags & kOpenTmpfile)) return refuse(EISDIR);
+            if (!a.upper) {
+              int rc = ov_->copy_up(a);
+              if (rc < 0) return refuse(-rc);
+            }
+            host[0] = upper_of(a);
+          } else if (a.layer == Layer::Lower && S_ISREG(a.mode)) {
+            int rc = ov_->copy_up(a);
+            if (rc < 0) return refuse(-rc);
+            host[0] = upper_of(a);
+          } else {
+            host[0] = a.host;  // upper, or a device, fifo or socket used in place
+          }
+          return {};
+        }
+        [[fallthrough]];
+      case Access::Create: {
+        if (a.exists) {
+          if (a.layer == Layer::Virtual) return refuse(EEXIST);
+          host[0] = a.host;  // the kernel answers EEXIST
+          return {};
+        }
+        int rc = ov_->make_parents(a.guest);
+        if (rc < 0) return refuse(-rc);
+        host[0] = upper_of(a);
+        return {};
+      }
+      case Access::Modify: {
+        if (!a.exists) return refuse(ENOENT);
+        if (a.layer == Layer::Lower || a.layer == Layer::Virtual) {
+          int rc = ov_->copy_up(a);
+          if (rc < 0) return refuse(-rc);
+          host[0] = upper_of(a);
+        } else {
+          host[0] = a.host;
+        }
+        return {};
+      }
+      default:
+        host[0] = a.host;
+        return {};
+    }
+  }
+
+  // fchmod, fchown, ftruncate, f*xattr, chattr: the object behind the fd.
+  Decision guest_fd(const Tracee& t, const SyscallDef& row, int fd) {
+    Resolved r = resolve_fd(t, fd);
+    if (r.error) return {};  // a bad fd: the kernel answers EBADF itself
+    std::string host = r.path;
+    if (!r.anon) r.path = ov_->to_guest(host);
+    targets_[0] = Target{!r.anon, fd_link(t.tid, fd), true, r.path};
+    Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
+    if (d.violation) record(t.tid, row.name, "fd " + std::to_string(fd), r.path, d);
+    if (!d.allow || r.anon) return d;
+    // An fd opened for reading on a host file cannot be copied up under it.
+    if (ov_->protected_host(host) && !(fake_ && row.fake == Fake::Chown)) return refuse(EROFS);
+    return d;
+  }
+
+  // bind (creates the socket file) or connect to a unix socket path.
+  Decision guest_unix(const Tracee& t, const SyscallDef& row, const std::string& path, bool create,
+                      user_regs_struct* regs, bool* dirty) {
+    GuestObject o = ov_->resolve(t, AT_FDCWD, path, !create);
+    if (o.error) return refuse(-o.error);
+    std::string host = o.host;
+    if (create) {
+      Decision d = decide_path(spec_.policy, Access::Create, 0, as_resolved(o));
+      if (d.violation) record(t.tid, row.name, path, o.guest, d);
+      if (!d.allow && !d.violation && d.err == EEXIST) d.err = EADDRINUSE;
+      if (!d.allow) return d;
+      if (o.exists) return refuse(EADDRINUSE);
+      if (o.layer == Layer::Map && !o.map->rw) return refuse(EROFS);
+      if (o.layer != Layer::Map && ov_->config().upper) {
+        int rc = ov_->make_parents(o.guest);
+        if (rc < 0) return refuse(-rc);
+        host = ov_->config().upper_dir + o.guest;
+      }
+    }
+    if (host.empty()) return refuse(ENOENT);
+    sockaddr_un un;
+    memset(&un, 0, sizeof un);
+    if (host.size() >= sizeof un.sun_path) return refuse(ENAMETOOLONG);
+    un.sun_family = AF_UNIX;
+    memcpy(un.sun_path, host.data(), host.size());
+    Scratch scratch(t.tid, regs->rsp);
+    uint64_t at = scratch.put(&un, sizeof un);
+    if (!at) return refuse(ENOMEM);
+    regs->rsi = at;
+    regs->rdx = offsetof(sockaddr_un, sun_path) + host.size() + 1;
+    *dirty = true;
+    return {};
+  }
+
+  // The syscall-exit stop of a call whose result carries host paths, or
+  // whose success leaves host entries to hide.
+  void guest_exit(pid_t pid, OvPending& pend, user_regs_struct& regs) {
+    OvPending p = std::move(pend);
+    pend = OvPending{};
+    int64_t ret = static_cast<int64_t>(regs.rax);
+    switch (p.kind) {
+      case OvPending::Kind::None:
+        return;
+      case OvPending::Kind::Hide:
+        if (ret == 0)
+          for (const auto& g : p.hide)
+            if (!g.empty()) ov_->add_whiteout(g);
+        return;
+      case OvPending::Kind::Cwd:
+      case OvPending::Kind::Readlink: {
+        if (ret <= 0 || ret > static_cast<int64_t>(kMaxPath)) return;
+        std::string buf(static_cast<size_t>(ret), '\0');
+        if (read_memory(pid, p.buf, buf.data(), buf.size()) < 0) return;
+        bool cwd = p.kind == OvPending::Kind::Cwd;
+        if (cwd) buf.resize(strnlen(buf.data(), buf.size()));
+        std::string guest = ov_->to_guest(buf);
+        if (guest == buf) return;
+        if (cwd) {
+          if (guest.size() + 1 > p.size) {
+            regs.rax = static_cast<uint64_t>(-ERANGE);
+          } else {
+            write_memory(pid, p.buf, guest.c_str(), guest.size() + 1);
+            regs.rax = guest.size() + 1;
+          }
+        } else {
+          size_t n = std::min<size_t>(guest.size(), p.size);
+          write_memory(pid, p.buf, guest.data(), n);
+          regs.rax = n;
+        }
+        ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
+        return;
+      }
+    }
+  }
+
   const Spec& spec_;
   Recorder& rec_;
   const ChildInitialized& hook_;
@@ -705,6 +1282,7 @@ class Supervisor {
   TraceLog log_;
   OwnerDb owners_;
   std::unique_ptr<FakeRoot> fake_;
+  std::unique_ptr<Overlay> ov_;  // the guest view, when there is one
   Target targets_[2];  // what the current call's operands named
   pid_t root_ = 0;
   std::unordered_map<pid_t, Proc> procs_;

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "overlay.h"
 #include "policy.h"
 #include "recorder.h"
 #include "tracelog.h"
@@ -27,6 +28,9 @@ struct Spec {
   uint32_t fake_uid = 0;  // what getuid() and unrecorded files show
   uint32_t fake_gid = 0;
   std::string owner_db;   // the ownership journal (fake root)
+  // The guest view: a root overlay and/or maps. file and cwd are guest paths then.
+  bool guest_view = false;
+  OverlayConfig overlay;
 };
 
 struct Stats {
@@ -37,6 +41,9 @@ struct Stats {
   uint64_t signals_forwarded = 0;
   uint64_t violations = 0;
   uint64_t log_lines = 0;
+  uint64_t copy_ups = 0;       // overlay: lower files copied into the environment
+  uint64_t whiteouts = 0;      // overlay: lower entries hidden
+  uint64_t merged_views = 0;   // overlay: merged directory listings made
 };
 
 struct Outcome {

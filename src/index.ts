@@ -1,6 +1,6 @@
 // The library API: import {run} from 'catbox-sandbox'
 export {run} from './run/run.js'
-export type {NetworkMode, RunOptions, RunResult, TraceMode, Violation} from './run/types.js'
+export type {GuestView, NetworkMode, RunOptions, RunResult, TraceMode, Violation} from './run/types.js'
 export type {NativeStats as RunStats} from './run/native.js'
 export {CatboxError} from './lib/errors.js'
 export type {CatboxErrorCode} from './lib/errors.js'

@@ -190,14 +190,18 @@ describe('exec', () => {
     expect(lastJson(r.stdout).violations).toEqual([expect.objectContaining({operation: 'connect', denied: true, error: 'EACCES'})])
   })
 
-  test('fake root applies; overlay and maps are not applied yet, and catbox says so in one line', async () => {
+  test('the pisi template: fake root, the root overlay and a read-only map apply', async () => {
     expect((await catbox(['env', 'create', 'pk', '--template', 'pisi', '--map', `${work}:/src:ro`])).exitCode).toBe(0)
-    const r = await catbox(['exec', 'pk', '--', 'id', '-u'])
+    const script = 'id -u; ls /src >/dev/null && echo mapped; echo x > /src/new || true; mkdir -p /var/tmp/pk && echo built > /var/tmp/pk/out; cat /var/tmp/pk/out'
+    const r = await catbox(['exec', 'pk', '--', 'sh', '-c', script])
     expect(r.exitCode).toBe(0)
-    expect(r.stdout).toBe('0')
-    expect(r.stderr).toBe(
-      'catbox: warning: environment "pk" asks for a root overlay and a map; catbox does not apply them yet, so the command runs without them.',
-    )
+    expect(r.stdout).toBe('0\nmapped\nbuilt')
+    expect(r.stderr).toMatch(/Read-only file system/)
+    expect(r.stderr).not.toMatch(/warning/)
+    // The build's output is in the environment's root, not on the host.
+    expect(readFileSync(join(catbox.home, 'envs', 'pk', 'root', 'var', 'tmp', 'pk', 'out'), 'utf8')).toBe('built\n')
+    expect(existsSync('/var/tmp/pk/out')).toBe(false)
+    expect(existsSync(join(work, 'new'))).toBe(false)
     const show = json((await catbox(['env', 'show', 'pk', '--json'])).stdout)
     expect(show.config).toMatchObject({fakeRoot: true, overlay: true, maps: [{host: work, guest: '/src', mode: 'ro'}]})
   })

@@ -17,7 +17,7 @@ export const CONFIG_SCHEMA_VERSION = 1
 
 export type MapMode = 'ro' | 'rw'
 
-/** A host directory seen at a guest path (not applied by the supervisor yet). */
+/** A host directory seen at a guest path, read-only or read-write. */
 export interface PathMap {
   host: string
   guest: string

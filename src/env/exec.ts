@@ -65,11 +65,15 @@ export async function execInEnv(request: ExecRequest): Promise<ExecResult> {
   const config = store.loadOrCreateDefault(name)
   const here = request.cwd ?? process.cwd()
   const settings = expandSettings(config, placeholderValues(config.name, here))
-  const notApplied = [
-    ...(settings.overlay ? ['a root overlay'] : []),
-    ...(settings.maps.length > 0 ? [settings.maps.length === 1 ? 'a map' : `${settings.maps.length} maps`] : []),
-  ]
-  if (notApplied.length > 0) request.onWarning(notices.notApplied(name, notApplied))
+  const paths = store.paths(name)
+  const guestView =
+    settings.overlay || settings.maps.length > 0
+      ? {
+          ...(settings.overlay ? {root: {dir: paths.root, whiteouts: paths.whiteouts}} : {}),
+          maps: settings.maps,
+          cache: paths.merged,
+        }
+      : undefined
 
   const lock = await store.lock(name, request.holder, (why) => request.onWarning(notices.lockLost(name, why)))
   try {
@@ -99,7 +103,8 @@ export async function execInEnv(request: ExecRequest): Promise<ExecResult> {
               collectOnly: overrides.collectOnly ?? settings.collectOnly,
               network: overrides.network ?? settings.network,
               ...(trace ? {trace: trace.modes, eventLog: join(recorder.dir, trace.eventLog)} : {}),
-              ...(settings.fakeRoot ? {fakeRoot: {db: store.paths(name).owners}} : {}),
+              ...(settings.fakeRoot ? {fakeRoot: {db: paths.owners}} : {}),
+              ...(guestView ? {guestView} : {}),
               cwd,
               env: {...process.env, ...settings.env, CATBOX_ENV: name, ...extraEnv},
               onStart: (pid) => {

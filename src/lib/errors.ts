@@ -422,9 +422,6 @@ export const errors = {
 export const notices = {
   confirm: (verb: string, name: string, what: string) => `Really ${verb} environment ${q(name)} (${what})? [y/N] `,
 
-  notApplied: (name: string, features: readonly string[]) =>
-    `catbox: warning: environment ${q(name)} asks for ${listWords(features)}; catbox does not apply ${features.length === 1 ? 'it' : 'them'} yet, so the command runs without ${features.length === 1 ? 'it' : 'them'}.`,
-
   lockLost: (name: string, why: string) =>
     `catbox: warning: lost the lock on environment ${q(name)} (${why}); another catbox may now use it at the same time.`,
 
@@ -435,9 +432,4 @@ export const notices = {
 
   diffUnreadable: (name: string, dir: string, code: string) =>
     `catbox: warning: cannot read ${dir} in the root of environment ${q(name)} (${code}); what is below it is not listed.`,
-}
-
-/** "a", "a and b", "a, b and c". */
-function listWords(words: readonly string[]): string {
-  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`
 }

@@ -40,6 +40,8 @@ export interface NativeSpec {
   eventLog?: string
   /** Fake root: identity calls see uid/gid, chown/chmod/mknod are recorded in db (an append-only journal). */
   fakeRoot?: {uid: number; gid: number; db: string}
+  /** The guest view; file and cwd are guest paths then. All paths absolute and canonical. */
+  guestView?: {upper?: {dir: string; whiteouts: string}; merged: string; maps: {host: string; guest: string; rw: boolean}[]}
 }
 
 export interface TraceOptions {
@@ -84,6 +86,12 @@ export interface NativeStats {
   violations: number
   /** Lines written to the operation log. */
   logLines: number
+  /** Overlay: host files copied into the environment before a write. */
+  copyUps: number
+  /** Overlay: host entries hidden (removed or renamed in the guest view). */
+  whiteouts: number
+  /** Overlay: merged directory listings made. */
+  mergedViews: number
 }
 
 export interface NativeResult {

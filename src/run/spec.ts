@@ -1,5 +1,5 @@
 // RunOptions -> the one validated NativeSpec native receives.
-import {accessSync, constants, statSync} from 'node:fs'
+import {accessSync, constants, realpathSync, statSync} from 'node:fs'
 import {posix} from 'node:path'
 
 import {errors} from '../lib/errors.js'
@@ -19,7 +19,8 @@ const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin'
  * exitCode 127 or 126, and nothing is run.
  */
 export function buildSpec(options: RunOptions): NativeSpec {
-  const cwd = resolveCwd(options.cwd)
+  const view = options.guestView ? guestViewSpec(options.guestView) : undefined
+  const cwd = view ? guestCwd(options.cwd, view) : resolveCwd(options.cwd)
   const argv = options.command
   if (argv.length === 0 || argv[0] === '') throw errors.noCommand()
   argv.forEach((arg, i) => {
@@ -29,7 +30,7 @@ export function buildSpec(options: RunOptions): NativeSpec {
   if (!NETWORK_MODES.includes(network)) throw errors.badNetwork(network)
   const env = environment(options.env ?? process.env)
   return {
-    file: findCommand(argv[0], env.PATH, cwd),
+    file: view ? findGuestCommand(argv[0], env.PATH, cwd, view) : findCommand(argv[0], env.PATH, cwd),
     argv: [...argv],
     env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     cwd,
@@ -42,7 +43,77 @@ export function buildSpec(options: RunOptions): NativeSpec {
     syncViolations: Boolean(options.onViolation),
     ...traceSpec(options.trace, options.eventLog, cwd),
     ...fakeRootSpec(options.fakeRoot, cwd),
+    ...(view ? {guestView: view} : {}),
   }
+}
+
+type NativeView = NonNullable<NativeSpec['guestView']>
+
+/** Canonical host paths for native; the guest paths normalised. */
+function guestViewSpec(view: NonNullable<RunOptions['guestView']>): NativeView {
+  const canonical = (path: string, what: string): string => {
+    try {
+      return realpathSync(path)
+    } catch {
+      throw errors.guestViewPath(what, path)
+    }
+  }
+  const maps = (view.maps ?? []).map((m) => {
+    const guest = posix.normalize(posix.resolve('/', m.guest)).replace(/(.)\/$/, '$1')
+    if (guest === '/') throw errors.badMap(`${m.host}:${m.guest}`, 'the guest path is /')
+    return {host: canonical(m.host, `the map's host path`), guest, rw: m.mode === 'rw'}
+  })
+  return {
+    ...(view.root ? {upper: {dir: canonical(view.root.dir, 'the root directory'), whiteouts: posix.resolve(view.root.whiteouts)}} : {}),
+    merged: posix.resolve(view.cache),
+    maps,
+  }
+}
+
+/** Where a guest path is on the host, without whiteouts (native has the final word). */
+function guestCandidates(path: string, view: NativeView): string[] {
+  const map = [...view.maps].sort((a, b) => b.guest.length - a.guest.length).find((m) => path === m.guest || path.startsWith(`${m.guest}/`))
+  if (map) return [map.host + path.slice(map.guest.length)]
+  return view.upper ? [view.upper.dir + path, path] : [path]
+}
+
+function guestCwd(cwd: string | undefined, view: NativeView): string {
+  const path = posix.resolve(cwd ?? process.cwd())
+  if (path.includes('\uFFFD')) throw errors.badCwd(path, 'its name is not valid UTF-8; run catbox from another directory, or give one with --cwd')
+  const under = view.maps.some((m) => m.guest.startsWith(`${path}/`))
+  if (!under && !guestCandidates(path, view).some((host) => examine(host) === 'directory')) {
+    throw errors.badCwd(path, 'it is not a directory in the environment')
+  }
+  return path
+}
+
+/** findCommand in the guest view: the guest path of the program. */
+function findGuestCommand(command: string, path: string | undefined, cwd: string, view: NativeView): string {
+  const look = (file: string): ReturnType<typeof examine> => {
+    let seen: ReturnType<typeof examine> = 'missing'
+    for (const host of guestCandidates(file, view)) {
+      const found = examine(host)
+      if (found !== 'missing') return found
+      seen = found
+    }
+    return seen
+  }
+  if (command.includes('/')) {
+    const file = posix.resolve(cwd, command)
+    const found = look(file)
+    if (found === 'executable') return file
+    if (found === 'missing') throw errors.noSuchFile(command)
+    throw errors.notExecutable(command, found === 'directory' ? 'Is a directory' : 'Permission denied')
+  }
+  let notExecutable = false
+  for (const dir of (path ?? DEFAULT_PATH).split(':')) {
+    const file = posix.resolve(cwd, dir || '.', command)
+    const found = look(file)
+    if (found === 'executable') return file
+    if (found === 'not executable') notExecutable = true
+  }
+  if (notExecutable) throw errors.notExecutable(command, 'Permission denied')
+  throw errors.commandNotFound(command)
 }
 
 function fakeRootSpec(fake: RunOptions['fakeRoot'], cwd: string): Pick<NativeSpec, 'fakeRoot'> {

@@ -33,6 +33,16 @@ export interface RunOptions {
    * missing, appended to) instead of being performed, and stat shows them.
    */
   fakeRoot?: {db: string; uid?: number; gid?: number}
+  /**
+   * The guest view (docs/overlay.md). With `root`, a root overlay: the command
+   * sees `root.dir` laid over the host as `/`, and what it writes lands in
+   * root.dir (host files are copied up first; removed host entries are
+   * recorded in the `root.whiteouts` journal and hidden). `maps` show a host
+   * path at a guest path, read-only or read-write. `cache` is a directory
+   * catbox owns for merged directory listings (emptied at start). cwd, the
+   * command and the write rules are guest paths then.
+   */
+  guestView?: GuestView
   /** Called once the command's first process exists (before it executes the command), with its pid. */
   onStart?: (pid: number) => void
   /** Called for each violation as it happens. */
@@ -41,6 +51,12 @@ export interface RunOptions {
   onChildInitialized?: (pid: number, ppid: number) => void
   /** Called when a traced process is killed by a signal. */
   onChildDiedUnexpectedly?: (pid: number, signal: number) => void
+}
+
+export interface GuestView {
+  root?: {dir: string; whiteouts: string}
+  maps?: {host: string; guest: string; mode: 'ro' | 'rw'}[]
+  cache: string
 }
 
 export interface Violation {

@@ -217,9 +217,9 @@ describe('renames across a map boundary', () => {
     expect(readdirSync(fx.upper)).toEqual([])
   })
 
-  // Implementation bug: a rename out of a read-only map gets EROFS; the kernel
-  // checks for a mount crossing first (EXDEV), so mv copies, then fails to remove.
-  test.failing('out of a read-only map: EXDEV as the kernel answers first, so mv copies and only the removal fails', async () => {
+  // The kernel checks for a mount crossing first (EXDEV), so mv copies, then
+  // fails to remove.
+  test('out of a read-only map: EXDEV as the kernel answers first, so mv copies and only the removal fails', async () => {
     const fx = makeOverlay()
     const ro = mapped(fx, 'ro', {f: 'f\n', g: 'g\n'})
     const beforeRo = fingerprint(ro)

@@ -1,0 +1,702 @@
+#include "overlay.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <deque>
+#include <dirent.h>
+#include <fcntl.h>
+#include <map>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+namespace catbox {
+namespace {
+
+constexpr int kMaxSymlinks = 40;
+constexpr const char kDeleted[] = " (deleted)";
+constexpr const char kCopyTemp[] = ".catbox-copyup-";
+// Directory times come from a coarse clock: a view made within this many
+// nanoseconds of its directory's last change may miss a change in the same tick.
+constexpr int64_t kTickSafety = 50 * 1000 * 1000;
+
+// s is p or lies below it.
+bool under(const std::string& s, const std::string& p) {
+  if (p == "/") return !s.empty() && s[0] == '/';
+  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0 && (s.size() == p.size() || s[p.size()] == '/');
+}
+
+// base + the part of s below p (s under p).
+std::string rebase(const std::string& s, const std::string& p, const std::string& base) {
+  std::string rest = p == "/" ? s : s.substr(p.size());
+  if (rest.empty() || rest == "/") return base;
+  return base == "/" ? rest : base + rest;
+}
+
+std::string child_path(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+std::string parent_of(const std::string& g) {
+  size_t i = g.rfind('/');
+  return i == 0 || i == std::string::npos ? "/" : g.substr(0, i);
+}
+
+int read_link(const std::string& path, std::string* out) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
+  if (n < 0) return -errno;
+  if (n == static_cast<ssize_t>(sizeof buf)) return -ENAMETOOLONG;
+  out->assign(buf, n);
+  return 0;
+}
+
+void push_front_parts(const std::string& path, std::deque<std::string>* todo) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo->push_front(*it);
+}
+
+bool is_number(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+bool ends_with(const std::string& s, const char* suffix) {
+  size_t n = strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+int64_t mtime_ns(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) < 0) return -1;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+bool other_mount_namespace(const std::string& pid) {
+  static const std::string mine = [] {
+    std::string ns;
+    return read_link("/proc/self/ns/mnt", &ns) == 0 ? ns : std::string("?");
+  }();
+  std::string theirs;
+  return read_link("/proc/" + pid + "/ns/mnt", &theirs) < 0 || theirs != mine;
+}
+
+int remove_tree(const std::string& path) {
+  DIR* d = opendir(path.c_str());
+  if (!d) return unlink(path.c_str()) == 0 || errno == ENOENT ? 0 : -errno;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    std::string p = path + "/" + n;
+    struct stat st;
+    if (lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      remove_tree(p);
+    } else {
+      unlink(p.c_str());
+    }
+  }
+  closedir(d);
+  return rmdir(path.c_str()) == 0 ? 0 : -errno;
+}
+
+void copy_times(const std::string& to, const struct stat& st, bool follow) {
+  timespec t[2] = {st.st_atim, st.st_mtim};
+  utimensat(AT_FDCWD, to.c_str(), t, follow ? 0 : AT_SYMLINK_NOFOLLOW);
+}
+
+}  // namespace
+
+bool Overlay::open(const OverlayConfig& config, std::string* err) {
+  cfg_ = config;
+  // Longest guest prefix first: the first match is the one that wins.
+  std::stable_sort(cfg_.maps.begin(), cfg_.maps.end(),
+                   [](const PathMap& a, const PathMap& b) { return a.guest.size() > b.guest.size(); });
+  if (cfg_.upper) {
+    struct stat st;
+    if (stat(cfg_.upper_dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
+      *err = "the environment's root directory " + cfg_.upper_dir + " is missing";
+      return false;
+    }
+    std::string data = read_small_file(cfg_.whiteouts, 64 << 20);
+    size_t i = 0;
+    while (i < data.size()) {
+      size_t j = data.find('\0', i);
+      if (j == std::string::npos) break;  // a torn last record
+      if (j > i && data[i] == '/') whiteouts_.insert(data.substr(i, j - i));
+      i = j + 1;
+    }
+    whiteout_fd_ = ::open(cfg_.whiteouts.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (whiteout_fd_ < 0) {
+      *err = "cannot open " + cfg_.whiteouts + ": " + strerror(errno);
+      return false;
+    }
+  }
+  if (!cfg_.merged_dir.empty()) {
+    // Views of an earlier run are stale, and no other run holds the environment.
+    remove_tree(cfg_.merged_dir);
+    if (mkdir(cfg_.merged_dir.c_str(), 0755) < 0 && errno != EEXIST) {
+      *err = "cannot make " + cfg_.merged_dir + ": " + strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
+const PathMap* Overlay::map_for(const std::string& g) const {
+  for (const auto& m : cfg_.maps)
+    if (under(g, m.guest)) return &m;
+  return nullptr;
+}
+
+bool Overlay::has_map_below(const std::string& g) const {
+  for (const auto& m : cfg_.maps)
+    if (m.guest != g && under(m.guest, g)) return true;
+  return false;
+}
+
+GuestObject Overlay::child(const GuestObject& parent, const std::string& name) {
+  GuestObject o;
+  o.guest = child_path(parent.guest, name);
+  struct stat st;
+  if (const PathMap* m = map_for(o.guest)) {
+    o.layer = Layer::Map;
+    o.map = m;
+    o.host = rebase(o.guest, m->guest, m->host);
+    if (lstat(o.host.c_str(), &st) == 0) {
+      o.exists = true;
+      o.mode = st.st_mode;
+    } else {
+      o.error = -errno;
+    }
+    o.is_dir = S_ISDIR(o.mode);
+    return o;
+  }
+  bool in_map = parent.layer == Layer::Map;
+  if (in_map) {  // below a map that has no map of its own here
+    o.layer = Layer::Map;
+    o.map = parent.map;
+    o.host = child_path(parent.host, name);
+    if (lstat(o.host.c_str(), &st) == 0) {
+      o.exists = true;
+      o.mode = st.st_mode;
+    } else {
+      o.error = -errno;
+    }
+    o.is_dir = S_ISDIR(o.mode);
+    return o;
+  }
+  std::string upper_host = cfg_.upper_dir + o.guest;
+  if (cfg_.upper && parent.upper && lstat(upper_host.c_str(), &st) == 0) {
+    o.upper = true;
+    o.exists = true;
+    o.mode = st.st_mode;
+    o.layer = Layer::Upper;
+    o.host = upper_host;
+  }
+  int lower_err = ENOENT;
+  if (parent.lower_dir && !whiteouts_.count(o.guest)) {
+    if (lstat(o.guest.c_str(), &st) == 0) {
+      o.lower = true;
+      o.lower_dir = S_ISDIR(st.st_mode);
+      if (!o.upper) {
+        o.exists = true;
+        o.mode = st.st_mode;
+        o.layer = Layer::Lower;
+        o.host = o.guest;
+      }
+    } else {
+      lower_err = errno;
+    }
+  }
+  if (!o.exists) {
+    if (has_map_below(o.guest)) {
+      o.layer = Layer::Virtual;
+      o.exists = true;
+      o.mode = S_IFDIR | 0755;
+    } else {
+      o.host = cfg_.upper ? upper_host : o.guest;
+      o.error = -(lower_err == ENOTDIR && !parent.upper ? ENOTDIR : ENOENT);
+    }
+  }
+  o.is_dir = S_ISDIR(o.mode);
+  // Below an upper entry that is not a directory nothing of the host shows.
+  if (o.upper && !o.is_dir) o.lower_dir = false;
+  return o;
+}
+
+GuestObject Overlay::locate(const std::string& guest) {
+  GuestObject cur;
+  cur.guest = "/";
+  cur.exists = cur.is_dir = true;
+  cur.mode = S_IFDIR | 0755;
+  cur.lower = cur.lower_dir = true;
+  cur.upper = cfg_.upper;
+  cur.layer = cfg_.upper ? Layer::Upper : Layer::Lower;
+  cur.host = cfg_.upper ? cfg_.upper_dir : "/";
+  size_t i = 1;
+  while (i < guest.size()) {
+    size_t j = guest.find('/', i);
+    if (j == std::string::npos) j = guest.size();
+    std::string name = guest.substr(i, j - i);
+    i = j + 1;
+    if (name.empty()) continue;
+    GuestObject next = child(cur, name);
+    if (!next.exists) {
+      if (i >= guest.size() && next.error == -ENOENT) next.error = 0;  // only the last name is missing
+      return next;
+    }
+    cur = std::move(next);
+  }
+  return cur;
+}
+
+GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path, bool follow_last) {
+  GuestObject r;
+  if (path.empty()) {
+    r.error = -ENOENT;
+    return r;
+  }
+  if (path.size() >= PATH_MAX) {
+    r.error = -ENAMETOOLONG;
+    return r;
+  }
+  std::vector<GuestObject> stack;
+  stack.push_back(locate("/"));
+  if (path[0] != '/') {
+    GuestObject base = resolve_fd(t, dirfd);
+    if (base.error) {
+      r.error = base.error;
+      return r;
+    }
+    if (base.anon || !base.is_dir) {
+      r.error = -ENOTDIR;
+      return r;
+    }
+    // The walk back up ("..") needs every ancestor.
+    size_t i = 1;
+    const std::string& g = base.guest;
+    while (i < g.size()) {
+      size_t j = g.find('/', i);
+      if (j == std::string::npos) j = g.size();
+      std::string name = g.substr(i, j - i);
+      i = j + 1;
+      if (name.empty()) continue;
+      GuestObject next = child(stack.back(), name);
+      if (!next.exists) {
+        r.error = -ENOENT;  // the directory is gone
+        return r;
+      }
+      stack.push_back(std::move(next));
+    }
+  }
+  std::deque<std::string> todo;
+  push_front_parts(path, &todo);
+  int links = 0;
+  int reopened = -1;  // reached through the tracee's own /proc/self/fd/N
+  while (!todo.empty()) {
+    std::string c = std::move(todo.front());
+    todo.pop_front();
+    if (c.empty() || c == ".") continue;
+    if (c == "..") {
+      if (stack.size() > 1) stack.pop_back();  // never above the guest root
+      continue;
+    }
+    bool last = true;
+    for (const auto& rest : todo)
+      if (!rest.empty() && rest != ".") last = false;
+    bool follow = !last || follow_last || !todo.empty();
+    const GuestObject& dir = stack.back();
+    if (dir.guest == "/proc" && dir.layer == Layer::Lower && (c == "self" || c == "thread-self")) {
+      stack.push_back(child(dir, std::to_string(t.tgid)));
+      if (c == "thread-self") {
+        stack.push_back(child(stack.back(), "task"));
+        stack.push_back(child(stack.back(), std::to_string(t.tid)));
+      }
+      continue;
+    }
+    GuestObject o = child(dir, c);
+    if (!o.exists) {
+      if (o.error == -ENOENT && last) o.error = 0;  // a new name in an existing directory
+      o.reopened_fd_flags = reopened;
+      return o;
+    }
+    bool under_proc = o.layer == Layer::Lower && o.guest.compare(0, 6, "/proc/") == 0;
+    if (S_ISLNK(o.mode) && follow) {
+      if (++links > kMaxSymlinks) {
+        o.error = -ELOOP;
+        return o;
+      }
+      std::string target;
+      int rc = read_link(o.host, &target);
+      if (rc < 0) {
+        o.error = rc;
+        return o;
+      }
+      // /proc/PID/{cwd,exe,root,fd/N}: the kernel's answer is a host path.
+      size_t slash = o.guest.find('/', 6);
+      std::string pid = under_proc ? o.guest.substr(6, slash == std::string::npos ? std::string::npos : slash - 6) : "";
+      bool magic = under_proc && is_number(pid) && slash != std::string::npos;
+      if (magic) {
+        bool anon = target.empty() || target[0] != '/';
+        if (!anon && ends_with(target, kDeleted)) {
+          struct stat st;
+          anon = stat(o.host.c_str(), &st) == 0 && st.st_nlink == 0;
+        }
+        if (anon) {
+          o.anon = true;
+          o.guest = target;
+          if (!last) o.error = -ENOTDIR;
+          return o;  // host: the magic link, which the tracee may open as it is
+        }
+        if (pid != std::to_string(t.tgid) && other_mount_namespace(pid)) {
+          o.foreign = true;
+          return o;
+        }
+        std::string own_fd = "/proc/" + std::to_string(t.tgid) + "/fd/";
+        if (last && o.guest.compare(0, own_fd.size(), own_fd) == 0 && is_number(o.guest.substr(own_fd.size())))
+          reopened = static_cast<int>(
+              proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + o.guest.substr(own_fd.size()), "flags:", 8, -1));
+        target = to_guest(target);
+        if (!target.empty() && target[0] == '/') stack.resize(1);
+        push_front_parts(target, &todo);
+        continue;
+      }
+      if (!target.empty() && target[0] == '/') stack.resize(1);
+      push_front_parts(target, &todo);
+      continue;
+    }
+    if (!last && !o.is_dir) {
+      o.error = -ENOTDIR;
+      return o;
+    }
+    if (S_ISLNK(o.mode) && under_proc) o.magic = true;
+    stack.push_back(std::move(o));
+  }
+  GuestObject end = std::move(stack.back());
+  end.reopened_fd_flags = reopened;
+  return end;
+}
+
+GuestObject Overlay::resolve_fd(const Tracee& t, int fd) {
+  GuestObject r;
+  std::string link = "/proc/" + std::to_string(t.tid) + (fd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(fd));
+  std::string target;
+  int rc = read_link(link, &target);
+  if (rc < 0) {
+    r.error = fd == AT_FDCWD ? -ENOENT : (rc == -ENOENT ? -EBADF : -EACCES);
+    return r;
+  }
+  bool anon = target.empty() || target[0] != '/';
+  if (!anon && ends_with(target, kDeleted)) {
+    struct stat st;
+    anon = stat(link.c_str(), &st) == 0 && st.st_nlink == 0;
+    if (anon && fd == AT_FDCWD) {
+      r.error = -ENOENT;
+      return r;
+    }
+  }
+  if (anon) {
+    r.anon = r.exists = true;
+    r.guest = target;
+    r.host = link;
+    return r;
+  }
+  GuestObject o = locate(to_guest(target));
+  if (!o.exists) {
+    // The fd still names an object whose guest name is gone or hidden.
+    o.exists = true;
+    o.error = 0;
+    o.host = target;
+    struct stat st;
+    if (stat(link.c_str(), &st) == 0) o.mode = st.st_mode;
+    o.is_dir = S_ISDIR(o.mode);
+  }
+  return o;
+}
+
+std::string Overlay::to_guest(const std::string& host) const {
+  if (host.empty() || host[0] != '/') return host;
+  const std::string& md = cfg_.merged_dir;
+  if (!md.empty() && under(host, md) && host.size() > md.size()) {
+    size_t start = md.size() + 1;
+    size_t end = host.find('/', start);
+    std::string view = host.substr(0, end);
+    auto it = view_guest_.find(view);
+    if (it != view_guest_.end()) return rebase(host, view, it->second);
+  }
+  size_t best = 0;
+  std::string out = host;
+  for (const auto& m : cfg_.maps) {
+    if (under(host, m.host) && m.host.size() + 1 > best) {
+      best = m.host.size() + 1;
+      out = rebase(host, m.host, m.guest);
+    }
+  }
+  if (cfg_.upper && under(host, cfg_.upper_dir) && cfg_.upper_dir.size() + 1 > best) out = rebase(host, cfg_.upper_dir, "/");
+  return out;
+}
+
+std::string Overlay::to_host(const std::string& guest) {
+  GuestObject o = resolve(Tracee{getpid(), getpid()}, AT_FDCWD, guest, true);
+  if (o.layer == Layer::Virtual) {
+    int err = 0;
+    return merged_view(o, &err);
+  }
+  return o.host;
+}
+
+int Overlay::make_parents(const std::string& g) {
+  std::string parent = parent_of(g);
+  if (!cfg_.upper || parent == "/") return 0;
+  GuestObject cur = locate("/");
+  // Making a directory changes its parent's times: the host's are put back
+  // once all are made, as overlayfs does for a copy-up.
+  std::vector<std::pair<std::string, struct stat>> made;
+  size_t i = 1;
+  while (i < parent.size()) {
+    size_t j = parent.find('/', i);
+    if (j == std::string::npos) j = parent.size();
+    std::string name = parent.substr(i, j - i);
+    i = j + 1;
+    if (name.empty()) continue;
+    GuestObject next = child(cur, name);
+    if (next.layer == Layer::Map) return next.exists && next.is_dir ? 0 : (next.exists ? -ENOTDIR : -ENOENT);
+    if (!next.exists) return -ENOENT;
+    if (!next.is_dir) return -ENOTDIR;
+    if (!next.upper) {
+      std::string host = cfg_.upper_dir + next.guest;
+      struct stat st;
+      bool have = next.layer == Layer::Lower && stat(next.host.c_str(), &st) == 0;
+      if (mkdir(host.c_str(), 0700) < 0 && errno != EEXIST) return -errno;
+      chmod(host.c_str(), have ? st.st_mode & 07777 : 0755);  // exactly, whatever the umask
+      if (have) made.emplace_back(host, st);
+      generation_++;
+      next.upper = true;
+      next.host = host;
+      next.layer = Layer::Upper;
+    }
+    cur = std::move(next);
+  }
+  for (const auto& [host, st] : made) copy_times(host, st, true);
+  return 0;
+}
+
+int Overlay::copy_file(const std::string& from, const std::string& to, const struct stat& st) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (in < 0) return -errno;
+  std::string tmp = parent_of(to) + "/" + kCopyTemp + std::to_string(getpid()) + "-" + std::to_string(generation_);
+  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (out < 0) {
+    int err = errno;
+    close(in);
+    return -err;
+  }
+  int rc = 0;
+  for (;;) {
+    ssize_t n = sendfile(out, in, nullptr, 1 << 20);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      rc = -errno;
+      break;
+    }
+  }
+  if (rc == 0 && fchmod(out, st.st_mode & 07777) < 0) rc = -errno;
+  if (rc == 0) {
+    timespec t[2] = {st.st_atim, st.st_mtim};
+    futimens(out, t);
+  }
+  close(in);
+  if (close(out) < 0 && rc == 0) rc = -errno;
+  if (rc == 0 && rename(tmp.c_str(), to.c_str()) < 0) rc = -errno;
+  if (rc < 0) unlink(tmp.c_str());
+  return rc;
+}
+
+int Overlay::copy_up(const GuestObject& o) {
+  if (!cfg_.upper || o.layer == Layer::Upper || o.layer == Layer::Map) return 0;
+  int rc = make_parents(o.guest);
+  if (rc < 0) return rc;
+  std::string to = cfg_.upper_dir + o.guest;
+  // A copy-up is no change the guest made: its directory keeps its times.
+  struct stat parent_st;
+  std::string parent = parent_of(to);
+  bool restore = stat(parent.c_str(), &parent_st) == 0;
+  struct Restore {
+    bool on;
+    const std::string& path;
+    const struct stat& st;
+    ~Restore() {
+      if (on) copy_times(path, st, true);
+    }
+  } restore_times{restore, parent, parent_st};
+  if (o.layer == Layer::Virtual) {
+    if (mkdir(to.c_str(), 0755) < 0 && errno != EEXIST) return -errno;
+    generation_++;
+    return 0;
+  }
+  struct stat st;
+  if (lstat(o.host.c_str(), &st) < 0) return -errno;
+  if (S_ISREG(st.st_mode)) {
+    rc = copy_file(o.host, to, st);
+  } else if (S_ISDIR(st.st_mode)) {
+    if (mkdir(to.c_str(), 0700) < 0 && errno != EEXIST) return -errno;
+    chmod(to.c_str(), st.st_mode & 07777);
+    copy_times(to, st, true);
+  } else if (S_ISLNK(st.st_mode)) {
+    std::string target;
+    rc = read_link(o.host, &target);
+    if (rc == 0 && symlink(target.c_str(), to.c_str()) < 0) rc = -errno;
+    if (rc == 0) copy_times(to, st, false);
+  } else {
+    return -EROFS;  // a device, fifo or socket of the host is used in place
+  }
+  if (rc == 0) {
+    generation_++;
+    copy_ups_++;
+  }
+  return rc;
+}
+
+int Overlay::add_whiteout(const std::string& g) {
+  if (whiteouts_.count(g)) return 0;
+  std::string rec = g;
+  rec.push_back('\0');
+  if (write(whiteout_fd_, rec.data(), rec.size()) != static_cast<ssize_t>(rec.size())) return -EIO;
+  whiteouts_.insert(g);
+  generation_++;
+  whiteouts_added_++;
+  return 0;
+}
+
+bool Overlay::protected_host(const std::string& host) const {
+  for (const auto& m : cfg_.maps)
+    if (under(host, m.host)) return !m.rw;
+  if (!cfg_.upper) return false;
+  if (under(host, cfg_.upper_dir) || (!cfg_.merged_dir.empty() && under(host, cfg_.merged_dir))) return false;
+  struct stat st;
+  if (lstat(host.c_str(), &st) < 0) return false;
+  return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode);
+}
+
+std::vector<MergedEntry> Overlay::list(const GuestObject& o) {
+  std::map<std::string, MergedEntry> out;
+  auto read_dir = [&](const std::string& host, bool lower) {
+    DIR* d = opendir(host.c_str());
+    if (!d) return;
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == ".." || out.count(n)) continue;
+      if (!lower && n.compare(0, sizeof kCopyTemp - 1, kCopyTemp) == 0) continue;
+      std::string g = child_path(o.guest, n);
+      if (lower && whiteouts_.count(g)) continue;
+      MergedEntry m;
+      m.name = n;
+      m.host = host == "/" ? "/" + n : host + "/" + n;
+      struct stat st;
+      m.type = lstat(m.host.c_str(), &st) == 0 ? (st.st_mode & S_IFMT) : S_IFREG;
+      out[n] = m;
+    }
+    closedir(d);
+  };
+  if (o.layer == Layer::Map || !cfg_.upper) {
+    if (o.exists && o.layer != Layer::Virtual) read_dir(o.host, false);
+  } else {
+    if (o.upper) read_dir(cfg_.upper_dir + o.guest, false);
+    if (o.lower && o.lower_dir) read_dir(o.guest, true);
+  }
+  for (const auto& m : cfg_.maps) {
+    if (m.guest == o.guest || !under(m.guest, o.guest)) continue;
+    size_t start = o.guest == "/" ? 1 : o.guest.size() + 1;
+    size_t end = m.guest.find('/', start);
+    std::string name = m.guest.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    MergedEntry e;
+    e.name = name;
+    e.type = S_IFDIR;
+    if (end == std::string::npos) {
+      e.host = m.host;
+      struct stat st;
+      if (stat(m.host.c_str(), &st) == 0) e.type = st.st_mode & S_IFMT;
+    } else if (out.count(name)) {
+      continue;  // an existing directory on the way to a map
+    }
+    out[name] = e;
+  }
+  std::vector<MergedEntry> v;
+  v.reserve(out.size());
+  for (auto& [n, e] : out) v.push_back(std::move(e));
+  return v;
+}
+
+bool Overlay::needs_merge(const GuestObject& o) const {
+  if (!o.exists || !o.is_dir) return false;
+  if (o.layer == Layer::Virtual) return true;
+  if (o.upper && o.lower && o.lower_dir) return true;
+  if (o.lower && o.lower_dir) {
+    // Hidden entries must not show.
+    std::string prefix = o.guest == "/" ? "/" : o.guest + "/";
+    for (const auto& w : whiteouts_)
+      if (w.size() > prefix.size() && w.compare(0, prefix.size(), prefix) == 0 && w.find('/', prefix.size()) == std::string::npos)
+        return true;
+  }
+  return has_map_below(o.guest);
+}
+
+std::string Overlay::merged_view(const GuestObject& o, int* err) {
+  View& v = views_[o.guest];
+  int64_t up = o.upper ? mtime_ns(cfg_.upper_dir + o.guest) : 0;
+  int64_t low = o.lower && o.lower_dir ? mtime_ns(o.guest) : 0;
+  if (o.layer == Layer::Map) low = mtime_ns(o.host);
+  int64_t now = now_ns();
+  if (!v.host.empty() && v.upper_mtime == up && v.lower_mtime == low && v.generation == generation_) return v.host;
+  std::string dir = cfg_.merged_dir + "/" + std::to_string(++merged_made_);
+  if (mkdir(dir.c_str(), 0755) < 0) {
+    *err = errno;
+    return "";
+  }
+  for (const auto& e : list(o)) {
+    std::string p = dir + "/" + e.name;
+    if (e.type == S_IFDIR) {
+      mkdir(p.c_str(), 0755);
+    } else if (e.type == S_IFLNK) {
+      std::string target;
+      if (read_link(e.host, &target) < 0) target = "?";
+      symlink(target.c_str(), p.c_str());
+    } else {
+      int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd >= 0) close(fd);
+    }
+  }
+  view_guest_[dir] = o.guest;
+  // A view made in the same clock tick as its directory's last change could
+  // miss a change later in that tick: such a view is not reused.
+  bool settled = (up == 0 || now - up > kTickSafety) && (low == 0 || now - low > kTickSafety);
+  v.host = settled ? dir : "";
+  v.upper_mtime = up;
+  v.lower_mtime = low;
+  v.generation = generation_;
+  return dir;
+}
+
+}  // namespace catbox

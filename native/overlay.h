@@ -1,0 +1,133 @@
+// The guest view: a root overlay and path maps. The build sees guest paths;
+// the kernel is handed host paths. Guest `/` is the environment's root
+// directory (upper) laid over the host (lower), and each map shows a host
+// directory at a guest prefix. This unit answers, for a guest path, where the
+// object lives on the host, prepares writes (parents, copy-up, whiteouts),
+// builds merged directory listings, and translates host paths back.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "resolver.h"
+
+namespace catbox {
+
+struct PathMap {
+  std::string guest;  // canonical guest prefix, "/" never
+  std::string host;   // canonical host path
+  bool rw = false;
+};
+
+struct OverlayConfig {
+  bool upper = false;      // the root overlay is on (else the lower layer is written in place)
+  std::string upper_dir;   // canonical host path of the environment's root/
+  std::string whiteouts;   // append-only file of hidden guest paths, each ending in NUL
+  std::string merged_dir;  // where merged directory listings are made (emptied at start)
+  std::vector<PathMap> maps;
+};
+
+enum class Layer : uint8_t {
+  None,     // nothing at this guest path (host: where it would be created)
+  Upper,    // in the environment's root
+  Lower,    // the host's own file at the same path
+  Map,      // inside a map
+  Virtual,  // a directory that only exists because a map lies below it
+};
+
+// One guest path, resolved.
+struct GuestObject {
+  std::string guest;     // canonical guest path (or the anonymous object's name)
+  std::string host;      // the host path the kernel should be given
+  Layer layer = Layer::None;
+  const PathMap* map = nullptr;
+  bool exists = false;
+  bool is_dir = false;
+  mode_t mode = 0;       // file type and mode when it exists
+  bool lower = false;    // a visible host (lower) entry exists at this guest path
+  bool lower_dir = false;  // ...and it is a directory whose entries may show
+  bool upper = false;    // an upper entry exists at this guest path
+  int error = 0;         // -errno when the kernel would fail the lookup itself
+  bool anon = false;     // pipe, socket, memfd...: host is the magic link to hand over
+  bool foreign = false;  // a magic link of a process in another mount namespace
+  int reopened_fd_flags = -1;
+  bool magic = false;    // the object is a /proc magic link itself (readlink shows a host path)
+};
+
+// A directory entry of a merged listing.
+struct MergedEntry {
+  std::string name;
+  std::string host;  // where the real entry is
+  mode_t type = 0;   // S_IFDIR, S_IFLNK, S_IFREG...
+};
+
+class Overlay {
+ public:
+  // Loads the whiteouts and empties the merged cache; false with *err when
+  // the environment cannot be used.
+  bool open(const OverlayConfig& config, std::string* err);
+  const OverlayConfig& config() const { return cfg_; }
+
+  // Resolves path as the tracee sees it (dirfd may be AT_FDCWD).
+  GuestObject resolve(const Tracee& t, int dirfd, const std::string& path, bool follow_last);
+  // The object fd names (AT_FDCWD: the cwd), in the guest view.
+  GuestObject resolve_fd(const Tracee& t, int fd);
+  // A canonical guest path without symlinks to follow.
+  GuestObject locate(const std::string& guest);
+
+  // Host path -> guest path (getcwd, readlink of /proc magic links, dirfds).
+  std::string to_guest(const std::string& host) const;
+  // Guest path -> host path for a caller outside the build (the first cwd, the program).
+  std::string to_host(const std::string& guest);
+
+  // Makes the parent directories of guest path g in upper (modes and times
+  // copied from the host); 0 or -errno.
+  int make_parents(const std::string& g);
+  // Copies o (a lower file, directory or symlink) into upper: content, mode, times; 0 or -errno.
+  int copy_up(const GuestObject& o);
+  // Hides the lower entry at g and below; persisted before it returns.
+  int add_whiteout(const std::string& g);
+  bool whiteout(const std::string& g) const { return whiteouts_.count(g) > 0; }
+
+  // The union listing of directory o (upper, lower minus whiteouts, map points).
+  std::vector<MergedEntry> list(const GuestObject& o);
+  // Whether o's listing needs merging (both layers, or map points below it).
+  bool needs_merge(const GuestObject& o) const;
+  // A host directory that lists o merged; "" and *err on failure.
+  std::string merged_view(const GuestObject& o, int* err);
+
+  uint64_t merged_views() const { return merged_made_; }
+  uint64_t copy_ups() const { return copy_ups_; }
+  uint64_t whiteouts_added() const { return whiteouts_added_; }
+  // Whether a host object is the host's own (lower) file, which no write may
+  // reach in overlay mode, or inside a read-only map.
+  bool protected_host(const std::string& host) const;
+
+ private:
+  const PathMap* map_for(const std::string& g) const;
+  bool has_map_below(const std::string& g) const;
+  // Looks up child `name` of the already resolved directory parent.
+  GuestObject child(const GuestObject& parent, const std::string& name);
+  int copy_file(const std::string& from, const std::string& to, const struct stat& st);
+
+  OverlayConfig cfg_;
+  std::unordered_set<std::string> whiteouts_;
+  int whiteout_fd_ = -1;
+  uint64_t generation_ = 0;  // bumped by every whiteout and copy-up
+  struct View {
+    std::string host;
+    int64_t upper_mtime = 0, lower_mtime = 0;
+    uint64_t generation = 0;
+  };
+  std::unordered_map<std::string, View> views_;  // guest dir -> its merged view
+  std::unordered_map<std::string, std::string> view_guest_;  // merged view host dir -> guest dir
+  uint64_t merged_made_ = 0;
+  uint64_t copy_ups_ = 0;
+  uint64_t whiteouts_added_ = 0;
+};
+
+}  // namespace catbox
