@@ -136,9 +136,12 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 // Overlay work for a thread's syscall-exit stop.
 struct OvPending {
-  enum class Kind { None, Cwd, Readlink, Hide } kind = Kind::None;
+  enum class Kind { None, Cwd, Readlink, Hide, Socket } kind = Kind::None;
   uint64_t buf = 0, size = 0;  // the result buffer (getcwd, readlink)
   std::string hide[2];         // guest paths to hide once the call succeeded
+  // Socket: a short stand-in for a unix socket path too long for sun_path;
+  // a bound socket moves to hide[1] once bind succeeded. Removed either way.
+  std::string stand_in;
 };
 
 struct Proc {
@@ -340,6 +343,11 @@ class Supervisor {
     loop();
     log_.flush();
     out_.stats.log_lines = log_.lines();
+    if (!socket_dir_.empty()) {
+      // Stand-ins of bound sockets were moved away; any left are stale.
+      for (uint64_t i = 1; i <= socket_serial_; i++) unlink((socket_dir_ + "/" + std::to_string(i)).c_str());
+      rmdir(socket_dir_.c_str());
+    }
     if (ov_) {
       out_.stats.copy_ups = ov_->copy_ups();
       out_.stats.whiteouts = ov_->whiteouts_added();
@@ -1222,7 +1230,19 @@ class Supervisor {
     if (host.empty()) return refuse(ENOENT);
     sockaddr_un un;
     memset(&un, 0, sizeof un);
-    if (host.size() >= sizeof un.sun_path) return refuse(ENAMETOOLONG);
+    if (host.size() >= sizeof un.sun_path) {
+      // Too long for sun_path: bind at a short stand-in and move the socket
+      // to its place after, or connect through a short symlink.
+      std::string stand_in = socket_stand_in();
+      if (stand_in.empty() || stand_in.size() >= sizeof un.sun_path) return refuse(ENAMETOOLONG);
+      if (!create && symlink(host.c_str(), stand_in.c_str()) < 0) return refuse(ENAMETOOLONG);
+      Proc& proc = procs_[t.tid];
+      proc.ov = OvPending{};
+      proc.ov.kind = OvPending::Kind::Socket;
+      proc.ov.stand_in = stand_in;
+      if (create) proc.ov.hide[1] = host;
+      host = stand_in;
+    }
     un.sun_family = AF_UNIX;
     memcpy(un.sun_path, host.data(), host.size());
     Scratch scratch(t.tid, regs->rsp);
@@ -1232,6 +1252,17 @@ class Supervisor {
     regs->rdx = offsetof(sockaddr_un, sun_path) + host.size() + 1;
     *dirty = true;
     return {};
+  }
+
+  // A fresh short path for a unix socket stand-in, in a directory of this
+  // run's own (made on first use, removed at the end); "" if none can be made.
+  std::string socket_stand_in() {
+    if (socket_dir_.empty()) {
+      char dir[] = "/tmp/catbox-sock-XXXXXX";
+      if (!mkdtemp(dir)) return "";
+      socket_dir_ = dir;
+    }
+    return socket_dir_ + "/" + std::to_string(++socket_serial_);
   }
 
   // The syscall-exit stop of a call whose result carries host paths, or
@@ -1247,6 +1278,12 @@ class Supervisor {
         if (ret == 0)
           for (const auto& g : p.hide)
             if (!g.empty()) ov_->add_whiteout(g);
+        return;
+      case OvPending::Kind::Socket:
+        if (ret == 0 && !p.hide[1].empty()) {
+          if (rename(p.stand_in.c_str(), p.hide[1].c_str()) == 0) return;
+        }
+        unlink(p.stand_in.c_str());
         return;
       case OvPending::Kind::Cwd:
       case OvPending::Kind::Readlink: {
@@ -1283,6 +1320,8 @@ class Supervisor {
   OwnerDb owners_;
   std::unique_ptr<FakeRoot> fake_;
   std::unique_ptr<Overlay> ov_;  // the guest view, when there is one
+  std::string socket_dir_;       // stand-ins for long unix socket paths
+  uint64_t socket_serial_ = 0;
   Target targets_[2];  // what the current call's operands named
   pid_t root_ = 0;
   std::unordered_map<pid_t, Proc> procs_;
