@@ -9,7 +9,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <map>
+#include <linux/openat2.h>
+#include <sys/random.h>
 #include <sys/sendfile.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,10 +123,6 @@ int remove_tree(const std::string& path) {
   return rmdir(path.c_str()) == 0 ? 0 : -errno;
 }
 
-void copy_times(const std::string& to, const struct stat& st, bool follow) {
-  timespec t[2] = {st.st_atim, st.st_mtim};
-  utimensat(AT_FDCWD, to.c_str(), t, follow ? 0 : AT_SYMLINK_NOFOLLOW);
-}
 
 }  // namespace
 
@@ -145,6 +144,11 @@ bool Overlay::open(const OverlayConfig& config, std::string* err) {
       if (j == std::string::npos) break;  // a torn last record
       if (j > i && data[i] == '/') whiteouts_.insert(data.substr(i, j - i));
       i = j + 1;
+    }
+    upper_fd_ = ::open(cfg_.upper_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (upper_fd_ < 0) {
+      *err = "cannot open " + cfg_.upper_dir + ": " + strerror(errno);
+      return false;
     }
     whiteout_fd_ = ::open(cfg_.whiteouts.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (whiteout_fd_ < 0) {
@@ -179,6 +183,13 @@ GuestObject Overlay::child(const GuestObject& parent, const std::string& name) {
   GuestObject o;
   o.guest = child_path(parent.guest, name);
   struct stat st;
+  if (!parent.exists || !parent.is_dir) {
+    // Nothing is below a file or a symlink: looking on the host would follow
+    // the symlink there, out of the guest's view.
+    o.error = -ENOTDIR;
+    o.host = o.guest;
+    return o;
+  }
   if (const PathMap* m = map_for(o.guest)) {
     o.layer = Layer::Map;
     o.map = m;
@@ -314,6 +325,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
   push_front_parts(path, &todo);
   int links = 0;
   int reopened = -1;  // reached through the tracee's own /proc/self/fd/N
+  std::string reopened_link;
   while (!todo.empty()) {
     std::string c = std::move(todo.front());
     todo.pop_front();
@@ -327,7 +339,9 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
       if (!rest.empty() && rest != ".") last = false;
     bool follow = !last || follow_last || !todo.empty();
     const GuestObject& dir = stack.back();
-    if (dir.guest == "/proc" && dir.layer == Layer::Lower && (c == "self" || c == "thread-self")) {
+    // /proc/self means the tracee (whatever upper holds at /proc); readlink
+    // of /proc/self itself is the kernel's, in the tracee's context.
+    if (dir.guest == "/proc" && (c == "self" || c == "thread-self") && follow) {
       stack.push_back(child(dir, std::to_string(t.tgid)));
       if (c == "thread-self") {
         stack.push_back(child(stack.back(), "task"));
@@ -339,6 +353,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     if (!o.exists) {
       if (o.error == -ENOENT && last) o.error = 0;  // a new name in an existing directory
       o.reopened_fd_flags = reopened;
+      o.fd_link = reopened_link;
       return o;
     }
     bool under_proc = o.layer == Layer::Lower && o.guest.compare(0, 6, "/proc/") == 0;
@@ -363,20 +378,23 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
           struct stat st;
           anon = stat(o.host.c_str(), &st) == 0 && st.st_nlink == 0;
         }
+        // Another process's fds, cwd or root (a pipe of catbox itself): not the build's.
+        if (other_process_under_proc(o.guest, t.tgid) || (pid != std::to_string(t.tgid) && other_mount_namespace(pid))) {
+          o.foreign = true;
+          return o;
+        }
         if (anon) {
           o.anon = true;
           o.guest = target;
           if (!last) o.error = -ENOTDIR;
           return o;  // host: the magic link, which the tracee may open as it is
         }
-        if (pid != std::to_string(t.tgid) && other_mount_namespace(pid)) {
-          o.foreign = true;
-          return o;
-        }
         std::string own_fd = "/proc/" + std::to_string(t.tgid) + "/fd/";
-        if (last && o.guest.compare(0, own_fd.size(), own_fd) == 0 && is_number(o.guest.substr(own_fd.size())))
+        if (last && o.guest.compare(0, own_fd.size(), own_fd) == 0 && is_number(o.guest.substr(own_fd.size()))) {
           reopened = static_cast<int>(
               proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + o.guest.substr(own_fd.size()), "flags:", 8, -1));
+          reopened_link = o.host;
+        }
         target = to_guest(target);
         if (!target.empty() && target[0] == '/') stack.resize(1);
         push_front_parts(target, &todo);
@@ -395,6 +413,9 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
   }
   GuestObject end = std::move(stack.back());
   end.reopened_fd_flags = reopened;
+  end.fd_link = reopened_link;
+  // /proc/PID/mem and the like of a process outside the build.
+  if (other_process_under_proc(end.guest, t.tgid)) end.foreign = true;
   return end;
 }
 
@@ -423,6 +444,7 @@ GuestObject Overlay::resolve_fd(const Tracee& t, int fd) {
     return r;
   }
   GuestObject o = locate(to_guest(target));
+  o.fd_target = target;
   if (!o.exists) {
     // The fd still names an object whose guest name is gone or hidden.
     o.exists = true;
@@ -466,6 +488,52 @@ std::string Overlay::to_host(const std::string& guest) {
   return o.host;
 }
 
+std::string Overlay::base_name(const std::string& g) { return g.substr(g.rfind('/') + 1); }
+
+int Overlay::upper_dir_fd(const std::string& g) const {
+  // Below upper, nothing is followed: the build may have planted symlinks
+  // there, and the supervisor must not be led out by them.
+  std::string rel = g == "/" ? "." : g.substr(1);
+  open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  int fd = static_cast<int>(syscall(SYS_openat2, upper_fd_, rel.c_str(), &how, sizeof how));
+  return fd < 0 ? -errno : fd;
+}
+
+void Overlay::set_times(const std::string& g, const struct stat& st) const {
+  timespec t[2] = {st.st_atim, st.st_mtim};
+  if (g == "/") {
+    utimensat(upper_fd_, "", t, AT_EMPTY_PATH);
+    return;
+  }
+  int dfd = upper_dir_fd(parent_of(g));
+  if (dfd < 0) return;
+  utimensat(dfd, base_name(g).c_str(), t, AT_SYMLINK_NOFOLLOW);
+  close(dfd);
+}
+
+int Overlay::make_dir(const std::string& g, mode_t mode) {
+  int dfd = upper_dir_fd(parent_of(g));
+  if (dfd < 0) return dfd;
+  std::string name = base_name(g);
+  int rc = 0;
+  if (mkdirat(dfd, name.c_str(), 0700) < 0 && errno != EEXIST) rc = -errno;
+  if (rc == 0) {
+    int fd = openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      rc = -errno;
+    } else {
+      fchmod(fd, mode & 07777);  // exactly, whatever the umask
+      close(fd);
+    }
+  }
+  close(dfd);
+  if (rc == 0) generation_++;
+  return rc;
+}
+
 int Overlay::make_parents(const std::string& g) {
   std::string parent = parent_of(g);
   if (!cfg_.upper || parent == "/") return 0;
@@ -474,7 +542,8 @@ int Overlay::make_parents(const std::string& g) {
   // once all are made, as overlayfs does for a copy-up.
   std::vector<std::pair<std::string, struct stat>> made;
   size_t i = 1;
-  while (i < parent.size()) {
+  int rc = 0;
+  while (i < parent.size() && rc == 0) {
     size_t j = parent.find('/', i);
     if (j == std::string::npos) j = parent.size();
     std::string name = parent.substr(i, j - i);
@@ -485,31 +554,43 @@ int Overlay::make_parents(const std::string& g) {
     if (!next.exists) return -ENOENT;
     if (!next.is_dir) return -ENOTDIR;
     if (!next.upper) {
-      std::string host = cfg_.upper_dir + next.guest;
       struct stat st;
       bool have = next.layer == Layer::Lower && stat(next.host.c_str(), &st) == 0;
-      if (mkdir(host.c_str(), 0700) < 0 && errno != EEXIST) return -errno;
-      chmod(host.c_str(), have ? st.st_mode & 07777 : 0755);  // exactly, whatever the umask
-      if (have) made.emplace_back(host, st);
-      generation_++;
+      rc = make_dir(next.guest, have ? st.st_mode : 0755);
+      if (rc < 0) break;
+      if (have) made.emplace_back(next.guest, st);
       next.upper = true;
-      next.host = host;
+      next.host = cfg_.upper_dir + next.guest;
       next.layer = Layer::Upper;
     }
     cur = std::move(next);
   }
-  for (const auto& [host, st] : made) copy_times(host, st, true);
-  return 0;
+  for (const auto& [dir, st] : made) set_times(dir, st);
+  return rc;
 }
 
-int Overlay::copy_file(const std::string& from, const std::string& to, const struct stat& st) {
-  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+int Overlay::copy_file(const std::string& from, const std::string& g, const struct stat& st) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (in < 0) return -errno;
-  std::string tmp = parent_of(to) + "/" + kCopyTemp + std::to_string(getpid()) + "-" + std::to_string(generation_);
-  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int dfd = upper_dir_fd(parent_of(g));
+  if (dfd < 0) {
+    close(in);
+    return dfd;
+  }
+  // A fresh name of our own: O_EXCL never follows a symlink put in the way.
+  std::string tmp;
+  int out = -1;
+  for (int attempt = 0; attempt < 16 && out < 0; attempt++) {
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != sizeof r) r = (static_cast<uint64_t>(getpid()) << 32) ^ (generation_ + attempt);
+    tmp = std::string(kCopyTemp) + std::to_string(r);
+    out = openat(dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0 && errno != EEXIST) break;
+  }
   if (out < 0) {
     int err = errno;
     close(in);
+    close(dfd);
     return -err;
   }
   int rc = 0;
@@ -529,8 +610,9 @@ int Overlay::copy_file(const std::string& from, const std::string& to, const str
   }
   close(in);
   if (close(out) < 0 && rc == 0) rc = -errno;
-  if (rc == 0 && rename(tmp.c_str(), to.c_str()) < 0) rc = -errno;
-  if (rc < 0) unlink(tmp.c_str());
+  if (rc == 0 && renameat(dfd, tmp.c_str(), dfd, base_name(g).c_str()) < 0) rc = -errno;
+  if (rc < 0) unlinkat(dfd, tmp.c_str(), 0);
+  close(dfd);
   return rc;
 }
 
@@ -538,40 +620,35 @@ int Overlay::copy_up(const GuestObject& o) {
   if (!cfg_.upper || o.layer == Layer::Upper || o.layer == Layer::Map) return 0;
   int rc = make_parents(o.guest);
   if (rc < 0) return rc;
-  std::string to = cfg_.upper_dir + o.guest;
   // A copy-up is no change the guest made: its directory keeps its times.
+  std::string parent = parent_of(o.guest);
   struct stat parent_st;
-  std::string parent = parent_of(to);
-  bool restore = stat(parent.c_str(), &parent_st) == 0;
-  struct Restore {
-    bool on;
-    const std::string& path;
-    const struct stat& st;
-    ~Restore() {
-      if (on) copy_times(path, st, true);
-    }
-  } restore_times{restore, parent, parent_st};
+  int pfd = upper_dir_fd(parent);
+  bool restore = pfd >= 0 && fstat(pfd, &parent_st) == 0;
+  if (pfd >= 0) close(pfd);
   if (o.layer == Layer::Virtual) {
-    if (mkdir(to.c_str(), 0755) < 0 && errno != EEXIST) return -errno;
-    generation_++;
-    return 0;
-  }
-  struct stat st;
-  if (lstat(o.host.c_str(), &st) < 0) return -errno;
-  if (S_ISREG(st.st_mode)) {
-    rc = copy_file(o.host, to, st);
-  } else if (S_ISDIR(st.st_mode)) {
-    if (mkdir(to.c_str(), 0700) < 0 && errno != EEXIST) return -errno;
-    chmod(to.c_str(), st.st_mode & 07777);
-    copy_times(to, st, true);
-  } else if (S_ISLNK(st.st_mode)) {
-    std::string target;
-    rc = read_link(o.host, &target);
-    if (rc == 0 && symlink(target.c_str(), to.c_str()) < 0) rc = -errno;
-    if (rc == 0) copy_times(to, st, false);
+    rc = make_dir(o.guest, 0755);
   } else {
-    return -EROFS;  // a device, fifo or socket of the host is used in place
+    struct stat st;
+    if (lstat(o.host.c_str(), &st) < 0) return -errno;
+    if (S_ISREG(st.st_mode)) {
+      rc = copy_file(o.host, o.guest, st);
+    } else if (S_ISDIR(st.st_mode)) {
+      rc = make_dir(o.guest, st.st_mode);
+      if (rc == 0) set_times(o.guest, st);
+    } else if (S_ISLNK(st.st_mode)) {
+      std::string target;
+      rc = read_link(o.host, &target);
+      int dfd = rc == 0 ? upper_dir_fd(parent) : -1;
+      if (rc == 0 && dfd < 0) rc = dfd;
+      if (rc == 0 && symlinkat(target.c_str(), dfd, base_name(o.guest).c_str()) < 0) rc = -errno;
+      if (dfd >= 0) close(dfd);
+      if (rc == 0) set_times(o.guest, st);
+    } else {
+      return -EROFS;  // a device, fifo or socket of the host is used in place
+    }
   }
+  if (restore) set_times(parent, parent_st);
   if (rc == 0) {
     generation_++;
     copy_ups_++;
@@ -590,14 +667,23 @@ int Overlay::add_whiteout(const std::string& g) {
   return 0;
 }
 
+bool Overlay::in_upper(const std::string& host) const { return cfg_.upper && under(host, cfg_.upper_dir); }
+
 bool Overlay::protected_host(const std::string& host) const {
-  for (const auto& m : cfg_.maps)
-    if (under(host, m.host)) return !m.rw;
-  if (!cfg_.upper) return false;
-  if (under(host, cfg_.upper_dir) || (!cfg_.merged_dir.empty() && under(host, cfg_.merged_dir))) return false;
-  struct stat st;
-  if (lstat(host.c_str(), &st) < 0) return false;
-  return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode);
+  // The longest host prefix decides: a read-only map inside a read-write one.
+  size_t best = 0;
+  bool prot = cfg_.upper;  // the host's own file, when there is an overlay
+  if (cfg_.upper && (under(host, cfg_.upper_dir) || (!cfg_.merged_dir.empty() && under(host, cfg_.merged_dir)))) {
+    best = cfg_.upper_dir.size();
+    prot = false;
+  }
+  for (const auto& m : cfg_.maps) {
+    if (under(host, m.host) && m.host.size() >= best) {
+      best = m.host.size();
+      prot = !m.rw;
+    }
+  }
+  return prot;
 }
 
 std::vector<MergedEntry> Overlay::list(const GuestObject& o) {

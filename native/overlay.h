@@ -55,6 +55,8 @@ struct GuestObject {
   bool anon = false;     // pipe, socket, memfd...: host is the magic link to hand over
   bool foreign = false;  // a magic link of a process in another mount namespace
   int reopened_fd_flags = -1;
+  std::string fd_link;   // with reopened_fd_flags: the magic link that reopens that fd in place
+  std::string fd_target; // resolve_fd: the host path the fd really names ("" when anonymous)
   bool magic = false;    // the object is a /proc magic link itself (readlink shows a host path)
 };
 
@@ -104,19 +106,30 @@ class Overlay {
   uint64_t copy_ups() const { return copy_ups_; }
   uint64_t whiteouts_added() const { return whiteouts_added_; }
   // Whether a host object is the host's own (lower) file, which no write may
-  // reach in overlay mode, or inside a read-only map.
+  // reach in overlay mode (devices included: their metadata), or inside a
+  // read-only map.
   bool protected_host(const std::string& host) const;
+  // Whether a host path lies in the environment's root (upper).
+  bool in_upper(const std::string& host) const;
 
  private:
   const PathMap* map_for(const std::string& g) const;
   bool has_map_below(const std::string& g) const;
   // Looks up child `name` of the already resolved directory parent.
   GuestObject child(const GuestObject& parent, const std::string& name);
-  int copy_file(const std::string& from, const std::string& to, const struct stat& st);
+  int copy_file(const std::string& from, const std::string& g, const struct stat& st);
+  // The upper directory of guest directory g, opened (O_PATH) without
+  // following any symlink below upper; -errno.
+  int upper_dir_fd(const std::string& g) const;
+  // Makes upper directory g (its parent exists in upper) with exactly mode.
+  int make_dir(const std::string& g, mode_t mode);
+  void set_times(const std::string& g, const struct stat& st) const;
+  static std::string base_name(const std::string& g);
 
   OverlayConfig cfg_;
   std::unordered_set<std::string> whiteouts_;
   int whiteout_fd_ = -1;
+  int upper_fd_ = -1;  // the upper directory, for *at calls beneath it
   uint64_t generation_ = 0;  // bumped by every whiteout and copy-up
   struct View {
     std::string host;

@@ -17,16 +17,13 @@ Decision violation(const Policy& policy, int err) {
 // The kernel would fail the call on its own with `err`: answer that, record nothing.
 Decision kernel_says(int err) { return Decision{false, err, false}; }
 
-// /dev/stdout and friends: the fd is already open for writing, and the new
-// open neither truncates it nor drops its O_APPEND.
-bool reopens_for_writing(const Resolved& r, int open_flags) {
-  int held = r.reopened_fd_flags;
+}  // namespace
+
+bool reopens_for_writing(int held, int open_flags) {
   if (held < 0 || (held & O_ACCMODE) == O_RDONLY) return false;
   if (open_flags & O_TRUNC) return false;
   return !(held & O_APPEND) || (open_flags & O_APPEND);
 }
-
-}  // namespace
 
 Decision decide_path(const Policy& policy, Access access, int open_flags, const Resolved& r) {
   // Reopening a pipe or socket of one's own, or writing to an unlinked
@@ -40,7 +37,7 @@ Decision decide_path(const Policy& policy, Access access, int open_flags, const 
     return kernel_says(-r.error);
   }
   if (policy.writable.matches(r.path)) return {};
-  if (access == Access::Open && (reopens_for_writing(r, open_flags) || policy.devices.matches(r.path))) return {};
+  if (access == Access::Open && (reopens_for_writing(r.reopened_fd_flags, open_flags) || policy.devices.matches(r.path))) return {};
 
   // Errno parity: answer what the kernel would have answered to a call that
   // could not have written anything, and record no violation for it.

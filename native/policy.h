@@ -25,6 +25,10 @@ struct Decision {
   bool violation = false;  // record it (also when allowed in collect-only mode)
 };
 
+// /dev/stdout and friends: reopening an fd the tracee holds open for writing
+// (flags held), without truncating it or dropping its O_APPEND.
+bool reopens_for_writing(int held_flags, int open_flags);
+
 // A filesystem operand: what the call does (access, open flags) to what (resolved).
 Decision decide_path(const Policy& policy, Access access, int open_flags, const Resolved& r);
 

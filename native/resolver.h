@@ -27,6 +27,15 @@ struct Tracee {
   pid_t tgid;  // its process (what /proc/self means)
 };
 
+// Whether pid belongs to the build: its /proc/PID entries (fds, mem) are the
+// build's own. Set per tracer thread; without a check every pid counts.
+using MemberCheck = bool (*)(const void* ctx, pid_t pid);
+void set_member_check(MemberCheck check, const void* ctx);
+bool is_build_process(pid_t pid);
+
+// /proc/PID/... of a process outside the build (PID > 0), or 0.
+pid_t other_process_under_proc(const std::string& path, pid_t self);
+
 // Resolves `path` as the tracee's kernel would. dirfd may be AT_FDCWD.
 Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool follow_last);
 

@@ -23,9 +23,26 @@ namespace {
 constexpr uint32_t kDeniedCloneFlags = CLONE_UNTRACED | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |
                                        CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
 
-constexpr uint32_t kIocSetFlags = 0x40086602;    // FS_IOC_SETFLAGS (chattr)
-constexpr uint32_t kIoc32SetFlags = 0x40046602;  // FS_IOC32_SETFLAGS
-constexpr uint32_t kIocFsSetXattr = 0x401c5820;  // FS_IOC_FSSETXATTR
+// Ioctls that change a file or make one through a descriptor: checked as
+// writes of the fd's object (and refused on the host's files in overlay mode).
+constexpr uint32_t kWritingIoctls[] = {
+    0x40086602,  // FS_IOC_SETFLAGS (chattr)
+    0x40046602,  // FS_IOC32_SETFLAGS
+    0x401c5820,  // FS_IOC_FSSETXATTR
+    0x40087602,  // FS_IOC_SETVERSION
+    0x40047602,  // FS_IOC32_SETVERSION
+    0x41009432,  // FS_IOC_SETFSLABEL
+    0x40806685,  // FS_IOC_ENABLE_VERITY
+    0x800c6613,  // FS_IOC_SET_ENCRYPTION_POLICY
+    0x50009401,  // BTRFS_IOC_SNAP_CREATE
+    0x5000940e,  // BTRFS_IOC_SUBVOL_CREATE
+    0x5000940f,  // BTRFS_IOC_SNAP_DESTROY
+    0x50009417,  // BTRFS_IOC_SNAP_CREATE_V2
+    0x50009418,  // BTRFS_IOC_SUBVOL_CREATE_V2
+    0x40049409,  // BTRFS_IOC_CLONE (FICLONE)
+    0x4020940d,  // BTRFS_IOC_CLONE_RANGE (FICLONERANGE)
+    0xc0189436,  // FIDEDUPERANGE
+};
 constexpr uint32_t kTiocsti = 0x5412;            // pushes keystrokes into the terminal
 constexpr uint32_t kTioclinux = 0x541C;
 
@@ -122,21 +139,21 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       // could answer its own openat calls and skip the tracer.
       refuse_when(p, row.nr, 1, Test::AnyBitOf, SECCOMP_FILTER_FLAG_NEW_LISTENER, EPERM);
       return;
-    case Filter::TraceIoctl:
-      p.if_eq(row.nr, 12);
+    case Filter::TraceIoctl: {
+      constexpr size_t n = sizeof kWritingIoctls / sizeof kWritingIoctls[0];
+      p.if_eq(row.nr, static_cast<uint8_t>(6 + 2 * n));
       p.load(arg_lo(1));
       p.if_eq(kTiocsti, 1);
       p.ret(errno_action(EPERM));
       p.if_eq(kTioclinux, 1);
       p.ret(errno_action(EPERM));
-      p.if_eq(kIocSetFlags, 1);
-      p.ret(SECCOMP_RET_TRACE);
-      p.if_eq(kIoc32SetFlags, 1);
-      p.ret(SECCOMP_RET_TRACE);
-      p.if_eq(kIocFsSetXattr, 1);
-      p.ret(SECCOMP_RET_TRACE);
+      for (uint32_t cmd : kWritingIoctls) {
+        p.if_eq(cmd, 1);
+        p.ret(SECCOMP_RET_TRACE);
+      }
       p.ret(SECCOMP_RET_ALLOW);
       return;
+    }
   }
 }
 

@@ -167,6 +167,7 @@ const SyscallDef kRows[] = {
     read_call(__NR_fanotify_mark, "fanotify_mark", At(3, 4, Follow::Yes, Access::Read)),
     {__NR_getcwd, "getcwd", Filter::Overlay, Kind::Cwd, -1, -1, kNone, kNone, 0, Fake::None, -1},
     overlay_refuse(464, "getxattrat", ENOSYS),
+    overlay_refuse(468, "file_getattr", ENOSYS),
     overlay_refuse(465, "listxattrat", ENOSYS),
 
     // --- network ---

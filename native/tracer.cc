@@ -137,7 +137,8 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 // Overlay work for a thread's syscall-exit stop.
 struct OvPending {
   enum class Kind { None, Cwd, Readlink, Hide, Socket } kind = Kind::None;
-  uint64_t buf = 0, size = 0;  // the result buffer (getcwd, readlink)
+  uint64_t buf = 0, size = 0;  // the tracee's result buffer (getcwd, readlink)
+  uint64_t scratch = 0;        // where the kernel wrote the host path instead
   std::string hide[2];         // guest paths to hide once the call succeeded
   // Socket: a short stand-in for a unix socket path too long for sun_path;
   // a bound socket moves to hide[1] once bind succeeded. Removed either way.
@@ -164,6 +165,11 @@ class Scratch {
     return write_memory(pid_, sp_, data, len) < 0 ? 0 : sp_;
   }
   uint64_t put(const std::string& s) { return put(s.c_str(), s.size() + 1); }
+  // Room for the kernel to write a result into.
+  uint64_t reserve(size_t len) {
+    sp_ = (sp_ - len) & ~uint64_t(15);
+    return sp_;
+  }
 
  private:
   pid_t pid_;
@@ -300,6 +306,13 @@ class Supervisor {
     }
     if (spec_.trace.any() && !spec_.event_log.empty() && log_.open(spec_.event_log) < 0)
       return fail(("cannot open the event log " + spec_.event_log).c_str());
+    // /proc/PID of a process outside the build is not the build's to write.
+    set_member_check(
+        [](const void* ctx, pid_t pid) {
+          const Supervisor* s = static_cast<const Supervisor*>(ctx);
+          return s->procs_.count(pid) > 0 || s->born_.count(pid) > 0;
+        },
+        this);
     std::vector<sock_filter> filter = build_filter(fo);
     sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
     std::vector<char*> argv = c_strings(spec_.argv);
@@ -342,6 +355,7 @@ class Supervisor {
     close(sync[1]);
     loop();
     log_.flush();
+    set_member_check(nullptr, nullptr);
     out_.stats.log_lines = log_.lines();
     if (!socket_dir_.empty()) {
       // Stand-ins of bound sockets were moved away; any left are stale.
@@ -521,12 +535,20 @@ class Supervisor {
           if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);
           if (d.allow && !act.skip && fake_) act.exit_stop |= fake_->stat_entry(*row, args, &proc.pending).exit_stop;
           break;
-        case Kind::Cwd:
+        case Kind::Cwd: {
+          // The kernel writes the host path into a buffer of ours, which may
+          // be longer than the tracee's; its guest path is copied over at exit.
           proc.ov = OvPending{};
           proc.ov.kind = OvPending::Kind::Cwd;
           proc.ov.buf = args[0];
           proc.ov.size = args[1];
-          return true;
+          Scratch scratch(pid, regs.rsp);
+          proc.ov.scratch = scratch.reserve(kMaxPath);
+          regs.rdi = proc.ov.scratch;
+          regs.rsi = kMaxPath;
+          dirty = true;
+          break;
+        }
         case Kind::Fd:
         case Kind::Ioctl: d = guest_fd(t, *row, static_cast<int>(args[row->fd_arg])); break;
         case Kind::Net: d = check_net(t, *row, args, &regs, &dirty); break;
@@ -671,7 +693,8 @@ class Supervisor {
 
   Decision check_fd(const Tracee& t, const SyscallDef& row, int fd) {
     Resolved r = resolve_fd(t, fd);
-    if (r.error) return {};  // a bad fd: the kernel answers EBADF itself
+    if (r.error == -EBADF) return {};  // a bad fd: the kernel answers EBADF itself
+    if (r.error) return refuse(-r.error);
     targets_[0] = Target{!r.anon, fd_link(t.tid, fd), true, r.path};
     Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
     if (d.violation) record(t.tid, row.name, "fd " + std::to_string(fd), r.path, d);
@@ -874,7 +897,10 @@ class Supervisor {
         // host would follow the link to the same file.
         int dirfd = row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD;
         GuestObject link = ov_->resolve(t, dirfd, given[0], false);
-        if (link.error == 0 && S_ISLNK(link.mode) && link.layer == Layer::Lower) obj[0].host = link.host;
+        struct stat via_link, target;
+        if (link.error == 0 && S_ISLNK(link.mode) && link.layer == Layer::Lower && stat(link.host.c_str(), &via_link) == 0 &&
+            stat(obj[0].host.c_str(), &target) == 0 && via_link.st_dev == target.st_dev && via_link.st_ino == target.st_ino)
+          obj[0].host = link.host;
       }
       return guest_read(t, proc, row, obj[0], given[0], by_fd[0], is_open, args, regs, dirty);
     }
@@ -937,12 +963,15 @@ class Supervisor {
       Decision d = guest_script(t, row, o, given, host, args, regs, scratch, dirty);
       if (!d.allow || *dirty) return d;
     }
-    if ((row.nr == __NR_readlink || row.nr == __NR_readlinkat) && o.magic) {
+    if ((row.nr == __NR_readlink || row.nr == __NR_readlinkat) && o.magic && static_cast<int>(args[row.a.path + 2]) > 0) {
       int base = row.a.path;
       proc.ov = OvPending{};
       proc.ov.kind = OvPending::Kind::Readlink;
       proc.ov.buf = args[base + 1];
-      proc.ov.size = args[base + 2];
+      proc.ov.size = static_cast<uint32_t>(args[base + 2]);
+      proc.ov.scratch = scratch.reserve(kMaxPath);
+      set_arg(regs, base + 1, proc.ov.scratch);
+      set_arg(regs, base + 2, kMaxPath);
     }
     uint64_t at = scratch.put(host);
     if (!at) return refuse(ENOMEM);
@@ -954,8 +983,14 @@ class Supervisor {
   // The interpreter line of a "#!" script: false when the file is none.
   static bool read_shebang(const std::string& host, std::string* interp, std::string* optarg) {
     char head[256];
-    int fd = ::open(host.c_str(), O_RDONLY | O_CLOEXEC);
+    // Never block on a fifo the build made executable, never follow a link.
+    int fd = ::open(host.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) return false;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+      close(fd);
+      return false;
+    }
     ssize_t n = read(fd, head, sizeof head - 1);
     close(fd);
     if (n < 3 || head[0] != '#' || head[1] != '!') return false;
@@ -1052,11 +1087,21 @@ class Supervisor {
 
     if (rename || link) {
       if (by_fd[0]) {
-        // linkat(fd, "", ..., AT_EMPTY_PATH): only an object of the environment may get a new name.
-        if (!a.anon && ov_->protected_host(a.host)) return refuse(EXDEV);
-      } else if (!a.exists) {
-        return refuse(ENOENT);
+        // linkat(fd, "", ..., AT_EMPTY_PATH): judged by the object the fd
+        // names; only an object of the environment may get a name in it.
+        if (!cfg.upper) {
+          host[1] = b.host;
+          return {};
+        }
+        if (!a.anon && !ov_->in_upper(a.fd_target)) return refuse(EXDEV);
+        if (b.layer == Layer::Map || b.layer == Layer::Virtual) return refuse(EXDEV);
+        if (b.exists) return refuse(EEXIST);
+        int rc = ov_->make_parents(b.guest);
+        if (rc < 0) return refuse(-rc);
+        host[1] = upper_of(b);
+        return {};
       }
+      if (!a.exists) return refuse(ENOENT);
       if (a.layer == Layer::Virtual || b.layer == Layer::Virtual) return refuse(EBUSY);
       if (!by_fd[0] && a.map != b.map) return refuse(EXDEV);  // like two mount points
       if (a.layer == Layer::Map || !cfg.upper) {
@@ -1066,7 +1111,9 @@ class Supervisor {
       }
       if (link) {
         if (b.exists) return refuse(EEXIST);
-        if (!by_fd[0]) {
+        if (a.anon) {
+          host[0] = a.host;  // an O_TMPFILE through /proc/self/fd/N
+        } else {
           if (a.is_dir) return refuse(EPERM);
           if (a.layer == Layer::Lower) {
             int rc = ov_->copy_up(a);
@@ -1116,8 +1163,15 @@ class Supervisor {
     }
 
     if (by_fd[0]) {
-      // fchownat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL): the fd's object.
-      if (!a.anon && ov_->protected_host(a.host) && !(fake_ && row.fake == Fake::Chown)) return refuse(EROFS);
+      // fchownat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL): the object the
+      // fd names, not what its name shows now.
+      if (!a.anon && ov_->protected_host(a.fd_target) && !(fake_ && row.fake == Fake::Chown)) return refuse(EROFS);
+      return {};
+    }
+    // Nothing can be made in /proc or /sys: the kernel says so itself.
+    bool kernel_fs = a.guest.compare(0, 6, "/proc/") == 0 || a.guest.compare(0, 5, "/sys/") == 0;
+    if (kernel_fs && !a.exists && (row.a.access == Access::Create || row.a.access == Access::Open)) {
+      host[0] = a.guest;
       return {};
     }
     if (a.anon || a.layer == Layer::Map || !cfg.upper) {
@@ -1155,10 +1209,14 @@ class Supervisor {
               if (rc < 0) return refuse(-rc);
             }
             host[0] = upper_of(a);
+          } else if (a.reopened_fd_flags >= 0 && !a.fd_link.empty() && reopens_for_writing(a.reopened_fd_flags, open_flags)) {
+            host[0] = a.fd_link;  // /dev/stdout: the fd the build already writes to, in place
           } else if (a.layer == Layer::Lower && S_ISREG(a.mode)) {
             int rc = ov_->copy_up(a);
             if (rc < 0) return refuse(-rc);
             host[0] = upper_of(a);
+          } else if (a.layer == Layer::Lower && S_ISBLK(a.mode)) {
+            return refuse(EROFS);  // the host's disks are never the build's
           } else {
             host[0] = a.host;  // upper, or a device, fifo or socket used in place
           }
@@ -1196,7 +1254,8 @@ class Supervisor {
   // fchmod, fchown, ftruncate, f*xattr, chattr: the object behind the fd.
   Decision guest_fd(const Tracee& t, const SyscallDef& row, int fd) {
     Resolved r = resolve_fd(t, fd);
-    if (r.error) return {};  // a bad fd: the kernel answers EBADF itself
+    if (r.error == -EBADF) return {};  // a bad fd: the kernel answers EBADF itself
+    if (r.error) return refuse(-r.error);
     std::string host = r.path;
     if (!r.anon) r.path = ov_->to_guest(host);
     targets_[0] = Target{!r.anon, fd_link(t.tid, fd), true, r.path};
@@ -1287,24 +1346,26 @@ class Supervisor {
         return;
       case OvPending::Kind::Cwd:
       case OvPending::Kind::Readlink: {
-        if (ret <= 0 || ret > static_cast<int64_t>(kMaxPath)) return;
-        std::string buf(static_cast<size_t>(ret), '\0');
-        if (read_memory(pid, p.buf, buf.data(), buf.size()) < 0) return;
+        if (ret <= 0) return;  // the kernel's error stands
+        std::string buf(std::min<size_t>(static_cast<size_t>(ret), kMaxPath), '\0');
+        if (read_memory(pid, p.scratch, buf.data(), buf.size()) < 0) {
+          regs.rax = static_cast<uint64_t>(-EFAULT);
+          ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
+          return;
+        }
         bool cwd = p.kind == OvPending::Kind::Cwd;
         if (cwd) buf.resize(strnlen(buf.data(), buf.size()));
         std::string guest = ov_->to_guest(buf);
-        if (guest == buf) return;
         if (cwd) {
           if (guest.size() + 1 > p.size) {
             regs.rax = static_cast<uint64_t>(-ERANGE);
           } else {
-            write_memory(pid, p.buf, guest.c_str(), guest.size() + 1);
-            regs.rax = guest.size() + 1;
+            regs.rax = write_memory(pid, p.buf, guest.c_str(), guest.size() + 1) < 0 ? static_cast<uint64_t>(-EFAULT)
+                                                                                     : guest.size() + 1;
           }
         } else {
           size_t n = std::min<size_t>(guest.size(), p.size);
-          write_memory(pid, p.buf, guest.data(), n);
-          regs.rax = n;
+          regs.rax = write_memory(pid, p.buf, guest.data(), n) < 0 ? static_cast<uint64_t>(-EFAULT) : n;
         }
         ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
         return;
