@@ -142,7 +142,11 @@ bool Overlay::open(const OverlayConfig& config, std::string* err) {
     while (i < data.size()) {
       size_t j = data.find('\0', i);
       if (j == std::string::npos) break;  // a torn last record
-      if (j > i && data[i] == '/') whiteouts_.insert(data.substr(i, j - i));
+      if (j > i && data[i] == '/') {
+        std::string g = data.substr(i, j - i);
+        hiding_dirs_.insert(parent_of(g));
+        whiteouts_.insert(std::move(g));
+      }
       i = j + 1;
     }
     upper_fd_ = ::open(cfg_.upper_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -662,6 +666,7 @@ int Overlay::add_whiteout(const std::string& g) {
   rec.push_back('\0');
   if (write(whiteout_fd_, rec.data(), rec.size()) != static_cast<ssize_t>(rec.size())) return -EIO;
   whiteouts_.insert(g);
+  hiding_dirs_.insert(parent_of(g));
   generation_++;
   whiteouts_added_++;
   return 0;
@@ -739,13 +744,7 @@ bool Overlay::needs_merge(const GuestObject& o) const {
   if (!o.exists || !o.is_dir) return false;
   if (o.layer == Layer::Virtual) return true;
   if (o.upper && o.lower && o.lower_dir) return true;
-  if (o.lower && o.lower_dir) {
-    // Hidden entries must not show.
-    std::string prefix = o.guest == "/" ? "/" : o.guest + "/";
-    for (const auto& w : whiteouts_)
-      if (w.size() > prefix.size() && w.compare(0, prefix.size(), prefix) == 0 && w.find('/', prefix.size()) == std::string::npos)
-        return true;
-  }
+  if (o.lower && o.lower_dir && hiding_dirs_.count(o.guest)) return true;  // hidden entries must not show
   return has_map_below(o.guest);
 }
 

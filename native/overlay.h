@@ -128,6 +128,7 @@ class Overlay {
 
   OverlayConfig cfg_;
   std::unordered_set<std::string> whiteouts_;
+  std::unordered_set<std::string> hiding_dirs_;  // guest directories with a hidden entry
   int whiteout_fd_ = -1;
   int upper_fd_ = -1;  // the upper directory, for *at calls beneath it
   uint64_t generation_ = 0;  // bumped by every whiteout and copy-up
