@@ -194,6 +194,8 @@ GuestObject Overlay::child(const GuestObject& parent, const std::string& name) {
     o.host = o.guest;
     return o;
   }
+  auto cached = dirs_.find(o.guest);
+  if (cached != dirs_.end()) return cached->second;
   if (const PathMap* m = map_for(o.guest)) {
     o.layer = Layer::Map;
     o.map = m;
@@ -205,6 +207,7 @@ GuestObject Overlay::child(const GuestObject& parent, const std::string& name) {
       o.error = -errno;
     }
     o.is_dir = S_ISDIR(o.mode);
+    if (o.exists && o.is_dir && dirs_.size() < 65536) dirs_[o.guest] = o;
     return o;
   }
   bool in_map = parent.layer == Layer::Map;
@@ -219,6 +222,7 @@ GuestObject Overlay::child(const GuestObject& parent, const std::string& name) {
       o.error = -errno;
     }
     o.is_dir = S_ISDIR(o.mode);
+    if (o.exists && o.is_dir && dirs_.size() < 65536) dirs_[o.guest] = o;
     return o;
   }
   std::string upper_host = cfg_.upper_dir + o.guest;
@@ -257,6 +261,7 @@ GuestObject Overlay::child(const GuestObject& parent, const std::string& name) {
   o.is_dir = S_ISDIR(o.mode);
   // Below an upper entry that is not a directory nothing of the host shows.
   if (o.upper && !o.is_dir) o.lower_dir = false;
+  if (o.exists && o.is_dir && dirs_.size() < 65536) dirs_[o.guest] = o;
   return o;
 }
 
@@ -534,7 +539,10 @@ int Overlay::make_dir(const std::string& g, mode_t mode) {
     }
   }
   close(dfd);
-  if (rc == 0) generation_++;
+  if (rc == 0) {
+    generation_++;
+    forget();
+  }
   return rc;
 }
 
@@ -656,6 +664,7 @@ int Overlay::copy_up(const GuestObject& o) {
   if (rc == 0) {
     generation_++;
     copy_ups_++;
+    forget();
   }
   return rc;
 }
@@ -669,6 +678,7 @@ int Overlay::add_whiteout(const std::string& g) {
   hiding_dirs_.insert(parent_of(g));
   generation_++;
   whiteouts_added_++;
+  forget();
   return 0;
 }
 

@@ -102,6 +102,9 @@ class Overlay {
   // A host directory that lists o merged; "" and *err on failure.
   std::string merged_view(const GuestObject& o, int* err);
 
+  // Forgets the cached directory lookups: a directory may have gone or moved.
+  void forget() { dirs_.clear(); }
+
   uint64_t merged_views() const { return merged_made_; }
   uint64_t copy_ups() const { return copy_ups_; }
   uint64_t whiteouts_added() const { return whiteouts_added_; }
@@ -138,6 +141,9 @@ class Overlay {
     uint64_t generation = 0;
   };
   std::unordered_map<std::string, View> views_;  // guest dir -> its merged view
+  // Directories looked up since the last change that could alter them: most
+  // lookups walk the same few directories (a compiler's include path).
+  std::unordered_map<std::string, GuestObject> dirs_;
   std::unordered_map<std::string, std::string> view_guest_;  // merged view host dir -> guest dir
   uint64_t merged_made_ = 0;
   uint64_t copy_ups_ = 0;

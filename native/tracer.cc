@@ -136,7 +136,7 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 // Overlay work for a thread's syscall-exit stop.
 struct OvPending {
-  enum class Kind { None, Cwd, Readlink, Hide, Socket } kind = Kind::None;
+  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget } kind = Kind::None;
   uint64_t buf = 0, size = 0;  // the tracee's result buffer (getcwd, readlink)
   uint64_t scratch = 0;        // where the kernel wrote the host path instead
   std::string hide[2];         // guest paths to hide once the call succeeded
@@ -1082,6 +1082,11 @@ class Supervisor {
     auto upper_of = [&](const GuestObject& o) { return cfg.upper_dir + o.guest; };
     bool rename = row.fake == Fake::Rename;
     bool link = row.nr == __NR_link || row.nr == __NR_linkat;
+    if (rename || row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR))) {
+      // A directory may go or move: cached lookups go now and once it has.
+      ov_->forget();
+      pend->kind = OvPending::Kind::Forget;
+    }
     GuestObject& a = obj[0];
     GuestObject& b = obj[1];
 
@@ -1155,10 +1160,9 @@ class Supervisor {
       }
       host[0] = upper_of(a);
       host[1] = upper_of(b);
-      pend->kind = OvPending::Kind::Hide;
+      if (a.lower || b.lower) pend->kind = OvPending::Kind::Hide;
       if (a.lower) pend->hide[0] = a.guest;
       if (b.lower) pend->hide[1] = b.guest;
-      if (!a.lower && !b.lower) pend->kind = OvPending::Kind::None;
       return {};
     }
 
@@ -1337,6 +1341,10 @@ class Supervisor {
         if (ret == 0)
           for (const auto& g : p.hide)
             if (!g.empty()) ov_->add_whiteout(g);
+        ov_->forget();
+        return;
+      case OvPending::Kind::Forget:
+        ov_->forget();
         return;
       case OvPending::Kind::Socket:
         if (ret == 0 && !p.hide[1].empty()) {
