@@ -390,6 +390,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
         // Another process's fds, cwd or root (a pipe of catbox itself): not the build's.
         if (other_process_under_proc(o.guest, t.tgid) || (pid != std::to_string(t.tgid) && other_mount_namespace(pid))) {
           o.foreign = true;
+          o.foreign_link = true;
           return o;
         }
         if (anon) {

@@ -53,7 +53,8 @@ struct GuestObject {
   bool upper = false;    // an upper entry exists at this guest path
   int error = 0;         // -errno when the kernel would fail the lookup itself
   bool anon = false;     // pipe, socket, memfd...: host is the magic link to hand over
-  bool foreign = false;  // a magic link of a process in another mount namespace
+  bool foreign = false;  // /proc/PID/... of a process outside the build (or in another mount namespace)
+  bool foreign_link = false;  // ...reached through its magic link (fd/N, cwd, root, exe): not to be opened
   int reopened_fd_flags = -1;
   std::string fd_link;   // with reopened_fd_flags: the magic link that reopens that fd in place
   std::string fd_target; // resolve_fd: the host path the fd really names ("" when anonymous)

@@ -951,6 +951,8 @@ class Supervisor {
                       bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty) {
     if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid, false, row.name, o.guest, o.exists);
     if (by_fd) return {};  // the kernel acts on the fd itself
+    // Reading from another process's fd (catbox's own pipes) is no build's business.
+    if (is_open && o.foreign_link) return refuse(EACCES);
     std::string host = o.host;
     if (o.exists && !o.anon && (o.layer == Layer::Virtual || (is_open && o.is_dir && ov_->needs_merge(o)))) {
       int err = 0;
