@@ -66,6 +66,12 @@ class Program {
 
 constexpr uint32_t errno_action(int err) { return SECCOMP_RET_ERRNO | (err & SECCOMP_RET_DATA); }
 
+// How the filter asks the supervisor: a ptrace stop, or a user notification
+// when every question is a pure allow/deny.
+uint32_t ask_action(const FilterOptions& opt) {
+  return opt.notify && !opt.fake_root && !opt.overlay ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_TRACE;
+}
+
 enum class Test { Equals, AnyBitOf };
 
 // For call nr: fail with err when argument `arg` passes the test against k,
@@ -84,12 +90,13 @@ void refuse_when(Program& p, int nr, int arg, Test test, uint32_t k, int err) {
 
 // Emits the block for one row; the block always returns.
 void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
+  const uint32_t kAsk = ask_action(opt);
   switch (row.filter) {
     case Filter::Allow:
       return;
     case Filter::Trace:
       p.if_eq(row.nr, 1);
-      p.ret(SECCOMP_RET_TRACE);
+      p.ret(kAsk);
       return;
     case Filter::Errno:
       p.if_eq(row.nr, 1);
@@ -98,24 +105,24 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
     case Filter::TraceOpen:
       if (opt.trace_reads || opt.overlay) {
         p.if_eq(row.nr, 1);
-        p.ret(SECCOMP_RET_TRACE);
+        p.ret(kAsk);
         return;
       }
       p.if_eq(row.nr, 4);
       p.load(arg_lo(row.flags_arg));
       p.if_set(kOpenWriteFlags, 1);
-      p.ret(SECCOMP_RET_TRACE);
+      p.ret(kAsk);
       p.ret(SECCOMP_RET_ALLOW);
       return;
     case Filter::FakeRoot:
       if (!opt.fake_root && !(opt.overlay && row.a.path >= 0)) return;
       p.if_eq(row.nr, 1);
-      p.ret(SECCOMP_RET_TRACE);
+      p.ret(kAsk);
       return;
     case Filter::Overlay:
       if (!opt.overlay) return;
       p.if_eq(row.nr, 1);
-      p.ret(SECCOMP_RET_TRACE);
+      p.ret(kAsk);
       return;
     case Filter::OverlayErrno:
       if (!opt.overlay) return;
@@ -126,7 +133,7 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       // In overlay mode a unix socket's path must be translated.
       if (!opt.restrict_network && !opt.overlay) return;
       p.if_eq(row.nr, 1);
-      p.ret(SECCOMP_RET_TRACE);
+      p.ret(kAsk);
       return;
     case Filter::Socket:
       if (opt.restrict_network) refuse_when(p, row.nr, 0, Test::Equals, AF_PACKET, EACCES);
@@ -149,7 +156,7 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(errno_action(EPERM));
       for (uint32_t cmd : kWritingIoctls) {
         p.if_eq(cmd, 1);
-        p.ret(SECCOMP_RET_TRACE);
+        p.ret(kAsk);
       }
       p.ret(SECCOMP_RET_ALLOW);
       return;

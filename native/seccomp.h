@@ -11,6 +11,10 @@ struct FilterOptions {
   bool trace_reads = false;       // stop at read-only opens too (the read log)
   bool fake_root = false;         // stop at identity and stat calls
   bool overlay = false;           // stop at every call that names a path (to translate it)
+  // Ask the supervisor by seccomp user notification instead of a ptrace
+  // stop: only for a filter whose every question is a pure allow/deny (no
+  // fake root, no overlay), since a notification cannot change arguments.
+  bool notify = false;
 };
 
 // Builds the program; the vector must outlive the prctl() that installs it.

@@ -36,6 +36,7 @@ struct Spec {
 struct Stats {
   uint64_t processes = 0;  // processes and threads traced
   uint64_t seccomp_stops = 0;
+  uint64_t notifications = 0;  // questions answered by seccomp user notification
   uint64_t event_stops = 0;
   uint64_t exit_stops = 0;
   uint64_t signals_forwarded = 0;

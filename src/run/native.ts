@@ -79,6 +79,8 @@ export type NativeEvent =
 export interface NativeStats {
   processes: number
   seccompStops: number
+  /** Questions answered by seccomp user notification (enforce mode) instead of a ptrace stop. */
+  notifications: number
   eventStops: number
   /** Syscall-exit stops (fake root rewrites stat results there). */
   exitStops: number
