@@ -109,6 +109,7 @@ Spec get_spec(Napi::Object o) {
   }
   s.hook_child_initialized = o.Get("hookChildInitialized").ToBoolean();
   s.sync_violations = o.Get("syncViolations").ToBoolean();
+  s.user_notif = !o.Get("ptraceOnly").ToBoolean();
   Napi::Value trace = o.Get("trace");
   if (trace.IsObject()) {
     Napi::Object t = trace.As<Napi::Object>();

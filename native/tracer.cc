@@ -344,8 +344,8 @@ class Supervisor {
         },
         this);
     // Pure allow/deny questions go by user notification, several times
-    // cheaper than a ptrace stop (CATBOX_NO_USER_NOTIF=1: ptrace only, to compare).
-    fo.notify = !spec_.fake_root && !spec_.guest_view && !getenv("CATBOX_NO_USER_NOTIF");
+    // cheaper than a ptrace stop (spec.user_notif false: ptrace only, to compare).
+    fo.notify = spec_.user_notif && !spec_.fake_root && !spec_.guest_view;
     std::vector<sock_filter> filter = build_filter(fo);
     sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
     std::vector<char*> argv = c_strings(spec_.argv);

@@ -22,6 +22,7 @@ struct Spec {
   Policy policy;
   bool hook_child_initialized = false;
   bool sync_violations = false;  // wait for the caller to take each violation
+  bool user_notif = true;        // pure allow/deny questions by seccomp user notification
   TraceOptions trace;
   std::string event_log;  // where the operation log goes when trace.any()
   bool fake_root = false;

@@ -79,3 +79,47 @@ test('a command that is not found rejects with exitCode 127 and runs nothing', a
   await expect(promise).rejects.toBeInstanceOf(CatboxError)
   await expect(promise).rejects.toMatchObject({code: 'COMMAND_NOT_FOUND', exitCode: 127})
 })
+
+describe('how the supervisor is asked: user notification or ptrace stop', () => {
+  const script = `echo > ok/n; echo > no/n 2>/dev/null; mkdir no/d 2>/dev/null; rm -f ${T}/ok/n; ln -s x no/l 2>/dev/null; kill -0 0; echo done`
+  const ask = async (ptraceOnly: boolean) => {
+    const before = process.env.CATBOX_NO_USER_NOTIF
+    if (ptraceOnly) process.env.CATBOX_NO_USER_NOTIF = '1'
+    else delete process.env.CATBOX_NO_USER_NOTIF
+    try {
+      return await run({command: sh(script), writable: ['ok'], cwd: T})
+    } finally {
+      if (before === undefined) delete process.env.CATBOX_NO_USER_NOTIF
+      else process.env.CATBOX_NO_USER_NOTIF = before
+    }
+  }
+  const summary = (r: Awaited<ReturnType<typeof run>>) => ({
+    exitCode: r.exitCode,
+    violations: r.violations.map((v) => [v.operation.replace(/at$/, ''), v.canonical, v.error]),
+  })
+
+  test('both give the same answers; enforce mode uses notifications, CATBOX_NO_USER_NOTIF=1 ptrace stops', async () => {
+    const notified = await ask(false)
+    const stopped = await ask(true)
+    expect(summary(notified)).toEqual(summary(stopped))
+    expect(summary(notified)).toEqual({
+      exitCode: 0,
+      violations: [
+        ['open', join(T, 'no/n'), 'EACCES'],
+        ['mkdir', join(T, 'no/d'), 'EACCES'],
+        ['symlink', join(T, 'no/l'), 'EACCES'],
+      ],
+    })
+    expect(notified.stats.notifications).toBeGreaterThan(0)
+    expect(notified.stats.seccompStops).toBe(0)
+    expect(stopped.stats.notifications).toBe(0)
+    expect(stopped.stats.seccompStops).toBeGreaterThan(0)
+  })
+
+  test('fake root needs ptrace stops (it rewrites arguments): no notifications', async () => {
+    const r = await run({command: sh('echo > ok/f; chown 0:0 ok/f'), writable: ['ok'], cwd: T, fakeRoot: {db: join(T, 'owners.jsonl')}})
+    expect(r.exitCode).toBe(0)
+    expect(r.stats.notifications).toBe(0)
+    expect(r.stats.seccompStops).toBeGreaterThan(0)
+  })
+})

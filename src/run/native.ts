@@ -32,6 +32,11 @@ export interface NativeSpec {
   network: NetworkMode
   /** When true, native waits for the JS onChildInitialized hook before a new process continues. */
   hookChildInitialized: boolean
+  /**
+   * Ask every question by ptrace stop, never by seccomp user notification
+   * (which enforce mode uses when it can): to compare the two (CATBOX_NO_USER_NOTIF=1).
+   */
+  ptraceOnly?: boolean
   /** When true, the process that caused a violation waits until onEvents has taken it (so it is printed first). */
   syncViolations?: boolean
   /** What the operation log records; nothing when absent. */

@@ -41,6 +41,7 @@ export function buildSpec(options: RunOptions): NativeSpec {
     hookChildInitialized: Boolean(options.onChildInitialized),
     // Violations are printed before the program goes on to report its error.
     syncViolations: Boolean(options.onViolation),
+    ...(process.env.CATBOX_NO_USER_NOTIF ? {ptraceOnly: true} : {}),
     ...traceSpec(options.trace, options.eventLog, cwd),
     ...fakeRootSpec(options.fakeRoot, cwd),
     ...(view ? {guestView: view} : {}),
