@@ -26,10 +26,11 @@ bool reopens_for_writing(int held, int open_flags) {
 }
 
 Decision decide_path(const Policy& policy, Access access, int open_flags, const Resolved& r) {
+  // Another process's objects (its pipes, /proc/PID/mem) are never the build's.
+  if (r.foreign) return violation(policy, EACCES);
   // Reopening a pipe or socket of one's own, or writing to an unlinked
   // object (memfd, O_TMPFILE), changes nothing that has a name.
   if (r.anon) return {};
-  if (r.foreign) return violation(policy, EACCES);
   if (r.error != 0) {
     // The lookup fails before the call could write (missing parent, ENOTDIR,
     // ELOOP, a bad dirfd). Failing it here with the same errno is what the

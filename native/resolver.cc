@@ -208,6 +208,14 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
         return r;
       }
       bool magic = parts.size() >= 3 && parts[0] == "proc" && is_number(parts[1]);
+      // Another process's fds, cwd or root: a pipe of catbox itself, a file
+      // of the user's editor. Not the build's to write to.
+      if (magic && other_process_under_proc("/proc/" + parts[1], t.tgid)) {
+        r.foreign = true;
+        r.exists = true;
+        r.path = cur;
+        return r;
+      }
       bool anon = magic && (target.empty() || target[0] != '/' ||
                             (ends_with(target, kDeleted) && names_unlinked_object(cur)));
       if (anon) {
@@ -217,14 +225,6 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
         r.exists = true;
         r.path = target;
         if (!last) r.error = -ENOTDIR;
-        return r;
-      }
-      // Another process's fds, cwd or root: a pipe of catbox itself, a file
-      // of the user's editor. Not the build's to write to.
-      if (magic && other_process_under_proc("/proc/" + parts[1], t.tgid)) {
-        r.foreign = true;
-        r.exists = true;
-        r.path = cur;
         return r;
       }
       if (magic && parts[1] != std::to_string(t.tgid) && other_mount_namespace(parts[1])) {

@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#ifndef __NR_faccessat2
+#define __NR_faccessat2 439
+#endif
 #ifndef __X32_SYSCALL_BIT
 #define __X32_SYSCALL_BIT 0x40000000
 #endif
@@ -72,6 +75,22 @@ uint32_t ask_action(const FilterOptions& opt) {
   return opt.notify && !opt.fake_root && !opt.overlay ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_TRACE;
 }
 
+// In overlay mode, the reads the supervisor can answer itself (it does the
+// call on the host path and hands back the result or the fd): the stat
+// family, access and readlink. Everything else must be translated in place.
+bool answered_in_overlay(const SyscallDef& row) {
+  if (row.kind == Kind::Stat) return row.a.path >= 0;
+  switch (row.nr) {
+    case __NR_access:
+    case __NR_faccessat:
+    case __NR_faccessat2:
+    case __NR_readlink:
+    case __NR_readlinkat:
+      return true;
+  }
+  return false;
+}
+
 enum class Test { Equals, AnyBitOf };
 
 // For call nr: fail with err when argument `arg` passes the test against k,
@@ -90,7 +109,8 @@ void refuse_when(Program& p, int nr, int arg, Test test, uint32_t k, int err) {
 
 // Emits the block for one row; the block always returns.
 void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
-  const uint32_t kAsk = ask_action(opt);
+  const bool overlay_reads = opt.notify && opt.overlay;
+  const uint32_t kAsk = overlay_reads && answered_in_overlay(row) ? SECCOMP_RET_USER_NOTIF : ask_action(opt);
   switch (row.filter) {
     case Filter::Allow:
       return;
@@ -103,6 +123,17 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(errno_action(row.err));
       return;
     case Filter::TraceOpen:
+      if (overlay_reads) {
+        // Opening for writing is translated in place; a read-only open is
+        // answered with an fd the supervisor opened at the host path, except
+        // O_PATH, which cannot be handed over (SECCOMP_IOCTL_NOTIF_ADDFD).
+        p.if_eq(row.nr, 4);
+        p.load(arg_lo(row.flags_arg));
+        p.if_set(kOpenWriteFlags | O_PATH, 1);
+        p.ret(SECCOMP_RET_TRACE);
+        p.ret(SECCOMP_RET_USER_NOTIF);
+        return;
+      }
       if (opt.trace_reads || opt.overlay) {
         p.if_eq(row.nr, 1);
         p.ret(kAsk);

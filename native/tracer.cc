@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -345,7 +346,8 @@ class Supervisor {
         this);
     // Pure allow/deny questions go by user notification, several times
     // cheaper than a ptrace stop (spec.user_notif false: ptrace only, to compare).
-    fo.notify = spec_.user_notif && !spec_.fake_root && !spec_.guest_view;
+    // In overlay mode only reads are answered this way (see seccomp.cc).
+    fo.notify = spec_.user_notif && (spec_.guest_view || !spec_.fake_root);
     std::vector<sock_filter> filter = build_filter(fo);
     sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
     std::vector<char*> argv = c_strings(spec_.argv);
@@ -947,6 +949,7 @@ class Supervisor {
     targets_[0] = targets_[1] = Target{};
     Action act;
     Decision d;
+    if (row && ov_) return guest_answer(listener, req, t, *row, args, resp);
     if (row) {
       switch (row->kind) {
         case Kind::Path: d = check_paths(t, *row, args); break;
@@ -973,6 +976,141 @@ class Supervisor {
       resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
     }
     return true;
+  }
+
+
+  // A read in the guest view, answered by the supervisor itself: it does
+  // the call on the host path and hands back the result (the stat buffer,
+  // the link, an fd); false when nothing is left to send.
+  bool guest_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
+                    seccomp_notif_resp* resp) {
+    // Whether the asking thread is still the one whose memory was read:
+    // asked before anything is written into it, and before answering.
+    auto alive = [&]() {
+      uint64_t id = req.id;
+      return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+    };
+    auto fail = [&](int err) {
+      resp->error = -err;
+      return alive();
+    };
+    int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
+    bool is_open = row.a.access == Access::Open;
+    int open_flags = flags;
+    const PathOperand& op = row.a;
+    int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
+    uint64_t ptr = args[op.path];
+    bool empty_flag = flags & AT_EMPTY_PATH;
+    bool by_fd = ptr == 0 && (op.empty == Empty::NullOrAtEmptyPath || (op.empty == Empty::AtEmptyPath && empty_flag));
+    std::string given;
+    if (!by_fd) {
+      int rc = read_string(t.tid, ptr, &given, kMaxPath);
+      if (rc < 0) return fail(-rc);
+      if (given.empty()) {
+        if (op.empty == Empty::No || !empty_flag) return fail(ENOENT);
+        by_fd = true;
+      }
+    }
+    GuestObject o;
+    std::string host;
+    bool follow_host = false;  // the host path is a magic link to follow
+    if (by_fd) {
+      host = fd_link(t.tid, dirfd);  // the fd's own object
+      follow_host = true;
+    } else {
+      o = ov_->resolve(t, dirfd, given, follows(op.follow, flags, open_flags));
+      if (o.error) return fail(-o.error);
+      if (is_open && o.foreign_link) return fail(EACCES);
+      host = o.host;
+      follow_host = o.anon;
+      if (o.exists && !o.anon && (o.layer == Layer::Virtual || (is_open && o.is_dir && ov_->needs_merge(o)))) {
+        int err = 0;
+        host = ov_->merged_view(o, &err);
+        if (host.empty()) return fail(err ? err : ENOMEM);
+      }
+      if (host.empty()) return fail(ENOENT);
+    }
+    int nofollow = follow_host ? 0 : AT_SYMLINK_NOFOLLOW;
+    switch (row.nr) {
+      case __NR_open:
+      case __NR_openat: {
+        if (spec_.trace.read && !by_fd && !o.anon) log_.access(t.tgid, false, row.name, o.guest, o.exists);
+        bool fifo = !by_fd && S_ISFIFO(o.mode);
+        // Never block the supervisor, never take a terminal as its own.
+        int fl = (open_flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0);
+        int fd = ::open(host.c_str(), fl);
+        if (fd < 0) return fail(errno);
+        if (fifo && !(open_flags & O_NONBLOCK)) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        seccomp_notif_addfd add;
+        memset(&add, 0, sizeof add);
+        add.id = req.id;
+        add.flags = SECCOMP_ADDFD_FLAG_SEND;  // the fd number is the call's result
+        add.srcfd = static_cast<uint32_t>(fd);
+        add.newfd_flags = (open_flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+        int rc = static_cast<int>(ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add));
+        int err = errno;
+        close(fd);
+        if (rc >= 0 || err == ENOENT) return false;  // sent, or the thread is gone
+        return fail(err == EMFILE ? EMFILE : EACCES);  // never leave it waiting
+      }
+      case __NR_access:
+      case __NR_faccessat:
+      case __NR_faccessat2: {
+        int mode = static_cast<int>(row.nr == __NR_access ? args[1] : args[2]);
+        int at = row.nr == __NR_faccessat2 ? (flags & AT_EACCESS) : 0;
+        if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode, at | (row.nr == __NR_faccessat2 ? (flags & AT_SYMLINK_NOFOLLOW) : 0)) < 0)
+          return fail(errno);
+        break;
+      }
+      case __NR_readlink:
+      case __NR_readlinkat: {
+        int base = row.a.path;
+        int size = static_cast<int>(args[base + 2]);
+        if (size <= 0) return fail(EINVAL);
+        std::string link;
+        if (o.guest == "/proc/self" || o.guest == "/proc/thread-self") {
+          // Read here, these would name the supervisor: they name the asking thread.
+          link = std::to_string(t.tgid) + (o.guest == "/proc/self" ? "" : "/task/" + std::to_string(t.tid));
+        } else {
+          char buf[PATH_MAX];
+          ssize_t n = readlink(host.c_str(), buf, sizeof buf);
+          if (n < 0) return fail(errno);
+          link.assign(buf, static_cast<size_t>(n));
+        }
+        if (o.magic) link = ov_->to_guest(link);
+        size_t len = std::min<size_t>(link.size(), static_cast<size_t>(size));
+        if (!alive()) return false;
+        if (write_memory(t.tid, args[base + 1], link.data(), len) < 0) return fail(EFAULT);
+        resp->val = static_cast<int64_t>(len);
+        break;
+      }
+      case __NR_statx: {
+        struct statx stx;
+        int at = (flags & AT_STATX_SYNC_TYPE) | nofollow;
+        if (statx(AT_FDCWD, host.c_str(), at, static_cast<unsigned>(args[3]), &stx) < 0) return fail(errno);
+        if (!alive()) return false;
+        if (write_memory(t.tid, args[4], &stx, sizeof stx) < 0) return fail(EFAULT);
+        stat_done(t, row, args);
+        break;
+      }
+      default: {  // stat, lstat, newfstatat
+        struct stat st;
+        if (fstatat(AT_FDCWD, host.c_str(), &st, nofollow) < 0) return fail(errno);
+        if (!alive()) return false;
+        if (write_memory(t.tid, args[row.val_arg], &st, sizeof st) < 0) return fail(EFAULT);
+        stat_done(t, row, args);
+        break;
+      }
+    }
+    return alive();
+  }
+
+  // Fake root shows what was recorded in a stat result just written.
+  void stat_done(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+    if (!fake_) return;
+    Pending p;
+    fake_->stat_entry(row, args, &p);
+    fake_->exit(t, p, 0);
   }
 
   // ---- the guest view (overlay and maps) ----
