@@ -60,9 +60,13 @@ const PLAN = opt.quick
 // rounds, so that the whole run stays near half an hour.
 const HELLO_SLOW_ROUNDS = 2;
 const HELLO_SLOW = new Set(['strace', 'strace-bpf', 'proot', 'catbox-trace-all']);
-// The untimed check run of a command is ended (with its whole process group,
-// by timeout(1)) after this long: a peer that hangs is reported, not waited for.
-const CHECK_TIMEOUT_S = 900;
+// Every run of a command is ended (with its whole process group, by
+// timeout(1)) after TIME_LIMIT_FACTOR times the bare command's check run took,
+// within these bounds: a line that hangs is reported, not waited for.
+const TIME_LIMIT_FACTOR = 20;
+const TIME_LIMIT_MIN_S = 60;
+const TIME_LIMIT_MAX_S = 1800;
+// A check run that failed (not by the time limit) is tried once more this much later.
 const CHECK_RETRY_S = 30;
 const NFILES = 2000; // files in the syscall-heavy tarball: 40 dirs x 50
 
@@ -440,8 +444,10 @@ function check(w, t) {
     const p = sh(t.prepare[0], t.prepare.slice(1), { cwd: w.cwd });
     if (p.code !== 0) return `its preparation \`${cmdline(t.prepare)}\` failed (exit ${p.code}): ${(p.err || p.out).trim().split('\n').slice(-5).join('\n')}`;
   }
-  const r = sh('timeout', ['-k', '10', String(CHECK_TIMEOUT_S), ...t.argv], { cwd: w.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.code === 124) return `timed out after ${CHECK_TIMEOUT_S} s`;
+  const started = Date.now();
+  const r = sh('timeout', ['-k', '10', String(w.limit ?? TIME_LIMIT_MAX_S), ...t.argv], { cwd: w.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.checkSeconds = (Date.now() - started) / 1000;
+  if (r.code === 124 || r.code === 137) { t.timedOut = true; return `ended after the time limit of ${w.limit ?? TIME_LIMIT_MAX_S} s`; }
   if (r.code !== 0) {
     const tail = (r.err || r.out).trim().split('\n').slice(-15).join('\n');
     return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}: ${tail || '(no output)'}`;
@@ -457,7 +463,11 @@ function hyperfine(w, active, runs, warmup, json) {
   // --prepare: once for all commands, or once per command when a line has its own.
   if (active.some((t) => t.prepare)) for (const t of active) args.push('--prepare', cmdline(prepareOf(w, t) ?? ['true']));
   else if (w.prepare) args.push('--prepare', cmdline(w.prepare));
-  for (const t of active) args.push('-n', t.label, cmdline(t.argv));
+  // The same time limit as the check run's, for every line alike (the bare one
+  // too, so they all pay for the extra exec); not for start-up, whose lines
+  // are a few milliseconds long.
+  const limit = w.id === 'startup' ? [] : ['timeout', '-k', '10', String(w.limit ?? TIME_LIMIT_MAX_S)];
+  for (const t of active) args.push('-n', t.label, cmdline([...limit, ...t.argv]));
   fs.rmSync(json, { force: true });
   const res = sh('hyperfine', args, { cwd: w.cwd });
   fs.appendFileSync(path.join(RUNDIR, 'hyperfine.log'), `\n$ hyperfine ${args.map(q).join(' ')}\n${res.out}${res.err}`);
@@ -474,7 +484,10 @@ function measure(w) {
     if (w.id === 'hello' && t.rounds) continue;
     log(`${w.id}: check ${t.label}`);
     t.failure = check(w, t);
-    if (t.failure) {
+    if (t.id === 'bare' && !t.failure) {
+      w.limit = Math.round(Math.min(TIME_LIMIT_MAX_S, Math.max(TIME_LIMIT_MIN_S, TIME_LIMIT_FACTOR * t.checkSeconds)));
+    }
+    if (t.failure && !t.timedOut) {
       // Once more, a little later, before giving up on the line: on a shared
       // machine a passing hiccup (a binary being rebuilt) is not the line's fault.
       log(`${w.id}: ${t.label} failed its check (${firstLine(t.failure)}); trying again in ${CHECK_RETRY_S} s`);
@@ -597,7 +610,8 @@ ${list.filter((w) => w.source).map((w) => `- ${w.id} source: ${w.source} (from D
 - every command first ran once untimed and had to exit 0, or failing that a second time
   ${CHECK_RETRY_S} s later (hello's slow lines excepted); a command that failed is reported above as
   "fails" and not timed. A timed run that exited non-zero is left out of the times, and its line
-  reads "N× (fails)".
+  reads "N× (fails)". Every run but start-up's is ended after ${TIME_LIMIT_FACTOR}× the bare check run
+  (${TIME_LIMIT_MIN_S}–${TIME_LIMIT_MAX_S} s): \`timeout -k 10 LIMIT CMD\`, for the bare line too.
 - catbox runs as \`node bin/run.js run --writable <scratch> --writable /tmp -- CMD\` (enforce mode); the
   trace lines as \`node bin/run.js exec bench-<workload> --trace=exec|all -- CMD\`, in an environment
   with the same two rules (each run also writes its record and its operation log).
