@@ -51,14 +51,6 @@ std::string parent_of(const std::string& g) {
   return i == 0 || i == std::string::npos ? "/" : g.substr(0, i);
 }
 
-int read_link(const std::string& path, std::string* out) {
-  char buf[PATH_MAX];
-  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
-  if (n < 0) return -errno;
-  if (n == static_cast<ssize_t>(sizeof buf)) return -ENAMETOOLONG;
-  out->assign(buf, n);
-  return 0;
-}
 
 void push_front_parts(const std::string& path, std::deque<std::string>* todo) {
   std::vector<std::string> parts;
@@ -72,17 +64,7 @@ void push_front_parts(const std::string& path, std::deque<std::string>* todo) {
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo->push_front(*it);
 }
 
-bool is_number(const std::string& s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!isdigit(static_cast<unsigned char>(c))) return false;
-  return true;
-}
 
-bool ends_with(const std::string& s, const char* suffix) {
-  size_t n = strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
 
 int64_t mtime_ns(const std::string& path) {
   struct stat st;
@@ -96,14 +78,6 @@ int64_t now_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-bool other_mount_namespace(const std::string& pid) {
-  static const std::string mine = [] {
-    std::string ns;
-    return read_link("/proc/self/ns/mnt", &ns) == 0 ? ns : std::string("?");
-  }();
-  std::string theirs;
-  return read_link("/proc/" + pid + "/ns/mnt", &theirs) < 0 || theirs != mine;
-}
 
 int remove_tree(const std::string& path) {
   DIR* d = opendir(path.c_str());
@@ -196,25 +170,12 @@ GuestObject Overlay::child(const GuestObject& parent, const std::string& name) {
   }
   auto cached = dirs_.find(o.guest);
   if (cached != dirs_.end()) return cached->second;
-  if (const PathMap* m = map_for(o.guest)) {
+  // Inside a map: its host directory, whether the map starts here or above.
+  const PathMap* m = map_for(o.guest);
+  if (m || parent.layer == Layer::Map) {
     o.layer = Layer::Map;
-    o.map = m;
-    o.host = rebase(o.guest, m->guest, m->host);
-    if (lstat(o.host.c_str(), &st) == 0) {
-      o.exists = true;
-      o.mode = st.st_mode;
-    } else {
-      o.error = -errno;
-    }
-    o.is_dir = S_ISDIR(o.mode);
-    if (o.exists && o.is_dir && dirs_.size() < 65536) dirs_[o.guest] = o;
-    return o;
-  }
-  bool in_map = parent.layer == Layer::Map;
-  if (in_map) {  // below a map that has no map of its own here
-    o.layer = Layer::Map;
-    o.map = parent.map;
-    o.host = child_path(parent.host, name);
+    o.map = m ? m : parent.map;
+    o.host = m ? rebase(o.guest, m->guest, m->host) : child_path(parent.host, name);
     if (lstat(o.host.c_str(), &st) == 0) {
       o.exists = true;
       o.mode = st.st_mode;

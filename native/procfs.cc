@@ -1,5 +1,8 @@
 #include "procfs.h"
 
+#include <cctype>
+#include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -29,6 +32,36 @@ long field_in(const std::string& text, const char* key, int base, long fallback)
 
 long proc_field(const std::string& path, const char* key, int base, long fallback) {
   return field_in(read_small_file(path), key, base, fallback);
+}
+
+int read_link(const std::string& path, std::string* out) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
+  if (n < 0) return -errno;
+  if (n == static_cast<ssize_t>(sizeof buf)) return -ENAMETOOLONG;
+  out->assign(buf, n);
+  return 0;
+}
+
+bool other_mount_namespace(const std::string& pid) {
+  static const std::string mine = [] {
+    std::string ns;
+    return read_link("/proc/self/ns/mnt", &ns) == 0 ? ns : std::string("?");
+  }();
+  std::string theirs;
+  return read_link("/proc/" + pid + "/ns/mnt", &theirs) < 0 || theirs != mine;
+}
+
+bool is_number(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+bool ends_with(const std::string& s, const char* suffix) {
+  size_t n = strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
 }  // namespace catbox

@@ -16,4 +16,14 @@ long proc_field(const std::string& path, const char* key, int base, long fallbac
 // The same, in text already read.
 long field_in(const std::string& text, const char* key, int base, long fallback);
 
+// readlink(2) into a string: 0 or -errno (-ENAMETOOLONG when it does not fit PATH_MAX).
+int read_link(const std::string& path, std::string* out);
+
+// Whether /proc/PID/... belongs to a process in another mount namespace than
+// catbox's (or one that cannot be told).
+bool other_mount_namespace(const std::string& pid);
+
+bool is_number(const std::string& s);
+bool ends_with(const std::string& s, const char* suffix);
+
 }  // namespace catbox

@@ -20,14 +20,6 @@ namespace {
 constexpr int kMaxSymlinks = 40;  // the kernel's MAXSYMLINKS
 constexpr const char kDeleted[] = " (deleted)";
 
-int read_link(const std::string& path, std::string* out) {
-  char buf[PATH_MAX];
-  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
-  if (n < 0) return -errno;
-  if (n == static_cast<ssize_t>(sizeof buf)) return -ENAMETOOLONG;
-  out->assign(buf, n);
-  return 0;
-}
 
 void split_into(const std::string& path, std::deque<std::string>* out, bool front) {
   std::vector<std::string> parts;
@@ -55,17 +47,7 @@ std::string join(const std::vector<std::string>& parts) {
   return s;
 }
 
-bool is_number(const std::string& s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!isdigit(static_cast<unsigned char>(c))) return false;
-  return true;
-}
 
-bool ends_with(const std::string& s, const char* suffix) {
-  size_t n = strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
 
 // The tracee's cwd or the directory an fd names, as the start of a relative walk.
 int base_of(const Tracee& t, int dirfd, std::string* out) {
@@ -84,16 +66,6 @@ int fd_flags(pid_t tid, const std::string& fd) {
   return static_cast<int>(proc_field("/proc/" + std::to_string(tid) + "/fdinfo/" + fd, "flags:", 8, -1));
 }
 
-// Whether /proc/PID/... belongs to a process in another mount namespace than
-// catbox's (or one that cannot be told).
-bool other_mount_namespace(const std::string& pid) {
-  static const std::string mine = [] {
-    std::string ns;
-    return read_link("/proc/self/ns/mnt", &ns) == 0 ? ns : std::string("?");
-  }();
-  std::string theirs;
-  return read_link("/proc/" + pid + "/ns/mnt", &theirs) < 0 || theirs != mine;
-}
 
 // A magic link's target "NAME (deleted)": an unlinked object (no name left,
 // nothing outside to protect: memfd, O_TMPFILE, a removed file) or a real

@@ -338,12 +338,7 @@ class Supervisor {
     if (spec_.trace.any() && !spec_.event_log.empty() && log_.open(spec_.event_log) < 0)
       return fail(("cannot open the event log " + spec_.event_log).c_str());
     // /proc/PID of a process outside the build is not the build's to write.
-    set_member_check(
-        [](const void* ctx, pid_t pid) {
-          const Supervisor* s = static_cast<const Supervisor*>(ctx);
-          return s->procs_.count(pid) > 0 || s->born_.count(pid) > 0;
-        },
-        this);
+    set_member_check(is_member, this);
     // Pure allow/deny questions go by user notification, several times
     // cheaper than a ptrace stop (spec.user_notif false: ptrace only, to compare).
     // In overlay mode only reads are answered this way (see seccomp.cc).
@@ -883,6 +878,12 @@ class Supervisor {
 
 
 
+  // For the resolvers: whether pid is a process (or thread) of the build.
+  static bool is_member(const void* ctx, pid_t pid) {
+    const Supervisor* s = static_cast<const Supervisor*>(ctx);
+    return s->procs_.count(pid) > 0 || s->born_.count(pid) > 0;
+  }
+
   // ---- seccomp user notifications: pure allow/deny questions ----
 
   // The notifier thread: takes the listener from the first process, then
@@ -906,12 +907,7 @@ class Supervisor {
     close(report_fd);
     close(ack_fd);
     if (listener < 0) return;  // the first process gave up, or never asks
-    set_member_check(
-        [](const void* ctx, pid_t pid) {
-          const Supervisor* s = static_cast<const Supervisor*>(ctx);
-          return s->procs_.count(pid) > 0 || s->born_.count(pid) > 0;
-        },
-        this);
+    set_member_check(is_member, this);
     for (;;) {
       pollfd fds[2] = {{listener, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
       if (poll(fds, 2, -1) < 0) {

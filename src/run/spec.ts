@@ -30,7 +30,7 @@ export function buildSpec(options: RunOptions): NativeSpec {
   if (!NETWORK_MODES.includes(network)) throw errors.badNetwork(network)
   const env = environment(options.env ?? process.env)
   return {
-    file: view ? findGuestCommand(argv[0], env.PATH, cwd, view) : findCommand(argv[0], env.PATH, cwd),
+    file: findCommand(argv[0], env.PATH, cwd, view ? examineGuest(view) : examine),
     argv: [...argv],
     env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     cwd,
@@ -88,33 +88,16 @@ function guestCwd(cwd: string | undefined, view: NativeView): string {
   return path
 }
 
-/** findCommand in the guest view: the guest path of the program. */
-function findGuestCommand(command: string, path: string | undefined, cwd: string, view: NativeView): string {
-  const look = (file: string): ReturnType<typeof examine> => {
-    let seen: ReturnType<typeof examine> = 'missing'
+/** What is at a guest path: the first of its host candidates that has anything. */
+function examineGuest(view: NativeView): (file: string) => Found {
+  return (file) => {
+    let seen: Found = 'missing'
     for (const host of guestCandidates(file, view)) {
-      const found = examine(host)
-      if (found !== 'missing') return found
-      seen = found
+      seen = examine(host)
+      if (seen !== 'missing') return seen
     }
     return seen
   }
-  if (command.includes('/')) {
-    const file = posix.resolve(cwd, command)
-    const found = look(file)
-    if (found === 'executable') return file
-    if (found === 'missing') throw errors.noSuchFile(command)
-    throw errors.notExecutable(command, found === 'directory' ? 'Is a directory' : 'Permission denied')
-  }
-  let notExecutable = false
-  for (const dir of (path ?? DEFAULT_PATH).split(':')) {
-    const file = posix.resolve(cwd, dir || '.', command)
-    const found = look(file)
-    if (found === 'executable') return file
-    if (found === 'not executable') notExecutable = true
-  }
-  if (notExecutable) throw errors.notExecutable(command, 'Permission denied')
-  throw errors.commandNotFound(command)
 }
 
 function fakeRootSpec(fake: RunOptions['fakeRoot'], cwd: string): Pick<NativeSpec, 'fakeRoot'> {
@@ -182,12 +165,13 @@ function environment(env: Record<string, string | undefined>): Record<string, st
  * to cwd); otherwise each PATH directory is tried in order (an empty entry
  * means cwd). Directories, and entries that cannot be looked at (an
  * unsearchable PATH directory), are skipped. When a file was found but none
- * was executable, that is reported instead of "not found".
+ * was executable, that is reported instead of "not found". `look` says what
+ * is at a path (in the guest view, for an overlay).
  */
-export function findCommand(command: string, path: string | undefined, cwd: string): string {
+export function findCommand(command: string, path: string | undefined, cwd: string, look: (file: string) => Found = examine): string {
   if (command.includes('/')) {
     const file = posix.resolve(cwd, command)
-    const found = examine(file)
+    const found = look(file)
     if (found === 'executable') return file
     if (found === 'missing') throw errors.noSuchFile(command)
     throw errors.notExecutable(command, found === 'directory' ? 'Is a directory' : 'Permission denied')
@@ -195,7 +179,7 @@ export function findCommand(command: string, path: string | undefined, cwd: stri
   let notExecutable = false
   for (const dir of (path ?? DEFAULT_PATH).split(':')) {
     const file = posix.resolve(cwd, dir || '.', command)
-    const found = examine(file)
+    const found = look(file)
     if (found === 'executable') return file
     if (found === 'not executable') notExecutable = true
   }
@@ -203,7 +187,9 @@ export function findCommand(command: string, path: string | undefined, cwd: stri
   throw errors.commandNotFound(command)
 }
 
-function examine(file: string): 'executable' | 'not executable' | 'directory' | 'missing' | 'unreachable' {
+type Found = 'executable' | 'not executable' | 'directory' | 'missing' | 'unreachable'
+
+function examine(file: string): Found {
   let isDirectory: boolean
   try {
     isDirectory = statSync(file).isDirectory()
