@@ -613,22 +613,12 @@ class Supervisor {
           if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
           break;
       }
+    } else if (row->kind == Kind::Identity) {
+      if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
+    } else if (row->kind == Kind::Stat) {
+      if (fake_) act = fake_->stat_entry(*row, args, &proc.pending);
     } else {
-      switch (row->kind) {
-        case Kind::Path: d = check_paths(t, *row, args); break;
-        case Kind::Fd:
-        case Kind::Ioctl: d = check_fd(t, *row, static_cast<int>(args[row->fd_arg])); break;
-        case Kind::Net: d = check_net(t, *row, args, nullptr, nullptr); break;
-        case Kind::Bind: d = check_bind(t, *row, args, nullptr, nullptr); break;
-        case Kind::Signal: d = check_signal(t, *row, args, &act); break;
-        case Kind::Identity:
-          if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
-          break;
-        case Kind::Stat:
-          if (fake_) act = fake_->stat_entry(*row, args, &proc.pending);
-          break;
-        case Kind::Cwd: break;
-      }
+      d = decide(t, *row, args, &act);
     }
     if (proc.ov.kind != OvPending::Kind::None) act.exit_stop = true;
     if (!d.allow) {
@@ -653,6 +643,19 @@ class Supervisor {
     if (act.arg2 >= 0) set_arg(regs, act.arg2, act.value2);
     ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
     return act.exit_stop && !act.skip;
+  }
+
+  // The pure allow/deny questions, asked by a ptrace stop or a notification.
+  Decision decide(const Tracee& t, const SyscallDef& row, const uint64_t* args, Action* act) {
+    switch (row.kind) {
+      case Kind::Path: return check_paths(t, row, args);
+      case Kind::Fd:
+      case Kind::Ioctl: return check_fd(t, row, static_cast<int>(args[row.fd_arg]));
+      case Kind::Net: return check_net(t, row, args, nullptr, nullptr);
+      case Kind::Bind: return check_bind(t, row, args, nullptr, nullptr);
+      case Kind::Signal: return check_signal(t, row, args, act);
+      default: return {};  // identity, stat, getcwd: not a question of allowing
+    }
   }
 
   void on_syscall_exit(pid_t pid) {
@@ -946,17 +949,7 @@ class Supervisor {
     Action act;
     Decision d;
     if (row && ov_) return guest_answer(listener, req, t, *row, args, resp);
-    if (row) {
-      switch (row->kind) {
-        case Kind::Path: d = check_paths(t, *row, args); break;
-        case Kind::Fd:
-        case Kind::Ioctl: d = check_fd(t, *row, static_cast<int>(args[row->fd_arg])); break;
-        case Kind::Net: d = check_net(t, *row, args, nullptr, nullptr); break;
-        case Kind::Bind: d = check_bind(t, *row, args, nullptr, nullptr); break;
-        case Kind::Signal: d = check_signal(t, *row, args, &act); break;
-        default: break;  // not asked by notification
-      }
-    }
+    if (row) d = decide(t, *row, args, &act);
     // What was read from its memory must have been the live thread's.
     uint64_t id = req.id;
     if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) return false;
