@@ -1182,7 +1182,12 @@ class Supervisor {
             stat(obj[0].host.c_str(), &target) == 0 && via_link.st_dev == target.st_dev && via_link.st_ino == target.st_ino)
           obj[0].host = link.host;
       }
-      return guest_read(t, proc, row, obj[0], given[0], by_fd[0], is_open, args, regs, dirty);
+      // A script run by execveat relative to a dirfd is named by its guest
+      // path (the kernel would say /dev/fd/N/NAME, useless once N is closed).
+      std::string named = given[0];
+      if (row.nr == __NR_execveat && !named.empty() && named[0] != '/' && static_cast<int>(args[0]) != AT_FDCWD)
+        named = obj[0].guest;
+      return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty);
     }
 
     // A rename or link between two mounts fails before any other check.

@@ -101,11 +101,11 @@ int main(int argc, char **argv) {
 }
 `
 
-let tools: {readdir: string; syscalls: string}
+let tools: {readdir: string; syscalls: string; execat: string}
 
 beforeAll(() => {
   const dir = makeTmpDirs().base
-  tools = {readdir: compileC(dir, 'readdir', READDIR_C), syscalls: compileC(dir, 'syscalls', SYSCALLS_C)}
+  tools = {readdir: compileC(dir, 'readdir', READDIR_C), syscalls: compileC(dir, 'syscalls', SYSCALLS_C), execat: compileC(dir, 'execat', EXECAT_C)}
 })
 
 /** fixture with host files; returns fx and the host fingerprint taken before any run. */
@@ -460,7 +460,51 @@ describe('paths given back to the command are guest paths', () => {
   })
 })
 
+// execveat by dirfd and fexecve (execveat of an fd with AT_EMPTY_PATH), each
+// of a program that exists only in upper; prints what the program printed.
+const EXECAT_C = `
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char** environ;
+static void run(int dirfd, const char* path, int flags, const char* what) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char* argv[] = {(char*)what, NULL};
+    syscall(SYS_execveat, dirfd, path, argv, environ, flags);
+    printf("%s failed\\n", what);
+    _exit(1);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+}
+int main(int argc, char** argv) {
+  int dir = open(argv[1], O_RDONLY | O_DIRECTORY);
+  run(dir, "prog", 0, "by-dirfd");
+  int fd = open(argv[2], O_RDONLY);
+  run(fd, "", AT_EMPTY_PATH, "fexecve");
+  return 0;
+}
+`
+
 describe('programs that exist only in upper run', () => {
+  test('execveat by a dirfd and fexecve of an fd run a program that exists only in upper', async () => {
+    const {fx, before} = fixture({})
+    const bin = join(fx.host, 'bin')
+    makeTree(inUpper(fx, bin), {prog: '#!/bin/sh\necho "ran $0"\n'})
+    chmodSync(inUpper(fx, join(bin, 'prog')), 0o755)
+    const r = await runGuest(fx, `${tools.execat} ${bin} ${join(bin, 'prog')}`)
+    expectClean(r)
+    // The kernel names a script run through an fd /dev/fd/N.
+    expect(r.stdout).toMatch(/^ran .*\/bin\/prog\nran \/dev\/fd\/\d+\n$/)
+    expect(fingerprint(fx.host)).toEqual(before)
+  })
+
   test('a script, a binary, and a #! script whose interpreter exists only in upper', async () => {
     const {fx, before} = fixture({})
     const script = [
