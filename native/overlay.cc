@@ -66,6 +66,17 @@ void push_front_parts(const std::string& path, std::deque<std::string>* todo) {
 
 
 
+// A dirent's type as a mode's, 0 when the filesystem does not say; every
+// other type than directory and symlink stands in as a regular file.
+mode_t type_of(unsigned char d_type) {
+  switch (d_type) {
+    case DT_DIR: return S_IFDIR;
+    case DT_LNK: return S_IFLNK;
+    case DT_UNKNOWN: return 0;
+    default: return S_IFREG;
+  }
+}
+
 int64_t mtime_ns(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) < 0) return -1;
@@ -677,8 +688,9 @@ std::vector<MergedEntry> Overlay::list(const GuestObject& o) {
       MergedEntry m;
       m.name = n;
       m.host = host == "/" ? "/" + n : host + "/" + n;
+      m.type = type_of(e->d_type);
       struct stat st;
-      m.type = lstat(m.host.c_str(), &st) == 0 ? (st.st_mode & S_IFMT) : S_IFREG;
+      if (!m.type) m.type = lstat(m.host.c_str(), &st) == 0 ? (st.st_mode & S_IFMT) : S_IFREG;
       out[n] = m;
     }
     closedir(d);
@@ -726,14 +738,40 @@ std::string Overlay::merged_view(const GuestObject& o, int* err) {
   int64_t low = o.lower && o.lower_dir ? mtime_ns(o.guest) : 0;
   if (o.layer == Layer::Map) low = mtime_ns(o.host);
   int64_t now = now_ns();
-  if (!v.host.empty() && v.upper_mtime == up && v.lower_mtime == low && v.generation == generation_) return v.host;
-  std::string dir = cfg_.merged_dir + "/" + std::to_string(++merged_made_);
-  if (mkdir(dir.c_str(), 0755) < 0) {
-    *err = errno;
-    return "";
+  // A view made in the same clock tick as its directory's last change could
+  // miss a change later in that tick: it is brought up to date again.
+  if (!v.host.empty() && v.settled && v.upper_mtime == up && v.lower_mtime == low && v.generation == generation_)
+    return v.host;
+  if (v.host.empty()) {
+    // One view per directory, kept up to date in place: a listing that is
+    // being read while the directory changes may or may not show the change,
+    // as with any directory.
+    std::string dir = cfg_.merged_dir + "/" + std::to_string(++merged_made_);
+    if (mkdir(dir.c_str(), 0755) < 0) {
+      *err = errno;
+      return "";
+    }
+    v.host = dir;
+    view_guest_[dir] = o.guest;
   }
-  for (const auto& e : list(o)) {
-    std::string p = dir + "/" + e.name;
+  std::map<std::string, mode_t> shown;  // the stand-ins there now
+  if (DIR* d = opendir(v.host.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") shown[n] = type_of(e->d_type);
+    }
+    closedir(d);
+  }
+  std::vector<MergedEntry> want = list(o);
+  std::unordered_set<std::string> wanted;
+  for (const auto& e : want) {
+    wanted.insert(e.name);
+    std::string p = v.host + "/" + e.name;
+    auto have = shown.find(e.name);
+    if (have != shown.end()) {
+      if (have->second == (e.type == S_IFDIR || e.type == S_IFLNK ? e.type : S_IFREG)) continue;
+      if (have->second == S_IFDIR ? rmdir(p.c_str()) : unlink(p.c_str())) continue;
+    }
     if (e.type == S_IFDIR) {
       mkdir(p.c_str(), 0755);
     } else if (e.type == S_IFLNK) {
@@ -745,15 +783,20 @@ std::string Overlay::merged_view(const GuestObject& o, int* err) {
       if (fd >= 0) close(fd);
     }
   }
-  view_guest_[dir] = o.guest;
-  // A view made in the same clock tick as its directory's last change could
-  // miss a change later in that tick: such a view is not reused.
-  bool settled = (up == 0 || now - up > kTickSafety) && (low == 0 || now - low > kTickSafety);
-  v.host = settled ? dir : "";
+  for (const auto& [name, type] : shown) {
+    if (wanted.count(name)) continue;
+    std::string p = v.host + "/" + name;
+    if (type == S_IFDIR) {
+      rmdir(p.c_str());
+    } else {
+      unlink(p.c_str());
+    }
+  }
+  v.settled = (up == 0 || now - up > kTickSafety) && (low == 0 || now - low > kTickSafety);
   v.upper_mtime = up;
   v.lower_mtime = low;
   v.generation = generation_;
-  return dir;
+  return v.host;
 }
 
 }  // namespace catbox

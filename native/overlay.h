@@ -140,6 +140,7 @@ class Overlay {
     std::string host;
     int64_t upper_mtime = 0, lower_mtime = 0;
     uint64_t generation = 0;
+    bool settled = false;  // made a clock tick after its directories last changed
   };
   std::unordered_map<std::string, View> views_;  // guest dir -> its merged view
   // Directories looked up since the last change that could alter them: most
