@@ -329,6 +329,8 @@ function tools(work, dir) {
   const t = [
     { id: 'bare', label: 'bare', argv: work },
     { id: 'catbox', label: 'catbox run (enforce)', argv: catbox([dir, '/tmp'], work) },
+    // The same with every question a ptrace stop, as before user notification.
+    { id: 'catbox-ptrace', label: 'catbox run (enforce, ptrace stops only)', argv: ['env', 'CATBOX_NO_USER_NOTIF=1', ...catbox([dir, '/tmp'], work)] },
     { id: 'catbox-trace-exec', label: 'catbox exec --trace=exec', argv: catboxExec(env.name, ['--trace=exec'], work), failure: env.error },
     { id: 'catbox-trace-all', label: 'catbox exec --trace=all', argv: catboxExec(env.name, ['--trace=all'], work), failure: env.error },
     { id: 'catbox-fakeroot', label: 'catbox exec (fake root)', argv: catboxExec(fakeRoot.name, [], work),
