@@ -237,30 +237,42 @@ GuestObject Overlay::child(const GuestObject& parent, const std::string& name) {
   return o;
 }
 
-GuestObject Overlay::locate(const std::string& guest) {
-  GuestObject cur;
-  cur.guest = "/";
-  cur.exists = cur.is_dir = true;
-  cur.mode = S_IFDIR | 0755;
-  cur.lower = cur.lower_dir = true;
-  cur.upper = cfg_.upper;
-  cur.layer = cfg_.upper ? Layer::Upper : Layer::Lower;
-  cur.host = cfg_.upper ? cfg_.upper_dir : "/";
+GuestObject Overlay::root() const {
+  GuestObject r;
+  r.guest = "/";
+  r.exists = r.is_dir = true;
+  r.mode = S_IFDIR | 0755;
+  r.lower = r.lower_dir = true;
+  r.upper = cfg_.upper;
+  r.layer = cfg_.upper ? Layer::Upper : Layer::Lower;
+  r.host = cfg_.upper ? cfg_.upper_dir : "/";
+  return r;
+}
+
+bool Overlay::walk(const std::string& g, std::vector<GuestObject>* stack, GuestObject* missing) {
   size_t i = 1;
-  while (i < guest.size()) {
-    size_t j = guest.find('/', i);
-    if (j == std::string::npos) j = guest.size();
-    std::string name = guest.substr(i, j - i);
+  while (i < g.size()) {
+    size_t j = g.find('/', i);
+    if (j == std::string::npos) j = g.size();
+    std::string name = g.substr(i, j - i);
     i = j + 1;
     if (name.empty()) continue;
-    GuestObject next = child(cur, name);
+    GuestObject next = child(stack->back(), name);
     if (!next.exists) {
-      if (i >= guest.size() && next.error == -ENOENT) next.error = 0;  // only the last name is missing
-      return next;
+      if (i >= g.size() && next.error == -ENOENT) next.error = 0;  // only the last name is missing
+      *missing = std::move(next);
+      return false;
     }
-    cur = std::move(next);
+    stack->push_back(std::move(next));
   }
-  return cur;
+  return true;
+}
+
+GuestObject Overlay::locate(const std::string& guest) {
+  std::vector<GuestObject> stack{root()};
+  GuestObject missing;
+  if (!walk(guest, &stack, &missing)) return missing;
+  return std::move(stack.back());
 }
 
 GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path, bool follow_last) {
@@ -273,8 +285,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     r.error = -ENAMETOOLONG;
     return r;
   }
-  std::vector<GuestObject> stack;
-  stack.push_back(locate("/"));
+  std::vector<GuestObject> stack{root()};
   if (path[0] != '/') {
     GuestObject base = resolve_fd(t, dirfd);
     if (base.error) {
@@ -286,20 +297,10 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
       return r;
     }
     // The walk back up ("..") needs every ancestor.
-    size_t i = 1;
-    const std::string& g = base.guest;
-    while (i < g.size()) {
-      size_t j = g.find('/', i);
-      if (j == std::string::npos) j = g.size();
-      std::string name = g.substr(i, j - i);
-      i = j + 1;
-      if (name.empty()) continue;
-      GuestObject next = child(stack.back(), name);
-      if (!next.exists) {
-        r.error = -ENOENT;  // the directory is gone
-        return r;
-      }
-      stack.push_back(std::move(next));
+    GuestObject missing;
+    if (!walk(base.guest, &stack, &missing)) {
+      r.error = -ENOENT;  // the directory is gone
+      return r;
     }
   }
   std::deque<std::string> todo;
@@ -522,7 +523,7 @@ int Overlay::make_dir(const std::string& g, mode_t mode) {
 int Overlay::make_parents(const std::string& g) {
   std::string parent = parent_of(g);
   if (!cfg_.upper || parent == "/") return 0;
-  GuestObject cur = locate("/");
+  GuestObject cur = root();
   // Making a directory changes its parent's times: the host's are put back
   // once all are made, as overlayfs does for a copy-up.
   std::vector<std::pair<std::string, struct stat>> made;

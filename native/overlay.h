@@ -118,6 +118,11 @@ class Overlay {
 
  private:
   const PathMap* map_for(const std::string& g) const;
+  GuestObject root() const;
+  // Walks canonical guest path g below stack->back(), pushing each object
+  // found; false with *missing set at the first name that does not exist
+  // (its error 0 when it is the last name).
+  bool walk(const std::string& g, std::vector<GuestObject>* stack, GuestObject* missing);
   bool has_map_below(const std::string& g) const;
   // Looks up child `name` of the already resolved directory parent.
   GuestObject child(const GuestObject& parent, const std::string& name);

@@ -667,6 +667,23 @@ class Supervisor {
     if (fake_) fake_->exit(Tracee{pid, it->second.tgid}, it->second.pending, static_cast<int64_t>(regs.rax));
   }
 
+  // Reads a path operand: 0 with *given (or *by_fd: the call names the dirfd
+  // itself, AT_EMPTY_PATH or a NULL path), or the errno the call fails with.
+  static int read_operand(const Tracee& t, const PathOperand& op, const uint64_t* args, int flags, std::string* given,
+                          bool* by_fd) {
+    uint64_t ptr = args[op.path];
+    bool empty_flag = flags & AT_EMPTY_PATH;
+    *by_fd = ptr == 0 && (op.empty == Empty::NullOrAtEmptyPath || (op.empty == Empty::AtEmptyPath && empty_flag));
+    if (*by_fd) return 0;
+    int rc = read_string(t.tid, ptr, given, kMaxPath);
+    if (rc < 0) return -rc;
+    if (given->empty()) {
+      if (op.empty == Empty::No || !empty_flag) return ENOENT;
+      *by_fd = true;
+    }
+    return 0;
+  }
+
   Decision check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
     int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
     int open_flags = flags;
@@ -691,20 +708,10 @@ class Supervisor {
   Decision check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args,
                          int flags, int open_flags, Target* target) {
     int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
-    uint64_t ptr = args[op.path];
     std::string given;
-    Resolved r;
-    bool empty_path_flag = flags & AT_EMPTY_PATH;
-    bool names_fd = ptr == 0 && (op.empty == Empty::NullOrAtEmptyPath || (op.empty == Empty::AtEmptyPath && empty_path_flag));
-    if (!names_fd) {
-      int rc = read_string(t.tid, ptr, &given, kMaxPath);
-      if (rc < 0) return Decision{false, -rc, false};
-      if (given.empty()) {
-        if (op.empty == Empty::No || !empty_path_flag) return Decision{false, ENOENT, false};
-        names_fd = true;
-      }
-    }
-    r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
+    bool names_fd = false;
+    if (int err = read_operand(t, op, args, flags, &given, &names_fd)) return Decision{false, err, false};
+    Resolved r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
     target->valid = r.error == 0 && !r.anon;
     target->path = r.path;
     if (names_fd) {
@@ -988,18 +995,9 @@ class Supervisor {
     int open_flags = flags;
     const PathOperand& op = row.a;
     int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
-    uint64_t ptr = args[op.path];
-    bool empty_flag = flags & AT_EMPTY_PATH;
-    bool by_fd = ptr == 0 && (op.empty == Empty::NullOrAtEmptyPath || (op.empty == Empty::AtEmptyPath && empty_flag));
     std::string given;
-    if (!by_fd) {
-      int rc = read_string(t.tid, ptr, &given, kMaxPath);
-      if (rc < 0) return fail(-rc);
-      if (given.empty()) {
-        if (op.empty == Empty::No || !empty_flag) return fail(ENOENT);
-        by_fd = true;
-      }
-    }
+    bool by_fd = false;
+    if (int err = read_operand(t, op, args, flags, &given, &by_fd)) return fail(err);
     GuestObject o;
     std::string host;
     bool follow_host = false;  // the host path is a magic link to follow
@@ -1010,14 +1008,8 @@ class Supervisor {
       o = ov_->resolve(t, dirfd, given, follows(op.follow, flags, open_flags));
       if (o.error) return fail(-o.error);
       if (is_open && o.foreign_link) return fail(EACCES);
-      host = o.host;
       follow_host = o.anon;
-      if (o.exists && !o.anon && (o.layer == Layer::Virtual || (is_open && o.is_dir && ov_->needs_merge(o)))) {
-        int err = 0;
-        host = ov_->merged_view(o, &err);
-        if (host.empty()) return fail(err ? err : ENOMEM);
-      }
-      if (host.empty()) return fail(ENOENT);
+      if (int err = read_host(o, is_open, &host)) return fail(err);
     }
     int nofollow = follow_host ? 0 : AT_SYMLINK_NOFOLLOW;
     switch (row.nr) {
@@ -1154,17 +1146,7 @@ class Supervisor {
       const PathOperand& op = *ops[i];
       if (op.access == Access::None) continue;
       int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
-      uint64_t ptr = args[op.path];
-      bool empty_flag = flags & AT_EMPTY_PATH;
-      by_fd[i] = ptr == 0 && (op.empty == Empty::NullOrAtEmptyPath || (op.empty == Empty::AtEmptyPath && empty_flag));
-      if (!by_fd[i]) {
-        int rc = read_string(t.tid, ptr, &given[i], kMaxPath);
-        if (rc < 0) return refuse(-rc);
-        if (given[i].empty()) {
-          if (op.empty == Empty::No || !empty_flag) return refuse(ENOENT);
-          by_fd[i] = true;
-        }
-      }
+      if (int err = read_operand(t, op, args, flags, &given[i], &by_fd[i])) return refuse(err);
       obj[i] = by_fd[i] ? ov_->resolve_fd(t, dirfd)
                         : ov_->resolve(t, dirfd, given[i], follows(op.follow, flags, open_flags));
       if (obj[i].error) return refuse(-obj[i].error);
@@ -1232,19 +1214,26 @@ class Supervisor {
     return d;
   }
 
+  // The host path a read of o goes to: a directory's merged listing when it
+  // is opened and needs one (a virtual directory always); 0 or an errno.
+  int read_host(const GuestObject& o, bool is_open, std::string* host) {
+    *host = o.host;
+    if (o.exists && !o.anon && (o.layer == Layer::Virtual || (is_open && o.is_dir && ov_->needs_merge(o)))) {
+      int err = 0;
+      *host = ov_->merged_view(o, &err);
+      if (host->empty()) return err ? err : ENOMEM;
+    }
+    return host->empty() ? ENOENT : 0;
+  }
+
   Decision guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
                       bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty) {
     if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid, false, row.name, o.guest, o.exists);
     if (by_fd) return {};  // the kernel acts on the fd itself
     // Reading from another process's fd (catbox's own pipes) is no build's business.
     if (is_open && o.foreign_link) return refuse(EACCES);
-    std::string host = o.host;
-    if (o.exists && !o.anon && (o.layer == Layer::Virtual || (is_open && o.is_dir && ov_->needs_merge(o)))) {
-      int err = 0;
-      host = ov_->merged_view(o, &err);
-      if (host.empty()) return refuse(err ? err : ENOMEM);
-    }
-    if (host.empty()) return refuse(ENOENT);
+    std::string host;
+    if (int err = read_host(o, is_open, &host)) return refuse(err);
     Scratch scratch(t.tid, regs.rsp);
     if ((row.nr == __NR_execve || row.nr == __NR_execveat) && o.exists && !o.is_dir) {
       Decision d = guest_script(t, row, o, given, host, args, regs, scratch, dirty);
