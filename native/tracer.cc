@@ -47,6 +47,10 @@ namespace {
 // Exec stops are needed even when execs are not logged: after an exec from a
 // non-leader thread only the exec stop tells which tid is gone, and a stale
 // entry would make a later process that reuses the tid look known.
+// Not in older kernel headers (linux/seccomp.h, Linux 6.6).
+constexpr unsigned long kNotifSetFlags = _IOW('!', 4, uint64_t);
+constexpr uint64_t kNotifSyncWakeUp = 1;
+
 constexpr int kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
                                PTRACE_O_TRACESYSGOOD;
@@ -917,6 +921,11 @@ class Supervisor {
     close(report_fd);
     close(ack_fd);
     if (listener < 0) return;  // the first process gave up, or never asks
+    // Synchronous wake-ups (Linux 6.6): the asking thread and this one hand
+    // the CPU to each other instead of waking across CPUs, which on a
+    // virtual machine costs an interrupt each way. Older kernels say EINVAL.
+    uint64_t sync_flags = kNotifSyncWakeUp;
+    ioctl(listener, kNotifSetFlags, sync_flags);
     set_member_check(is_member, this);
     for (;;) {
       pollfd fds[2] = {{listener, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
