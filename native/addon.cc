@@ -110,6 +110,7 @@ Spec get_spec(Napi::Object o) {
   s.hook_child_initialized = o.Get("hookChildInitialized").ToBoolean();
   s.sync_violations = o.Get("syncViolations").ToBoolean();
   s.user_notif = !o.Get("ptraceOnly").ToBoolean();
+  s.follow_processes = o.Get("followProcesses").ToBoolean();
   Napi::Value trace = o.Get("trace");
   if (trace.IsObject()) {
     Napi::Object t = trace.As<Napi::Object>();

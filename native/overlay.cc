@@ -324,7 +324,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     // /proc/self means the tracee (whatever upper holds at /proc); readlink
     // of /proc/self itself is the kernel's, in the tracee's context.
     if (dir.guest == "/proc" && (c == "self" || c == "thread-self") && follow) {
-      stack.push_back(child(dir, std::to_string(t.tgid)));
+      stack.push_back(child(dir, std::to_string(t.tgid())));
       if (c == "thread-self") {
         stack.push_back(child(stack.back(), "task"));
         stack.push_back(child(stack.back(), std::to_string(t.tid)));
@@ -361,7 +361,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
           anon = stat(o.host.c_str(), &st) == 0 && st.st_nlink == 0;
         }
         // Another process's fds, cwd or root (a pipe of catbox itself): not the build's.
-        if (other_process_under_proc(o.guest, t.tgid) || (pid != std::to_string(t.tgid) && other_mount_namespace(pid))) {
+        if (other_process_under_proc(o.guest, t.tgid()) || (pid != std::to_string(t.tgid()) && other_mount_namespace(pid))) {
           o.foreign = true;
           o.foreign_link = true;
           return o;
@@ -372,7 +372,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
           if (!last) o.error = -ENOTDIR;
           return o;  // host: the magic link, which the tracee may open as it is
         }
-        std::string own_fd = "/proc/" + std::to_string(t.tgid) + "/fd/";
+        std::string own_fd = "/proc/" + std::to_string(t.tgid()) + "/fd/";
         if (last && o.guest.compare(0, own_fd.size(), own_fd) == 0 && is_number(o.guest.substr(own_fd.size()))) {
           reopened = static_cast<int>(
               proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + o.guest.substr(own_fd.size()), "flags:", 8, -1));
@@ -398,7 +398,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
   end.reopened_fd_flags = reopened;
   end.fd_link = reopened_link;
   // /proc/PID/mem and the like of a process outside the build.
-  if (other_process_under_proc(end.guest, t.tgid)) end.foreign = true;
+  if (other_process_under_proc(end.guest, t.tgid())) end.foreign = true;
   return end;
 }
 

@@ -77,7 +77,7 @@ bool names_unlinked_object(const std::string& link) {
 
 // parts = proc/<tgid>/fd/<n>: the tracee's own fd n.
 bool is_own_fd_link(const std::vector<std::string>& parts, const Tracee& t) {
-  return parts.size() == 4 && parts[0] == "proc" && parts[1] == std::to_string(t.tgid) && parts[2] == "fd" &&
+  return parts.size() == 4 && parts[0] == "proc" && parts[1] == std::to_string(t.tgid()) && parts[2] == "fd" &&
          is_number(parts[3]);
 }
 
@@ -85,6 +85,11 @@ thread_local MemberCheck member_check = nullptr;
 thread_local const void* member_ctx = nullptr;
 
 }  // namespace
+
+pid_t Tracee::tgid() const {
+  if (known_tgid == 0) known_tgid = static_cast<pid_t>(proc_field("/proc/" + std::to_string(tid) + "/status", "Tgid:", 10, tid));
+  return known_tgid;
+}
 
 void set_member_check(MemberCheck check, const void* ctx) {
   member_check = check;
@@ -144,7 +149,7 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
     bool follow = !last || follow_last || !todo.empty();
     // /proc/self and /proc/thread-self mean the tracee, not the tracer.
     if (parts.size() == 1 && parts[0] == "proc" && (c == "self" || c == "thread-self")) {
-      parts.push_back(std::to_string(t.tgid));
+      parts.push_back(std::to_string(t.tgid()));
       if (c == "thread-self") {
         parts.push_back("task");
         parts.push_back(std::to_string(t.tid));
@@ -182,7 +187,7 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
       bool magic = parts.size() >= 3 && parts[0] == "proc" && is_number(parts[1]);
       // Another process's fds, cwd or root: a pipe of catbox itself, a file
       // of the user's editor. Not the build's to write to.
-      if (magic && other_process_under_proc("/proc/" + parts[1], t.tgid)) {
+      if (magic && other_process_under_proc("/proc/" + parts[1], t.tgid())) {
         r.foreign = true;
         r.exists = true;
         r.path = cur;
@@ -199,7 +204,7 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
         if (!last) r.error = -ENOTDIR;
         return r;
       }
-      if (magic && parts[1] != std::to_string(t.tgid) && other_mount_namespace(parts[1])) {
+      if (magic && parts[1] != std::to_string(t.tgid()) && other_mount_namespace(parts[1])) {
         r.foreign = true;
         r.exists = true;
         r.path = cur;
@@ -223,7 +228,7 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
   }
   r.path = join(parts);
   // /proc/PID/mem and the like of a process outside the build.
-  if (other_process_under_proc(r.path, t.tgid)) r.foreign = true;
+  if (other_process_under_proc(r.path, t.tgid())) r.foreign = true;
   if (!r.exists && r.error == 0) {
     // Resolution ended on "..", "." or "/": the object is a directory that exists.
     struct stat st;

@@ -23,8 +23,10 @@ struct Resolved {
 };
 
 struct Tracee {
-  pid_t tid;   // the thread that made the call
-  pid_t tgid;  // its process (what /proc/self means)
+  pid_t tid;                   // the thread that made the call
+  mutable pid_t known_tgid;    // its process, or 0 until tgid() looks it up
+  // Its process (what /proc/self means), from /proc/TID/status when not known.
+  pid_t tgid() const;
 };
 
 // Whether pid belongs to the build: its /proc/PID entries (fds, mem) are the

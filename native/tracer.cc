@@ -4,7 +4,9 @@
 #include <cerrno>
 #include <climits>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -44,13 +46,13 @@
 namespace catbox {
 namespace {
 
-// Exec stops are needed even when execs are not logged: after an exec from a
-// non-leader thread only the exec stop tells which tid is gone, and a stale
-// entry would make a later process that reuses the tid look known.
 // Not in older kernel headers (linux/seccomp.h, Linux 6.6).
 constexpr unsigned long kNotifSetFlags = _IOW('!', 4, uint64_t);
 constexpr uint64_t kNotifSyncWakeUp = 1;
 
+// Exec stops are needed even when execs are not logged: after an exec from a
+// non-leader thread only the exec stop tells which tid is gone, and a stale
+// entry would make a later process that reuses the tid look known.
 constexpr int kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
                                PTRACE_O_TRACESYSGOOD;
@@ -158,6 +160,182 @@ const char* errno_text(int err) {
   child_say("catbox: ", file, ": ");
   child_say(errno_text(err), "\n");
   _exit(err == ENOENT ? 127 : 126);
+}
+
+// ---- the reaper (enforce mode without ptrace): async-signal-safe calls only ----
+//
+// When every question goes by user notification, nothing needs a ptrace
+// stop, and the build runs without any. Its processes are then kept together
+// by a small process between the supervisor and the first process: a child
+// subreaper, so every orphan of the build becomes its child instead of
+// init's. It reaps them all (the run ends when the last is gone, as with
+// ptrace), and when the supervisor dies (parent-death signal) it kills them,
+// as PTRACE_O_EXITKILL would: none goes on without its supervisor.
+
+volatile sig_atomic_t g_supervisor_gone = 0;
+
+// Appends the decimal digits of n to p; returns the new end.
+char* put_number(char* p, long n) {
+  char digits[24];
+  int k = 0;
+  do {
+    digits[k++] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n > 0 && k < 23);
+  while (k > 0) *p++ = digits[--k];
+  return p;
+}
+
+// SIGKILL to each child of this (single-threaded) process. Their children
+// come to us when they die, and are killed at the next call.
+void kill_children() {
+  char path[64];
+  char* p = path;
+  const char head[] = "/proc/self/task/";
+  memcpy(p, head, sizeof head - 1);
+  p = put_number(p + sizeof head - 1, syscall(SYS_gettid));
+  const char tail[] = "/children";
+  memcpy(p, tail, sizeof tail);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[4096];
+  long pid = 0;
+  bool digit = false;
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n; i++) {
+      if (buf[i] >= '0' && buf[i] <= '9') {
+        pid = pid * 10 + (buf[i] - '0');
+        digit = true;
+      } else {
+        if (digit) kill(static_cast<pid_t>(pid), SIGKILL);
+        pid = 0;
+        digit = false;
+      }
+    }
+  }
+  if (digit) kill(static_cast<pid_t>(pid), SIGKILL);
+  close(fd);
+}
+
+void on_supervisor_gone(int) {
+  int saved = errno;
+  g_supervisor_gone = 1;
+  kill_children();
+  errno = saved;
+}
+
+struct ChildArgs {
+  const char* cwd;
+  const char* file;
+  int sync_fd;
+  int report_fd;
+  const sock_fprog* prog;
+  char* const* argv;
+  char* const* envp;
+};
+
+// Forks the first process, tells the supervisor its pid on info_fd, reaps
+// the whole build and ends with the first process's wait status on info_fd.
+[[noreturn]] void reaper_main(pid_t supervisor, int info_fd, const ChildArgs& c) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_supervisor_gone;  // no SA_RESTART: waitpid returns
+  sigfillset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
+  // Terminal signals (Ctrl-C, Ctrl-Z) are the build's, not ours: the reaper
+  // only waits, and wakes for the parent-death signal.
+  sigset_t all_but_one;
+  sigfillset(&all_but_one);
+  sigdelset(&all_but_one, SIGUSR1);
+  sigprocmask(SIG_SETMASK, &all_but_one, nullptr);
+  prctl(PR_SET_NAME, "catbox-reaper", 0, 0, 0);  // what ps shows as the build's first parent
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
+  if (getppid() != supervisor) _exit(1);  // gone before the signal was set
+  pid_t first = fork();
+  if (first == 0) {
+    close(info_fd);
+    child_main(c.cwd, c.file, c.sync_fd, c.report_fd, c.prog, c.argv, c.envp);
+  }
+  if (first < 0) _exit(1);
+  close(c.sync_fd);
+  if (c.report_fd >= 0) close(c.report_fd);
+  if (write(info_fd, &first, sizeof first) != sizeof first) {
+    kill(first, SIGKILL);
+  }
+  int first_status = -1;
+  for (;;) {
+    int st = 0;
+    pid_t pid = waitpid(-1, &st, __WALL);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: the last process of the build is gone
+    }
+    if (pid == first) first_status = st;
+    if (g_supervisor_gone) kill_children();
+  }
+  if (write(info_fd, &first_status, sizeof first_status) != sizeof first_status) _exit(1);
+  _exit(0);
+}
+
+// Reads len bytes unless end of file or an error comes first; returns how many.
+size_t read_full(int fd, void* buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, static_cast<char*>(buf) + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
+// The process a thread belongs to, and a process's parent, from /proc.
+pid_t process_of(pid_t tid) { return static_cast<pid_t>(proc_field("/proc/" + std::to_string(tid) + "/status", "Tgid:", 10, 0)); }
+pid_t parent_of(pid_t pid) { return static_cast<pid_t>(proc_field("/proc/" + std::to_string(pid) + "/status", "PPid:", 10, 0)); }
+
+// Whether the thread tid belongs to a process below ancestor (not ancestor itself).
+bool descends_from(pid_t tid, pid_t ancestor) {
+  pid_t p = process_of(tid);
+  if (p <= 0 || p == ancestor) return false;
+  for (int depth = 0; depth < 100000 && p > 1; depth++) {
+    p = parent_of(p);
+    if (p == ancestor) return true;
+  }
+  return false;
+}
+
+// The processes below root, from the children lists of its threads and theirs.
+std::vector<pid_t> descendants(pid_t root) {
+  std::vector<pid_t> out;
+  std::vector<pid_t> todo{root};
+  while (!todo.empty() && out.size() < 1000000) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    std::string task = "/proc/" + std::to_string(p) + "/task";
+    DIR* d = opendir(task.c_str());
+    if (!d) continue;
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::string list = read_small_file(task + "/" + e->d_name + "/children");
+      size_t i = 0;
+      while (i < list.size()) {
+        size_t j = list.find(' ', i);
+        if (j == std::string::npos) j = list.size();
+        if (j > i) {
+          pid_t child = static_cast<pid_t>(atol(list.substr(i, j - i).c_str()));
+          if (child > 0) {
+            out.push_back(child);
+            todo.push_back(child);
+          }
+        }
+        i = j + 1;
+      }
+    }
+    closedir(d);
+  }
+  return out;
 }
 
 std::vector<char*> c_strings(const std::vector<std::string>& v) {
@@ -347,6 +525,11 @@ class Supervisor {
     // cheaper than a ptrace stop (spec.user_notif false: ptrace only, to compare).
     // In overlay mode only reads are answered this way (see seccomp.cc).
     fo.notify = spec_.user_notif && (spec_.guest_view || !spec_.fake_root);
+    // Then enforce mode asks nothing by ptrace stop, and unless the process
+    // tree is wanted (the operation log, the library's process hooks) the
+    // build runs untraced, kept together by a reaper (see reaper_main).
+    unfollowed_ = fo.notify && !fo.overlay && !spec_.fake_root && !spec_.trace.any() && !spec_.follow_processes &&
+                  !spec_.hook_child_initialized;
     std::vector<sock_filter> filter = build_filter(fo);
     sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
     std::vector<char*> argv = c_strings(spec_.argv);
@@ -354,30 +537,52 @@ class Supervisor {
 
     int sync[2];
     int report[2] = {-1, -1};
+    int info[2] = {-1, -1};  // the reaper's reports
+    auto close_pipes = [&]() {
+      for (int fd : {sync[0], sync[1], report[0], report[1], info[0], info[1]})
+        if (fd >= 0) close(fd);
+    };
     if (pipe2(sync, O_CLOEXEC) < 0) return fail("pipe2");
-    if (fo.notify && pipe2(report, O_CLOEXEC) < 0) {
-      close(sync[0]);
-      close(sync[1]);
+    if ((fo.notify && pipe2(report, O_CLOEXEC) < 0) || (unfollowed_ && pipe2(info, O_CLOEXEC) < 0)) {
+      int err = errno;
+      close_pipes();
+      errno = err;
       return fail("pipe2");
     }
+    pid_t supervisor = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-      close(sync[0]);
-      close(sync[1]);
-      if (fo.notify) {
-        close(report[0]);
-        close(report[1]);
-      }
+      int err = errno;
+      close_pipes();
+      errno = err;
       return fail("fork");
     }
     if (pid == 0) {
       close(sync[1]);
       if (fo.notify) close(report[0]);
+      if (unfollowed_) {
+        close(info[0]);
+        reaper_main(supervisor, info[1], ChildArgs{cwd.c_str(), file.c_str(), sync[0], report[1], &prog, argv.data(), envp.data()});
+      }
       child_main(cwd.c_str(), file.c_str(), sync[0], report[1], &prog, argv.data(), envp.data());
     }
     close(sync[0]);
     if (fo.notify) close(report[1]);
-    if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(kPtraceOptions))) < 0) {
+    if (unfollowed_) {
+      close(info[1]);
+      reaper_ = pid;
+      pid_t first = 0;
+      if (read_full(info[0], &first, sizeof first) != sizeof first || first <= 0) {
+        kill(reaper_, SIGKILL);
+        close(sync[1]);
+        close(report[0]);
+        close(info[0]);
+        waitpid(reaper_, nullptr, __WALL);
+        errno = ECHILD;
+        return fail("the reaper did not start the first process");
+      }
+      pid = first;
+    } else if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(kPtraceOptions))) < 0) {
       int err = errno;
       kill(pid, SIGKILL);
       close(sync[1]);
@@ -386,14 +591,16 @@ class Supervisor {
       return fail("ptrace(PTRACE_SEIZE)");
     }
     root_ = pid;
-    procs_[pid] = Proc{pid};
-    if (fake_) procs_[pid].creds = fake_->initial();
+    if (!unfollowed_) {
+      procs_[pid] = Proc{pid};
+      if (fake_) procs_[pid].creds = fake_->initial();
+      out_.stats.processes++;
+    }
     log_.start(pid);
     if (spec_.trace.exec) log_.proc(pid, getpid());
     Event start{Event::Type::Start};
     start.pid = pid;
     rec_.push(std::move(start));
-    out_.stats.processes++;
     if (spec_.hook_child_initialized && hook_) hook_(pid, getpid());
     if (fo.notify) {
       stop_fd_ = eventfd(0, EFD_CLOEXEC);
@@ -403,7 +610,11 @@ class Supervisor {
       kill(pid, SIGKILL);
     }
     if (!fo.notify) close(sync[1]);  // else the notifier answers on it, then closes it
-    loop();
+    if (unfollowed_) {
+      wait_reaper(info[0]);
+    } else {
+      loop();
+    }
     if (notifier_.joinable()) {
       uint64_t one = 1;
       if (write(stop_fd_, &one, sizeof one) < 0) {
@@ -549,13 +760,7 @@ class Supervisor {
       e.signal = WTERMSIG(st);
       rec_.push(std::move(e));
     }
-    if (pid != root_) return;
-    if (WIFEXITED(st)) {
-      out_.exit_code = WEXITSTATUS(st);
-    } else {
-      out_.signal = WTERMSIG(st);
-      out_.exit_code = 128 + out_.signal;
-    }
+    if (pid == root_) set_first_status(st);
   }
 
   void record(pid_t pid, const char* op, const std::string& given, const std::string& canonical, const Decision& d) {
@@ -726,7 +931,7 @@ class Supervisor {
     }
     Decision d = decide_path(spec_.policy, op.access, open_flags, r);
     if (d.violation) record(t.tid, row.name, given.empty() ? r.path : given, r.path, d);
-    if (spec_.trace.write && !r.anon && !r.path.empty()) log_.access(t.tgid, true, row.name, r.path, d.allow);
+    if (spec_.trace.write && !r.anon && !r.path.empty()) log_.access(t.tgid(), true, row.name, r.path, d.allow);
     return d;
   }
 
@@ -738,7 +943,7 @@ class Supervisor {
     Resolved r = resolve_path(t, dirfd, given, follows(op.follow, 0, open_flags));
     if (r.anon || r.path.empty()) return;
     // A missing file is a failed lookup: a header searched for in several directories.
-    log_.access(t.tgid, false, row.name, r.path, r.exists && r.error == 0);
+    log_.access(t.tgid(), false, row.name, r.path, r.exists && r.error == 0);
   }
 
   void log_exec(pid_t pid) {
@@ -859,12 +1064,11 @@ class Supervisor {
         // of it ourselves and leave everyone else out.
         int sig = static_cast<int>(args[1]);
         if (sig < 0 || sig > SIGRTMAX) return {};  // the kernel's EINVAL
-        pid_t group = pid == 0 ? getpgid(t.tgid) : -pid;
+        pid_t group = pid == 0 ? getpgid(t.tgid()) : -pid;
         int sent = 0;
-        for (const auto& [tid, proc] : procs_) {
-          if (tid != proc.tgid) continue;  // one signal per process
-          if (pid == -1 ? tid == t.tgid : getpgid(tid) != group) continue;
-          if (kill(tid, sig) == 0) sent++;
+        for (pid_t member : members()) {
+          if (pid == -1 ? member == t.tgid() : getpgid(member) != group) continue;
+          if (kill(member, sig) == 0) sent++;
         }
         act->skip = true;
         act->result = sent > 0 ? 0 : -ESRCH;
@@ -884,7 +1088,7 @@ class Supervisor {
         if (target <= 0) return {};  // not a pidfd, or its process is gone: the kernel answers
         break;
     }
-    if (target <= 0 || procs_.count(target) || born_.count(target)) return {};
+    if (target <= 0 || is_member(this, target)) return {};
     Decision d = decide_signal(spec_.policy);
     if (d.violation) record(t.tid, row.name, "pid " + std::to_string(target), "", d);
     return d;
@@ -895,7 +1099,41 @@ class Supervisor {
   // For the resolvers: whether pid is a process (or thread) of the build.
   static bool is_member(const void* ctx, pid_t pid) {
     const Supervisor* s = static_cast<const Supervisor*>(ctx);
+    if (s->unfollowed_) return descends_from(pid, s->reaper_);
     return s->procs_.count(pid) > 0 || s->born_.count(pid) > 0;
+  }
+
+  // The processes of the build (not their threads).
+  std::vector<pid_t> members() const {
+    if (unfollowed_) return descendants(reaper_);
+    std::vector<pid_t> out;
+    for (const auto& [tid, proc] : procs_)
+      if (tid == proc.tgid) out.push_back(tid);
+    return out;
+  }
+
+  // Unfollowed runs: the reaper ends after the last process of the build,
+  // and tells how the first one ended.
+  void wait_reaper(int info_fd) {
+    int st = 0;
+    while (waitpid(reaper_, &st, __WALL | __WNOTHREAD) < 0 && errno == EINTR) {
+    }
+    int first = -1;
+    bool told = read_full(info_fd, &first, sizeof first) == sizeof first && first != -1;
+    close(info_fd);
+    std::lock_guard<std::mutex> lock(mu_);
+    // Without a word the reaper was killed from outside; the build's
+    // processes lost their keeper, and this run its first process's status.
+    set_first_status(told ? first : SIGKILL);
+  }
+
+  void set_first_status(int st) {
+    if (WIFEXITED(st)) {
+      out_.exit_code = WEXITSTATUS(st);
+    } else {
+      out_.signal = WTERMSIG(st);
+      out_.exit_code = 128 + out_.signal;
+    }
   }
 
   // ---- seccomp user notifications: pure allow/deny questions ----
@@ -956,9 +1194,7 @@ class Supervisor {
     const SyscallDef* row = req.data.arch == AUDIT_ARCH_X86_64 ? lookup_syscall(req.data.nr) : nullptr;
     pid_t tid = static_cast<pid_t>(req.pid);
     auto it = procs_.find(tid);
-    pid_t tgid = it != procs_.end() ? it->second.tgid
-                                    : static_cast<pid_t>(proc_field("/proc/" + std::to_string(tid) + "/status", "Tgid:", 10, tid));
-    Tracee t{tid, tgid};
+    Tracee t{tid, it != procs_.end() ? it->second.tgid : 0};  // unknown: looked up when needed
     uint64_t args[6];
     for (int i = 0; i < 6; i++) args[i] = req.data.args[i];
     targets_[0] = targets_[1] = Target{};
@@ -1024,7 +1260,7 @@ class Supervisor {
     switch (row.nr) {
       case __NR_open:
       case __NR_openat: {
-        if (spec_.trace.read && !by_fd && !o.anon) log_.access(t.tgid, false, row.name, o.guest, o.exists);
+        if (spec_.trace.read && !by_fd && !o.anon) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
         bool fifo = !by_fd && S_ISFIFO(o.mode);
         // Never block the supervisor, never take a terminal as its own.
         int fl = (open_flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0);
@@ -1060,7 +1296,7 @@ class Supervisor {
         std::string link;
         if (o.guest == "/proc/self" || o.guest == "/proc/thread-self") {
           // Read here, these would name the supervisor: they name the asking thread.
-          link = std::to_string(t.tgid) + (o.guest == "/proc/self" ? "" : "/task/" + std::to_string(t.tid));
+          link = std::to_string(t.tgid()) + (o.guest == "/proc/self" ? "" : "/task/" + std::to_string(t.tid));
         } else {
           char buf[PATH_MAX];
           ssize_t n = readlink(host.c_str(), buf, sizeof buf);
@@ -1196,7 +1432,7 @@ class Supervisor {
       Decision d = decide_path(ro ? read_only : spec_.policy, access, open_flags, as_resolved(o));
       if (ro && d.violation) d.err = EROFS;
       if (d.violation) record(t.tid, row.name, given[i].empty() ? o.guest : given[i], o.guest, d);
-      if (spec_.trace.write && !o.anon) log_.access(t.tgid, true, row.name, o.guest, d.allow);
+      if (spec_.trace.write && !o.anon) log_.access(t.tgid(), true, row.name, o.guest, d.allow);
       if (!d.allow) return d;
     }
     std::string host[2];
@@ -1237,7 +1473,7 @@ class Supervisor {
 
   Decision guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
                       bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty) {
-    if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid, false, row.name, o.guest, o.exists);
+    if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
     if (by_fd) return {};  // the kernel acts on the fd itself
     // Reading from another process's fd (catbox's own pipes) is no build's business.
     if (is_open && o.foreign_link) return refuse(EACCES);
@@ -1681,6 +1917,8 @@ class Supervisor {
   uint64_t socket_serial_ = 0;
   Target targets_[2];  // what the current call's operands named
   pid_t root_ = 0;
+  bool unfollowed_ = false;  // no ptrace: a reaper keeps the build together
+  pid_t reaper_ = 0;
   std::unordered_map<pid_t, Proc> procs_;
   std::unordered_set<pid_t> born_;  // announced by a fork event, first stop not seen yet
 };

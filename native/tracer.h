@@ -23,6 +23,9 @@ struct Spec {
   bool hook_child_initialized = false;
   bool sync_violations = false;  // wait for the caller to take each violation
   bool user_notif = true;        // pure allow/deny questions by seccomp user notification
+  // Follow every process with ptrace even when no question needs it (the
+  // library's process hooks want the tree); else enforce mode runs untraced.
+  bool follow_processes = false;
   TraceOptions trace;
   std::string event_log;  // where the operation log goes when trace.any()
   bool fake_root = false;

@@ -1,5 +1,5 @@
 // The library API, run() from src/index.ts, with real processes.
-import {existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -114,6 +114,28 @@ describe('how the supervisor is asked: user notification or ptrace stop', () => 
     expect(notified.stats.seccompStops).toBe(0)
     expect(stopped.stats.notifications).toBe(0)
     expect(stopped.stats.seccompStops).toBeGreaterThan(0)
+  })
+
+  // /proc/self/status of a process of the build: "TracerPid: 0" when nothing traces it.
+  const tracer = async (options: Partial<Parameters<typeof run>[0]>) => {
+    const out = join(T, 'ok', `tracer-${Math.random().toString(16).slice(2)}`)
+    const r = await run({command: sh(`sh -c 'grep TracerPid /proc/self/status' > ${out}`), writable: ['ok'], cwd: T, ...options})
+    expect(r.exitCode).toBe(0)
+    return {line: readFileSync(out, 'utf8').trim(), stats: r.stats}
+  }
+
+  test('enforce mode without tracing follows no process by ptrace: the build runs untraced', async () => {
+    const {line, stats} = await tracer({})
+    expect(line).toMatch(/^TracerPid:\s+0$/)
+    expect(stats).toEqual(expect.objectContaining({processes: 0, seccompStops: 0, eventStops: 0, signalsForwarded: 0}))
+  })
+
+  test('the process hooks of the library need the tree: then every process is followed by ptrace', async () => {
+    const {line, stats} = await tracer({onChildDiedUnexpectedly: () => {}})
+    // The addon's tracer thread (gone by now, with the run).
+    expect(Number(/^TracerPid:\s+(\d+)$/.exec(line)?.[1] ?? 0)).toBeGreaterThan(0)
+    expect(stats.processes).toBeGreaterThanOrEqual(3)
+    expect(stats.eventStops).toBeGreaterThan(0)
   })
 
   test('fake root needs ptrace stops (it rewrites arguments): no notifications', async () => {

@@ -33,6 +33,13 @@ export interface NativeSpec {
   /** When true, native waits for the JS onChildInitialized hook before a new process continues. */
   hookChildInitialized: boolean
   /**
+   * Follow every process by ptrace even when no question needs a ptrace stop
+   * (the childInitialized and childDiedUnexpectedly events need it). Without
+   * it, enforce mode without tracing runs the build untraced: every question
+   * by user notification, the processes kept together by a reaper.
+   */
+  followProcesses?: boolean
+  /**
    * Ask every question by ptrace stop, never by seccomp user notification
    * (which enforce mode uses when it can): to compare the two (CATBOX_NO_USER_NOTIF=1).
    */
@@ -82,6 +89,7 @@ export type NativeEvent =
   | {type: 'exec'; pid: number; path: string}
 
 export interface NativeStats {
+  /** Processes and threads followed; 0 when the build ran unfollowed (enforce mode without tracing). */
   processes: number
   seccompStops: number
   /** Questions answered by seccomp user notification (enforce mode) instead of a ptrace stop. */

@@ -39,6 +39,8 @@ export function buildSpec(options: RunOptions): NativeSpec {
     collectOnly: options.collectOnly ?? false,
     network,
     hookChildInitialized: Boolean(options.onChildInitialized),
+    // The process hooks need every process followed (by ptrace stops).
+    followProcesses: Boolean(options.onChildInitialized || options.onChildDiedUnexpectedly),
     // Violations are printed before the program goes on to report its error.
     syncViolations: Boolean(options.onViolation),
     ...(process.env.CATBOX_NO_USER_NOTIF ? {ptraceOnly: true} : {}),

@@ -35,6 +35,8 @@ export interface RunDriverOptions {
   network?: NetworkMode
   cwd?: string
   env?: Record<string, string>
+  /** Called when a process of the build dies of a signal; given, every process is followed by ptrace. */
+  onChildDiedUnexpectedly?: (pid: number, signal: number) => void
 }
 
 export interface DriverOutcome {

@@ -1,7 +1,9 @@
 // Every process of the tree is supervised (test/drivers/procs.c): forks,
 // threads, vfork+exec, exec from a non-leader thread, and a daemon that
 // double-forks, calls setsid() and writes after the first process has exited.
-// Exit statuses pass through.
+// Exit statuses pass through. All of it twice: untraced (enforce mode, every
+// question by user notification, a reaper keeps the tree) and with every
+// process followed by ptrace (what the library's process hooks need).
 import {describe, expect, test} from '@jest/globals'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -23,130 +25,137 @@ function tokens(out: string): {result: string; pid: number}[] {
 type Mode = 'allowed' | 'denied' | 'collect'
 const MODES: Mode[] = ['allowed', 'denied', 'collect']
 
-function procs(build: Build, t: TmpDirs, mode: Mode, args: (dir: string) => string[]): Promise<DriverOutcome> {
-  return runDriver(t, {
-    driver: 'procs',
-    build,
-    args: args(mode === 'allowed' ? t.allowed : t.outside),
-    cwd: t.base,
-    collectOnly: mode === 'collect',
-  })
-}
+type Follow = 'unfollowed' | 'followed'
+const FOLLOW: Follow[] = ['unfollowed', 'followed']
+const following = (follow: Follow) => (follow === 'followed' ? {onChildDiedUnexpectedly: () => {}} : {})
 
-describe.each(BUILDS)('%s build', (build) => {
-  describe.each(MODES)('%s', (mode) => {
-    test('a fork tree of 7 processes: each one is checked', async () => {
-      const t = makeTmpDirs()
-      const o = await procs(build, t, mode, (dir) => ['tree', join(dir, 't'), '2', '2'])
-      const results = tokens(o.out)
-      const dir = mode === 'allowed' ? t.allowed : t.outside
-      expect(results.map((r) => r.result)).toEqual(Array(7).fill(mode === 'denied' ? 'EACCES' : 'ok'))
-      expect(new Set(results.map((r) => r.pid)).size).toBe(7)
-      const expected =
-        mode === 'allowed'
-          ? []
-          : results.map((r, i) => ({
-              operation: 'openat',
-              path: join(dir, `t.${i}`),
-              canonical: join(dir, `t.${i}`),
-              pid: r.pid,
-              program: 'procs',
-              denied: mode === 'denied',
-              error: mode === 'denied' ? 'EACCES' : '',
-            }))
-      const byPath = (a: {canonical: string}, b: {canonical: string}) => a.canonical.localeCompare(b.canonical)
-      expect([...o.result.violations].sort(byPath)).toEqual(expected.sort(byPath))
-      for (let i = 0; i < 7; i++) expect(fsState(join(dir, `t.${i}`)).exists).toBe(mode !== 'denied')
+describe.each(FOLLOW)('%s', (follow) => {
+  function procs(build: Build, t: TmpDirs, mode: Mode, args: (dir: string) => string[]): Promise<DriverOutcome> {
+    return runDriver(t, {
+      driver: 'procs',
+      build,
+      args: args(mode === 'allowed' ? t.allowed : t.outside),
+      cwd: t.base,
+      collectOnly: mode === 'collect',
+      ...following(follow),
     })
+  }
 
-    test('4 threads: each one is checked', async () => {
-      const t = makeTmpDirs()
-      const o = await procs(build, t, mode, (dir) => ['threads', join(dir, 'th'), '4'])
-      const results = tokens(o.out)
-      const dir = mode === 'allowed' ? t.allowed : t.outside
-      expect(results.map((r) => r.result)).toEqual(Array(4).fill(mode === 'denied' ? 'EACCES' : 'ok'))
-      const violations = [...o.result.violations].sort((a, b) => a.canonical.localeCompare(b.canonical))
-      expect(violations.map((v) => v.canonical)).toEqual(mode === 'allowed' ? [] : [0, 1, 2, 3].map((i) => join(dir, `th.${i}`)))
-      violations.forEach((v, i) => {
-        expect(v).toMatchObject({operation: 'openat', program: 'procs', denied: mode === 'denied'})
-        // A thread's violation names the thread or its process.
-        expect([results[i].pid, o.pid]).toContain(v.pid)
-      })
-      for (let i = 0; i < 4; i++) expect(fsState(join(dir, `th.${i}`)).exists).toBe(mode !== 'denied')
-    })
-
-    test('vfork, then exec in the child: the new program is checked', async () => {
-      const t = makeTmpDirs()
-      const o = await procs(build, t, mode, (dir) => ['vfork_exec', join(dir, 'x')])
-      const dir = mode === 'allowed' ? t.allowed : t.outside
-      expect(o.out).toBe(mode === 'denied' ? 'err EACCES' : 'ok')
-      if (mode === 'allowed') {
-        expect(o.result.violations).toEqual([])
-      } else {
-        expect(o.result.violations).toEqual([
-          expect.objectContaining({operation: 'creat', canonical: join(dir, 'x'), program: 'procs', denied: mode === 'denied'}),
-        ])
-        expect(o.result.violations[0].pid).not.toBe(o.pid)
-      }
-      expect(fsState(join(dir, 'x')).exists).toBe(mode !== 'denied')
-    })
-
-    test('exec from a non-leader thread: the new program is checked, under the leader pid', async () => {
-      const t = makeTmpDirs()
-      const o = await procs(build, t, mode, (dir) => ['exec_thread', join(dir, 'x')])
-      const dir = mode === 'allowed' ? t.allowed : t.outside
-      expect(o.out).toBe(mode === 'denied' ? 'err EACCES' : 'ok')
-      expect(o.result.violations).toEqual(
-        mode === 'allowed'
-          ? []
-          : [
-              {
-                operation: 'creat',
-                path: join(dir, 'x'),
-                canonical: join(dir, 'x'),
-                pid: o.pid,
+  describe.each(BUILDS)('%s build', (build) => {
+    describe.each(MODES)('%s', (mode) => {
+      test('a fork tree of 7 processes: each one is checked', async () => {
+        const t = makeTmpDirs()
+        const o = await procs(build, t, mode, (dir) => ['tree', join(dir, 't'), '2', '2'])
+        const results = tokens(o.out)
+        const dir = mode === 'allowed' ? t.allowed : t.outside
+        expect(results.map((r) => r.result)).toEqual(Array(7).fill(mode === 'denied' ? 'EACCES' : 'ok'))
+        expect(new Set(results.map((r) => r.pid)).size).toBe(7)
+        const expected =
+          mode === 'allowed'
+            ? []
+            : results.map((r, i) => ({
+                operation: 'openat',
+                path: join(dir, `t.${i}`),
+                canonical: join(dir, `t.${i}`),
+                pid: r.pid,
                 program: 'procs',
                 denied: mode === 'denied',
                 error: mode === 'denied' ? 'EACCES' : '',
-              },
-            ],
-      )
-      expect(fsState(join(dir, 'x')).exists).toBe(mode !== 'denied')
+              }))
+        const byPath = (a: {canonical: string}, b: {canonical: string}) => a.canonical.localeCompare(b.canonical)
+        expect([...o.result.violations].sort(byPath)).toEqual(expected.sort(byPath))
+        for (let i = 0; i < 7; i++) expect(fsState(join(dir, `t.${i}`)).exists).toBe(mode !== 'denied')
+      })
+
+      test('4 threads: each one is checked', async () => {
+        const t = makeTmpDirs()
+        const o = await procs(build, t, mode, (dir) => ['threads', join(dir, 'th'), '4'])
+        const results = tokens(o.out)
+        const dir = mode === 'allowed' ? t.allowed : t.outside
+        expect(results.map((r) => r.result)).toEqual(Array(4).fill(mode === 'denied' ? 'EACCES' : 'ok'))
+        const violations = [...o.result.violations].sort((a, b) => a.canonical.localeCompare(b.canonical))
+        expect(violations.map((v) => v.canonical)).toEqual(mode === 'allowed' ? [] : [0, 1, 2, 3].map((i) => join(dir, `th.${i}`)))
+        violations.forEach((v, i) => {
+          expect(v).toMatchObject({operation: 'openat', program: 'procs', denied: mode === 'denied'})
+          // A thread's violation names the thread or its process.
+          expect([results[i].pid, o.pid]).toContain(v.pid)
+        })
+        for (let i = 0; i < 4; i++) expect(fsState(join(dir, `th.${i}`)).exists).toBe(mode !== 'denied')
+      })
+
+      test('vfork, then exec in the child: the new program is checked', async () => {
+        const t = makeTmpDirs()
+        const o = await procs(build, t, mode, (dir) => ['vfork_exec', join(dir, 'x')])
+        const dir = mode === 'allowed' ? t.allowed : t.outside
+        expect(o.out).toBe(mode === 'denied' ? 'err EACCES' : 'ok')
+        if (mode === 'allowed') {
+          expect(o.result.violations).toEqual([])
+        } else {
+          expect(o.result.violations).toEqual([
+            expect.objectContaining({operation: 'creat', canonical: join(dir, 'x'), program: 'procs', denied: mode === 'denied'}),
+          ])
+          expect(o.result.violations[0].pid).not.toBe(o.pid)
+        }
+        expect(fsState(join(dir, 'x')).exists).toBe(mode !== 'denied')
+      })
+
+      test('exec from a non-leader thread: the new program is checked, under the leader pid', async () => {
+        const t = makeTmpDirs()
+        const o = await procs(build, t, mode, (dir) => ['exec_thread', join(dir, 'x')])
+        const dir = mode === 'allowed' ? t.allowed : t.outside
+        expect(o.out).toBe(mode === 'denied' ? 'err EACCES' : 'ok')
+        expect(o.result.violations).toEqual(
+          mode === 'allowed'
+            ? []
+            : [
+                {
+                  operation: 'creat',
+                  path: join(dir, 'x'),
+                  canonical: join(dir, 'x'),
+                  pid: o.pid,
+                  program: 'procs',
+                  denied: mode === 'denied',
+                  error: mode === 'denied' ? 'EACCES' : '',
+                },
+              ],
+        )
+        expect(fsState(join(dir, 'x')).exists).toBe(mode !== 'denied')
+      })
+
+      test('a double-forked setsid() daemon that writes after the first process exited is checked, and waited for', async () => {
+        const t = makeTmpDirs()
+        const result = join(t.allowed, 'daemon-result')
+        const o = await procs(build, t, mode, (dir) => ['daemon', join(dir, 'x'), result])
+        const dir = mode === 'allowed' ? t.allowed : t.outside
+        expect({out: o.out, exitCode: o.result.exitCode}).toEqual({out: 'parent-exit', exitCode: 0})
+        // run() resolved, so the daemon has finished: its result is there.
+        expect(readFileSync(result, 'utf8')).toBe(mode === 'denied' ? 'err EACCES\n' : 'ok\n')
+        if (mode === 'allowed') {
+          expect(o.result.violations).toEqual([])
+        } else {
+          expect(o.result.violations).toEqual([
+            expect.objectContaining({operation: 'openat', canonical: join(dir, 'x'), program: 'procs', denied: mode === 'denied'}),
+          ])
+          expect(o.result.violations[0].pid).not.toBe(o.pid)
+        }
+        expect(fsState(join(dir, 'x')).exists).toBe(mode !== 'denied')
+      })
     })
 
-    test('a double-forked setsid() daemon that writes after the first process exited is checked, and waited for', async () => {
-      const t = makeTmpDirs()
-      const result = join(t.allowed, 'daemon-result')
-      const o = await procs(build, t, mode, (dir) => ['daemon', join(dir, 'x'), result])
-      const dir = mode === 'allowed' ? t.allowed : t.outside
-      expect({out: o.out, exitCode: o.result.exitCode}).toEqual({out: 'parent-exit', exitCode: 0})
-      // run() resolved, so the daemon has finished: its result is there.
-      expect(readFileSync(result, 'utf8')).toBe(mode === 'denied' ? 'err EACCES\n' : 'ok\n')
-      if (mode === 'allowed') {
-        expect(o.result.violations).toEqual([])
-      } else {
-        expect(o.result.violations).toEqual([
-          expect.objectContaining({operation: 'openat', canonical: join(dir, 'x'), program: 'procs', denied: mode === 'denied'}),
-        ])
-        expect(o.result.violations[0].pid).not.toBe(o.pid)
-      }
-      expect(fsState(join(dir, 'x')).exists).toBe(mode !== 'denied')
-    })
-  })
+    describe('exit statuses', () => {
+      test.each([0, 7, 255])('exit(%i) gives exitCode %i and no signal', async (code) => {
+        const o = await runDriver(makeTmpDirs(), {driver: 'procs', build, args: ['exit', String(code)], ...following(follow)})
+        expect({exitCode: o.result.exitCode, signal: o.result.signal}).toEqual({exitCode: code, signal: null})
+      })
 
-  describe('exit statuses', () => {
-    test.each([0, 7, 255])('exit(%i) gives exitCode %i and no signal', async (code) => {
-      const o = await runDriver(makeTmpDirs(), {driver: 'procs', build, args: ['exit', String(code)]})
-      expect({exitCode: o.result.exitCode, signal: o.result.signal}).toEqual({exitCode: code, signal: null})
-    })
-
-    test.each([
-      ['SIGKILL', 9],
-      ['SIGUSR1', 10],
-      ['SIGTERM', 15],
-    ])('killed by %s (%i) gives exitCode 128+N and the signal', async (_name, signal) => {
-      const o = await runDriver(makeTmpDirs(), {driver: 'procs', build, args: ['signal', String(signal)]})
-      expect({exitCode: o.result.exitCode, signal: o.result.signal}).toEqual({exitCode: 128 + signal, signal})
+      test.each([
+        ['SIGKILL', 9],
+        ['SIGUSR1', 10],
+        ['SIGTERM', 15],
+      ])('killed by %s (%i) gives exitCode 128+N and the signal', async (_name, signal) => {
+        const o = await runDriver(makeTmpDirs(), {driver: 'procs', build, args: ['signal', String(signal)], ...following(follow)})
+        expect({exitCode: o.result.exitCode, signal: o.result.signal}).toEqual({exitCode: 128 + signal, signal})
+      })
     })
   })
 })
