@@ -1,13 +1,10 @@
 import {Args} from '@oclif/core'
 
-import {execInEnv, execJson} from '../env/exec.js'
-import {Store} from '../env/store.js'
+import {execMain} from '../cli/exec.js'
 import {splitArgv} from '../lib/argv.js'
 import {CatboxCommand} from '../lib/command.js'
 import {errors} from '../lib/errors.js'
-import {bareTrace, jsonFlag, parseTraceModes, runOverrideFlags, traceFlag} from '../lib/flags.js'
-import {blockingStdinForCommand} from '../lib/stdio.js'
-import {exitStatus, formatSummary, formatViolation} from '../run/format.js'
+import {bareTrace, jsonFlag, runOverrideFlags, traceFlag} from '../lib/flags.js'
 
 export default class Exec extends CatboxCommand {
   static summary = "Run a command in a named environment, with the environment's rules."
@@ -40,28 +37,6 @@ Exit status: the command's (128+N when signal N killed it); 127 when it is not f
     const {args, argv, flags} = await this.parse(Exec, bareTrace(own)).catch((error: Error & {flags?: string[]}) => {
       throw passThrough === null && Array.isArray(error.flags) ? errors.unknownFlagNoSeparator(error.flags, 'catbox exec NAME [FLAGS]') : error
     })
-    const example = `catbox exec ${args.name}`
-    if (argv.length > 1) throw errors.missingSeparator((argv as string[]).slice(1), example)
-    if (!passThrough?.length) throw errors.noCommand(example)
-
-    blockingStdinForCommand()
-    const result = await execInEnv({
-      store: Store.open(),
-      name: args.name,
-      holder: 'catbox exec',
-      command: () => ({command: passThrough}),
-      overrides: {
-        collectOnly: flags['collect-only'],
-        failOnViolation: flags['fail-on-violation'],
-        network: flags.network,
-        trace: flags.trace === undefined ? undefined : parseTraceModes(flags.trace),
-      },
-      onViolation: (violation) => this.logToStderr(formatViolation(violation)),
-      onWarning: (line) => this.logToStderr(line),
-    })
-    const summary = formatSummary(result.violations)
-    if (summary) this.logToStderr(summary)
-    if (flags.json) this.log(JSON.stringify(execJson(result)))
-    this.exit(exitStatus(result, result.failOnViolation))
+    this.exit(await execMain(args.name, flags, argv as string[], passThrough, this))
   }
 }

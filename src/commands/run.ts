@@ -1,12 +1,9 @@
 import {Flags} from '@oclif/core'
 
+import {runMain} from '../cli/run.js'
 import {splitArgv} from '../lib/argv.js'
 import {CatboxCommand} from '../lib/command.js'
 import {errors} from '../lib/errors.js'
-import {withTerminalSignalsIgnored} from '../lib/signals.js'
-import {blockingStdinForCommand} from '../lib/stdio.js'
-import {exitStatus, formatSummary, formatViolation} from '../run/format.js'
-import {run} from '../run/run.js'
 import {NETWORK_MODES} from '../run/spec.js'
 
 export default class Run extends CatboxCommand {
@@ -46,22 +43,6 @@ Exit status: the command's (128+N when signal N killed it); 127 when it is not f
     const {flags, argv} = await this.parse(Run, own).catch((error: Error & {flags?: string[]}) => {
       throw passThrough === null && Array.isArray(error.flags) ? errors.unknownFlagNoSeparator(error.flags) : error
     })
-    if (argv.length > 0) throw errors.missingSeparator(argv as string[])
-    if (!passThrough?.length) throw errors.noCommand()
-
-    blockingStdinForCommand()
-    const result = await withTerminalSignalsIgnored(() =>
-      run({
-        command: passThrough,
-        writable: flags.writable,
-        collectOnly: flags['collect-only'],
-        network: flags.network,
-        onViolation: (violation) => this.logToStderr(formatViolation(violation)),
-      }),
-    )
-    const summary = formatSummary(result.violations)
-    if (summary) this.logToStderr(summary)
-    if (flags.json) this.log(JSON.stringify(result))
-    this.exit(exitStatus(result, flags['fail-on-violation']))
+    this.exit(await runMain(flags, argv as string[], passThrough, this))
   }
 }
