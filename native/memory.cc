@@ -40,11 +40,14 @@ int read_string(pid_t pid, uint64_t addr, std::string* out, size_t max) {
   out->clear();
   if (addr == 0) return -EFAULT;
   // Read page by page: a string may end right before an unmapped page.
+  // Most paths are short: the first read takes at most kFirst bytes.
   constexpr size_t kPage = 4096;
+  constexpr size_t kFirst = 256;
   char buf[kPage];
   uint64_t cur = addr;
   while (out->size() <= max) {
     size_t chunk = kPage - (cur % kPage);
+    if (cur == addr && chunk > kFirst) chunk = kFirst;
     int rc = read_memory(pid, cur, buf, chunk);
     if (rc < 0) return rc;
     const void* nul = memchr(buf, '\0', chunk);

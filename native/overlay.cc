@@ -361,7 +361,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
           anon = stat(o.host.c_str(), &st) == 0 && st.st_nlink == 0;
         }
         // Another process's fds, cwd or root (a pipe of catbox itself): not the build's.
-        if (other_process_under_proc(o.guest, t.tgid()) || (pid != std::to_string(t.tgid()) && other_mount_namespace(pid))) {
+        if (other_process_under_proc(o.guest, t) || (pid != std::to_string(t.tgid()) && other_mount_namespace(pid))) {
           o.foreign = true;
           o.foreign_link = true;
           return o;
@@ -398,7 +398,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
   end.reopened_fd_flags = reopened;
   end.fd_link = reopened_link;
   // /proc/PID/mem and the like of a process outside the build.
-  if (other_process_under_proc(end.guest, t.tgid())) end.foreign = true;
+  if (other_process_under_proc(end.guest, t)) end.foreign = true;
   return end;
 }
 

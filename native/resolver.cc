@@ -98,13 +98,13 @@ void set_member_check(MemberCheck check, const void* ctx) {
 
 bool is_build_process(pid_t pid) { return !member_check || member_check(member_ctx, pid); }
 
-pid_t other_process_under_proc(const std::string& path, pid_t self) {
+pid_t other_process_under_proc(const std::string& path, const Tracee& self) {
   if (path.compare(0, 6, "/proc/") != 0) return 0;
   size_t end = path.find('/', 6);
   std::string pid = path.substr(6, end == std::string::npos ? std::string::npos : end - 6);
   if (!is_number(pid) || pid.size() > 9) return 0;
   pid_t p = static_cast<pid_t>(std::stol(pid));
-  return p == self || is_build_process(p) ? 0 : p;
+  return p == self.tgid() || is_build_process(p) ? 0 : p;
 }
 
 Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool follow_last) {
@@ -187,7 +187,7 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
       bool magic = parts.size() >= 3 && parts[0] == "proc" && is_number(parts[1]);
       // Another process's fds, cwd or root: a pipe of catbox itself, a file
       // of the user's editor. Not the build's to write to.
-      if (magic && other_process_under_proc("/proc/" + parts[1], t.tgid())) {
+      if (magic && other_process_under_proc("/proc/" + parts[1], t)) {
         r.foreign = true;
         r.exists = true;
         r.path = cur;
@@ -228,7 +228,7 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
   }
   r.path = join(parts);
   // /proc/PID/mem and the like of a process outside the build.
-  if (other_process_under_proc(r.path, t.tgid())) r.foreign = true;
+  if (other_process_under_proc(r.path, t)) r.foreign = true;
   if (!r.exists && r.error == 0) {
     // Resolution ended on "..", "." or "/": the object is a directory that exists.
     struct stat st;

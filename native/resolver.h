@@ -36,7 +36,7 @@ void set_member_check(MemberCheck check, const void* ctx);
 bool is_build_process(pid_t pid);
 
 // /proc/PID/... of a process outside the build (PID > 0), or 0.
-pid_t other_process_under_proc(const std::string& path, pid_t self);
+pid_t other_process_under_proc(const std::string& path, const Tracee& self);
 
 // Resolves `path` as the tracee's kernel would. dirfd may be AT_FDCWD.
 Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool follow_last);
