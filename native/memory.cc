@@ -33,7 +33,10 @@ int read_memory(pid_t pid, uint64_t addr, void* out, size_t len) {
   iovec remote{reinterpret_cast<void*>(addr), len};
   ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
   if (n == static_cast<ssize_t>(len)) return 0;
-  return peek_memory(pid, addr, out, len);
+  bool refused = n < 0 && errno == EPERM;
+  int rc = peek_memory(pid, addr, out, len);
+  // Not a bad address: the process may not be read (it is not dumpable).
+  return rc < 0 && refused ? -EPERM : rc;
 }
 
 int read_string(pid_t pid, uint64_t addr, std::string* out, size_t max) {

@@ -19,6 +19,8 @@ Decision kernel_says(int err) { return Decision{false, err, false}; }
 
 }  // namespace
 
+Decision decide_unreadable(const Policy& policy) { return violation(policy, EACCES); }
+
 bool reopens_for_writing(int held, int open_flags) {
   if (held < 0 || (held & O_ACCMODE) == O_RDONLY) return false;
   if (open_flags & O_TRUNC) return false;

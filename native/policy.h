@@ -25,6 +25,10 @@ struct Decision {
   bool violation = false;  // record it (also when allowed in collect-only mode)
 };
 
+// A write whose path could not be read from the process's memory (the
+// process is not dumpable): refused (collect-only: allowed) and recorded.
+Decision decide_unreadable(const Policy& policy);
+
 // /dev/stdout and friends: reopening an fd the tracee holds open for writing
 // (flags held), without truncating it or dropping its O_APPEND.
 bool reopens_for_writing(int held_flags, int open_flags);

@@ -919,7 +919,13 @@ class Supervisor {
     int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
     std::string given;
     bool names_fd = false;
-    if (int err = read_operand(t, op, args, flags, &given, &names_fd)) return Decision{false, err, false};
+    if (int err = read_operand(t, op, args, flags, &given, &names_fd)) {
+      if (err != EPERM) return Decision{false, err, false};  // EFAULT, ENAMETOOLONG, ENOENT: the kernel's own
+      // Its memory may not be read: nothing to judge, so not allowed.
+      Decision d = decide_unreadable(spec_.policy);
+      record(t.tid, row.name, "(its memory cannot be read: not dumpable)", "", d);
+      return d;
+    }
     Resolved r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
     target->valid = r.error == 0 && !r.anon;
     target->path = r.path;

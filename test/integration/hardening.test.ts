@@ -25,6 +25,30 @@ describe('core dumps', () => {
   })
 })
 
+describe('a process that is not dumpable', () => {
+  // prctl(PR_SET_DUMPABLE, 0): only root may read its memory then, so a
+  // catbox that is not root cannot read the path of its write.
+  test.each([['untraced', {}], ['followed by ptrace', {onChildDiedUnexpectedly: () => {}}]])(
+    'its write is checked as root, and refused with a violation saying why when catbox may not read it (%s)',
+    async (_how, follow) => {
+      const tmp = makeTmpDirs()
+      const file = join(tmp.allowed, 'x')
+      const script = `import ctypes; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); open(${JSON.stringify(file)}, 'w').write('x')`
+      const {result} = await runCaptured(tmp, {command: ['python3', '-c', script], ...follow})
+      if (isRoot) {
+        expect({exitCode: result.exitCode, violations: result.violations}).toEqual({exitCode: 0, violations: []})
+        expect(readFileSync(file, 'utf8')).toBe('x')
+      } else {
+        expect(result.exitCode).not.toBe(0)
+        expect(result.violations).toEqual([
+          expect.objectContaining({operation: 'openat', path: '(its memory cannot be read: not dumpable)', denied: true, error: 'EACCES'}),
+        ])
+        expect(() => readFileSync(file)).toThrow()
+      }
+    },
+  )
+})
+
 describe('process tree', () => {
   test('a parent killed between fork and its fork event does not leave its child held (the run ends)', async () => {
     const tmp = makeTmpDirs()
