@@ -201,6 +201,7 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
         r.anon = true;
         r.exists = true;
         r.path = target;
+        r.link = cur;
         if (!last) r.error = -ENOTDIR;
         return r;
       }
@@ -261,6 +262,7 @@ Resolved resolve_fd(const Tracee& t, int fd) {
       r.exists = true;
       r.anon = true;
       r.path = target;
+      r.link = link;
       return r;
     }
   }

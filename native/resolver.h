@@ -13,6 +13,7 @@ struct Resolved {
   bool exists = false;  // the final object exists (lstat when not following)
   bool is_dir = false;
   bool anon = false;    // pipe:[..], socket:[..], anon_inode:[..]: not in the filesystem
+  std::string link;     // anon: the magic link that reaches it (/proc/TID/fd/N), to stat it by
   // Reached through /proc/self/fd/N (/dev/stdout...): the flags the tracee
   // holds fd N open with (fdinfo), else -1. Reopening an fd already open for
   // writing gives no new way to write, unless it truncates or drops O_APPEND.

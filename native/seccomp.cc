@@ -91,6 +91,14 @@ bool answered_in_overlay(const SyscallDef& row) {
   return false;
 }
 
+// In fake-root mode, the calls the supervisor can answer itself: identity
+// calls from the fake credentials, and (without the overlay, whose reads are
+// answered above) the stat family, done on the object and written back with
+// what was recorded. chown, chmod and mknod stay ptrace stops (arguments change).
+bool answered_in_fake_root(const SyscallDef& row, const FilterOptions& opt) {
+  return row.kind == Kind::Identity || (row.kind == Kind::Stat && !opt.overlay);
+}
+
 enum class Test { Equals, AnyBitOf };
 
 // For call nr: fail with err when argument `arg` passes the test against k,
@@ -110,7 +118,8 @@ void refuse_when(Program& p, int nr, int arg, Test test, uint32_t k, int err) {
 // Emits the block for one row; the block always returns.
 void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
   const bool overlay_reads = opt.notify && opt.overlay;
-  const uint32_t kAsk = overlay_reads && answered_in_overlay(row) ? SECCOMP_RET_USER_NOTIF : ask_action(opt);
+  const bool notified = (overlay_reads && answered_in_overlay(row)) || (opt.notify && opt.fake_root && answered_in_fake_root(row, opt));
+  const uint32_t kAsk = notified ? SECCOMP_RET_USER_NOTIF : ask_action(opt);
   switch (row.filter) {
     case Filter::Allow:
       return;

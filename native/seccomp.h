@@ -12,8 +12,10 @@ struct FilterOptions {
   bool fake_root = false;         // stop at identity and stat calls
   bool overlay = false;           // stop at every call that names a path (to translate it)
   // Ask the supervisor by seccomp user notification instead of a ptrace
-  // stop: only for a filter whose every question is a pure allow/deny (no
-  // fake root, no overlay), since a notification cannot change arguments.
+  // stop where it can answer: every question when each is a pure allow/deny
+  // (no fake root, no overlay, since a notification cannot change
+  // arguments), else the reads of the overlay and fake root's identity and
+  // stat calls, which the supervisor answers itself.
   bool notify = false;
 };
 

@@ -521,10 +521,11 @@ class Supervisor {
       return fail(("cannot open the event log " + spec_.event_log).c_str());
     // /proc/PID of a process outside the build is not the build's to write.
     set_member_check(is_member, this);
-    // Pure allow/deny questions go by user notification, several times
-    // cheaper than a ptrace stop (spec.user_notif false: ptrace only, to compare).
-    // In overlay mode only reads are answered this way (see seccomp.cc).
-    fo.notify = spec_.user_notif && (spec_.guest_view || !spec_.fake_root);
+    // Questions go by user notification where the supervisor can answer
+    // them, several times cheaper than a ptrace stop (spec.user_notif false:
+    // ptrace only, to compare). With fake root or the overlay only some are
+    // (see seccomp.cc); the rest need their arguments changed.
+    fo.notify = spec_.user_notif;
     // Then enforce mode asks nothing by ptrace stop, and unless the process
     // tree is wanted (the operation log, the library's process hooks) the
     // build runs untraced, kept together by a reaper (see reaper_main).
@@ -1206,7 +1207,9 @@ class Supervisor {
     targets_[0] = targets_[1] = Target{};
     Action act;
     Decision d;
+    if (row && fake_ && row->kind == Kind::Identity) return identity_answer(listener, req, *row, args, resp);
     if (row && ov_) return guest_answer(listener, req, t, *row, args, resp);
+    if (row && fake_ && row->kind == Kind::Stat) return fake_stat_answer(listener, req, t, *row, args, resp);
     if (row) d = decide(t, *row, args, &act);
     // No SECCOMP_IOCTL_NOTIF_ID_VALID here: the answer goes to this
     // notification only, and if its thread is gone (and its tid reused
@@ -1225,6 +1228,83 @@ class Supervisor {
     return true;
   }
 
+
+  // Fake root: an identity call, answered from the thread's fake credentials.
+  bool identity_answer(int listener, const seccomp_notif& req, const SyscallDef& row, const uint64_t* args,
+                       seccomp_notif_resp* resp) {
+    pid_t tid = static_cast<pid_t>(req.pid);
+    auto it = procs_.find(tid);
+    if (it == procs_.end()) {
+      // Every process is followed in fake root, and seen before it runs.
+      resp->error = -EPERM;
+      return true;
+    }
+    // getresuid and getgroups write into its memory: it must still be the thread that asked.
+    uint64_t id = req.id;
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) return false;
+    Action act = fake_->identity(tid, it->second.creds, row.nr, args);
+    if (act.result < 0) {
+      resp->error = static_cast<int32_t>(act.result);
+    } else {
+      resp->val = act.result;
+    }
+    return true;
+  }
+
+  // Fake root without the overlay: a stat of the stat family, done by the
+  // supervisor on the object the tracee names, written into its buffer and
+  // then shown as recorded (stat_done), as the syscall-exit stop would.
+  bool fake_stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
+                        seccomp_notif_resp* resp) {
+    auto fail = [&](int err) {
+      resp->error = -err;
+      return true;
+    };
+    int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
+    std::string path;     // the object, as the supervisor can reach it
+    bool follow = false;  // path is a magic link to follow
+    if (row.a.path < 0) {
+      path = fd_link(t.tid, static_cast<int>(args[row.a.dirfd >= 0 ? row.a.dirfd : 0]));
+      follow = true;
+    } else {
+      int dirfd = row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD;
+      std::string given;
+      bool by_fd = false;
+      if (int err = read_operand(t, row.a, args, flags, &given, &by_fd)) return fail(err);
+      if (by_fd) {
+        path = dirfd == AT_FDCWD ? "/proc/" + std::to_string(t.tid) + "/cwd" : fd_link(t.tid, dirfd);
+        follow = true;
+      } else {
+        Resolved r = resolve_path(t, dirfd, given, follows(row.a.follow, flags, 0));
+        if (r.error) return fail(-r.error);
+        if (!r.exists) return fail(ENOENT);
+        if (r.foreign) {
+          // Another process's /proc entry: the kernel looks, nothing is recorded there.
+          resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+          return true;
+        }
+        follow = r.anon;
+        path = r.anon ? r.link : r.path;
+      }
+    }
+    int at = follow ? 0 : AT_SYMLINK_NOFOLLOW;
+    if (row.nr == __NR_statx) {
+      struct statx stx;
+      if (statx(AT_FDCWD, path.c_str(), at | (flags & AT_STATX_SYNC_TYPE), static_cast<unsigned>(args[3]), &stx) < 0)
+        return fail(errno);
+      uint64_t id = req.id;
+      if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) return false;
+      if (write_memory(t.tid, args[4], &stx, sizeof stx) < 0) return fail(EFAULT);
+    } else {
+      struct stat st;
+      if (fstatat(AT_FDCWD, path.c_str(), &st, at) < 0) return fail(errno);
+      uint64_t id = req.id;
+      if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) return false;
+      if (write_memory(t.tid, args[row.val_arg], &st, sizeof st) < 0) return fail(EFAULT);
+    }
+    stat_done(t, row, args);
+    return true;
+  }
 
   // A read in the guest view, answered by the supervisor itself: it does
   // the call on the host path and hands back the result (the stat buffer,

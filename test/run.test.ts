@@ -138,10 +138,57 @@ describe('how the supervisor is asked: user notification or ptrace stop', () => 
     expect(stats.eventStops).toBeGreaterThan(0)
   })
 
-  test('fake root needs ptrace stops (it rewrites arguments): no notifications', async () => {
-    const r = await run({command: sh('echo > ok/f; chown 0:0 ok/f'), writable: ['ok'], cwd: T, fakeRoot: {db: join(T, 'owners.jsonl')}})
+  test('fake root: every stat form shows the recorded owner and mode, by notification and by ptrace stop alike', async () => {
+    // stat, lstat, fstat, newfstatat with a dirfd, statx (coreutils stat),
+    // a missing file, a symlink, /proc/self/fd/N of a pipe and /dev/stdin.
+    const py = [
+      'import os, subprocess',
+      'd = os.open("ok/fr", os.O_RDONLY)',
+      'f = os.open("ok/fr/f", os.O_RDONLY)',
+      'def show(s): return "%d:%d:%o" % (s.st_uid, s.st_gid, s.st_mode)',
+      'print(show(os.stat("ok/fr/f")), show(os.lstat("ok/fr/l")), show(os.stat("ok/fr/l")), show(os.fstat(f)))',
+      'print(show(os.stat("f", dir_fd=d)), show(os.stat("ok/fr/f", follow_symlinks=False)), show(os.stat("ok/fr")))',
+      'r, w = os.pipe()',
+      'print(show(os.stat("/proc/self/fd/%d" % r)), "%d:%d" % os.stat("/dev/stdin")[4:6])',
+      'try: os.stat("ok/fr/missing")',
+      'except FileNotFoundError: print("missing ENOENT")',
+      'print(subprocess.run(["stat", "-c", "%u:%g:%f", "ok/fr/f", "ok/fr/dev"], capture_output=True, text=True).stdout.split())',
+    ].join('\n')
+    const script = `umask 022; rm -rf ok/fr; mkdir ok/fr && echo x > ok/fr/f && ln -s f ok/fr/l && chown 7:8 ok/fr/f && chmod 4751 ok/fr/f && mknod ok/fr/dev c 1 3 && /usr/bin/python3 -c '${py}' > ok/fr.out`
+    const once = async (ptraceOnly: boolean) => {
+      const before = process.env.CATBOX_NO_USER_NOTIF
+      if (ptraceOnly) process.env.CATBOX_NO_USER_NOTIF = '1'
+      else delete process.env.CATBOX_NO_USER_NOTIF
+      try {
+        const r = await run({command: sh(script), writable: ['ok'], cwd: T, fakeRoot: {db: join(T, `owners-${ptraceOnly}.jsonl`)}})
+        expect(r.exitCode).toBe(0)
+        return {out: readFileSync(join(T, 'ok', 'fr.out'), 'utf8'), stats: r.stats}
+      } finally {
+        if (before === undefined) delete process.env.CATBOX_NO_USER_NOTIF
+        else process.env.CATBOX_NO_USER_NOTIF = before
+      }
+    }
+    const notified = await once(false)
+    const stopped = await once(true)
+    expect(notified.out).toBe(stopped.out)
+    expect(notified.out).toBe(
+      [
+        '7:8:104751 0:0:120777 7:8:104751 7:8:104751',
+        '7:8:104751 7:8:104751 0:0:40755',
+        '0:0:10600 0:0',
+        'missing ENOENT',
+        "['7:8:89e9', '0:0:21a4']",
+        '',
+      ].join('\n'),
+    )
+    expect(notified.stats.notifications).toBeGreaterThan(0)
+    expect(stopped.stats.notifications).toBe(0)
+  })
+
+  test('fake root: chown is a ptrace stop (it rewrites arguments), its stat and identity calls notifications', async () => {
+    const r = await run({command: sh('echo > ok/f; chown 0:0 ok/f; id -u; stat -c %u ok/f >/dev/null'), writable: ['ok'], cwd: T, fakeRoot: {db: join(T, 'owners.jsonl')}})
     expect(r.exitCode).toBe(0)
-    expect(r.stats.notifications).toBe(0)
+    expect(r.stats.notifications).toBeGreaterThan(0)
     expect(r.stats.seccompStops).toBeGreaterThan(0)
   })
 })
