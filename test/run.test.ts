@@ -82,17 +82,19 @@ test('a command that is not found rejects with exitCode 127 and runs nothing', a
 
 describe('how the supervisor is asked: user notification or ptrace stop', () => {
   const script = `echo > ok/n; echo > no/n 2>/dev/null; mkdir no/d 2>/dev/null; rm -f ${T}/ok/n; ln -s x no/l 2>/dev/null; kill -0 0; echo done`
-  const ask = async (ptraceOnly: boolean) => {
+  /** body() with CATBOX_NO_USER_NOTIF=1 (ptrace stops only) or without it. */
+  const asking = async <R>(ptraceOnly: boolean, body: () => Promise<R>): Promise<R> => {
     const before = process.env.CATBOX_NO_USER_NOTIF
     if (ptraceOnly) process.env.CATBOX_NO_USER_NOTIF = '1'
     else delete process.env.CATBOX_NO_USER_NOTIF
     try {
-      return await run({command: sh(script), writable: ['ok'], cwd: T})
+      return await body()
     } finally {
       if (before === undefined) delete process.env.CATBOX_NO_USER_NOTIF
       else process.env.CATBOX_NO_USER_NOTIF = before
     }
   }
+  const ask = (ptraceOnly: boolean) => asking(ptraceOnly, () => run({command: sh(script), writable: ['ok'], cwd: T}))
   const summary = (r: Awaited<ReturnType<typeof run>>) => ({
     exitCode: r.exitCode,
     violations: r.violations.map((v) => [v.operation.replace(/at$/, ''), v.canonical, v.error]),
@@ -155,19 +157,12 @@ describe('how the supervisor is asked: user notification or ptrace stop', () => 
       'print(subprocess.run(["stat", "-c", "%u:%g:%f", "ok/fr/f", "ok/fr/dev"], capture_output=True, text=True).stdout.split())',
     ].join('\n')
     const script = `umask 022; rm -rf ok/fr; mkdir ok/fr && echo x > ok/fr/f && ln -s f ok/fr/l && chown 7:8 ok/fr/f && chmod 4751 ok/fr/f && mknod ok/fr/dev c 1 3 && /usr/bin/python3 -c '${py}' > ok/fr.out`
-    const once = async (ptraceOnly: boolean) => {
-      const before = process.env.CATBOX_NO_USER_NOTIF
-      if (ptraceOnly) process.env.CATBOX_NO_USER_NOTIF = '1'
-      else delete process.env.CATBOX_NO_USER_NOTIF
-      try {
+    const once = (ptraceOnly: boolean) =>
+      asking(ptraceOnly, async () => {
         const r = await run({command: sh(script), writable: ['ok'], cwd: T, fakeRoot: {db: join(T, `owners-${ptraceOnly}.jsonl`)}})
         expect(r.exitCode).toBe(0)
         return {out: readFileSync(join(T, 'ok', 'fr.out'), 'utf8'), stats: r.stats}
-      } finally {
-        if (before === undefined) delete process.env.CATBOX_NO_USER_NOTIF
-        else process.env.CATBOX_NO_USER_NOTIF = before
-      }
-    }
+      })
     const notified = await once(false)
     const stopped = await once(true)
     expect(notified.out).toBe(stopped.out)
