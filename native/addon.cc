@@ -223,7 +223,6 @@ Napi::Object outcome_to_js(Napi::Env env, const Outcome& out) {
   st.Set("processes", static_cast<double>(out.stats.processes));
   st.Set("seccompStops", static_cast<double>(out.stats.seccomp_stops));
   st.Set("notifications", static_cast<double>(out.stats.notifications));
-  st.Set("continued", static_cast<double>(out.stats.continued));
   st.Set("eventStops", static_cast<double>(out.stats.event_stops));
   st.Set("exitStops", static_cast<double>(out.stats.exit_stops));
   st.Set("signalsForwarded", static_cast<double>(out.stats.signals_forwarded));

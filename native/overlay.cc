@@ -269,9 +269,7 @@ bool Overlay::walk(const std::string& g, std::vector<GuestObject>* stack, GuestO
 }
 
 GuestObject Overlay::locate(const std::string& guest) {
-  std::vector<GuestObject> stack;
-  stack.reserve(32);  // one entry per directory level: no copies of GuestObjects as it grows
-  stack.push_back(root());
+  std::vector<GuestObject> stack{root()};
   GuestObject missing;
   if (!walk(guest, &stack, &missing)) return missing;
   return std::move(stack.back());
@@ -287,9 +285,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     r.error = -ENAMETOOLONG;
     return r;
   }
-  std::vector<GuestObject> stack;
-  stack.reserve(32);  // one entry per directory level: no copies of GuestObjects as it grows
-  stack.push_back(root());
+  std::vector<GuestObject> stack{root()};
   if (path[0] != '/') {
     GuestObject base = resolve_fd(t, dirfd);
     if (base.error) {
@@ -309,11 +305,6 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
   }
   std::deque<std::string> todo;
   push_front_parts(path, &todo);
-  // Whether the walk so far is the kernel's own on the host (GuestObject::pure).
-  bool pure = path[0] == '/';
-  auto host_only = [](const GuestObject& o) {
-    return o.layer == Layer::Lower && !o.upper && o.guest != "/proc" && o.guest.compare(0, 6, "/proc/") != 0;
-  };
   int links = 0;
   int reopened = -1;  // reached through the tracee's own /proc/self/fd/N
   std::string reopened_link;
@@ -333,7 +324,6 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     // /proc/self means the tracee (whatever upper holds at /proc); readlink
     // of /proc/self itself is the kernel's, in the tracee's context.
     if (dir.guest == "/proc" && (c == "self" || c == "thread-self") && follow) {
-      pure = false;
       stack.push_back(child(dir, std::to_string(t.tgid())));
       if (c == "thread-self") {
         stack.push_back(child(stack.back(), "task"));
@@ -346,11 +336,8 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
       if (o.error == -ENOENT && last) o.error = 0;  // a new name in an existing directory
       o.reopened_fd_flags = reopened;
       o.fd_link = reopened_link;
-      // Missing on the host too, and not hidden: the kernel says ENOENT as well.
-      o.pure = pure && host_only(dir) && o.error == 0 && !whiteouts_.count(o.guest) && !map_for(o.guest);
       return o;
     }
-    pure = pure && host_only(o);
     bool under_proc = o.layer == Layer::Lower && o.guest.compare(0, 6, "/proc/") == 0;
     if (S_ISLNK(o.mode) && follow) {
       if (++links > kMaxSymlinks) {
@@ -410,7 +397,6 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
   GuestObject end = std::move(stack.back());
   end.reopened_fd_flags = reopened;
   end.fd_link = reopened_link;
-  end.pure = pure && host_only(end) && !needs_merge(end);
   // /proc/PID/mem and the like of a process outside the build.
   if (other_process_under_proc(end.guest, t)) end.foreign = true;
   return end;

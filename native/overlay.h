@@ -59,11 +59,6 @@ struct GuestObject {
   std::string fd_link;   // with reopened_fd_flags: the magic link that reopens that fd in place
   std::string fd_target; // resolve_fd: the host path the fd really names ("" when anonymous)
   bool magic = false;    // the object is a /proc magic link itself (readlink shows a host path)
-  // resolve: the kernel, handed the path as the tracee gave it, finds this
-  // very object (or its absence) on the host. The path was absolute and
-  // walked through host entries only: nothing of upper, no whiteout, no map,
-  // nothing under /proc, and no directory whose listing must be merged.
-  bool pure = false;
 };
 
 // A directory entry of a merged listing.

@@ -1340,14 +1340,6 @@ class Supervisor {
       o = ov_->resolve(t, dirfd, given, follows(op.follow, flags, open_flags));
       if (o.error) return fail(-o.error);
       if (is_open && o.foreign_link) return fail(EACCES);
-      // The kernel finds the same object from the path as given: let it do
-      // the call (a fake-root stat result must still be rewritten here).
-      if (o.pure && !(fake_ && row.kind == Kind::Stat)) {
-        if (is_open && spec_.trace.read) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
-        out_.stats.continued++;
-        resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-        return true;
-      }
       follow_host = o.anon;
       if (int err = read_host(o, is_open, &host)) return fail(err);
     }

@@ -41,7 +41,6 @@ struct Stats {
   uint64_t processes = 0;  // processes and threads traced
   uint64_t seccomp_stops = 0;
   uint64_t notifications = 0;  // questions answered by seccomp user notification
-  uint64_t continued = 0;      // overlay: reads of host-only paths the kernel was let do itself
   uint64_t event_stops = 0;
   uint64_t exit_stops = 0;
   uint64_t signals_forwarded = 0;

@@ -39,7 +39,7 @@ describe('exit status', () => {
     exitCode,
     signal: null,
     violations,
-    stats: {processes: 1, seccompStops: 0, notifications: 0, continued: 0, eventStops: 0, exitStops: 0, signalsForwarded: 0, violations: violations.length, logLines: 0, copyUps: 0, whiteouts: 0, mergedViews: 0},
+    stats: {processes: 1, seccompStops: 0, notifications: 0, eventStops: 0, exitStops: 0, signalsForwarded: 0, violations: violations.length, logLines: 0, copyUps: 0, whiteouts: 0, mergedViews: 0},
   })
   test.each<[number, number, boolean, number]>([
     [0, 0, false, 0],

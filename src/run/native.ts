@@ -94,8 +94,6 @@ export interface NativeStats {
   seccompStops: number
   /** Questions answered by seccomp user notification (enforce mode) instead of a ptrace stop. */
   notifications: number
-  /** Overlay: of those, reads of paths that walk the host only, which the kernel was let do itself. */
-  continued: number
   eventStops: number
   /** Syscall-exit stops (fake root rewrites stat results there). */
   exitStops: number

@@ -416,42 +416,6 @@ describe('merged directory listings', () => {
   })
 })
 
-describe('reads the kernel is let do itself', () => {
-  // An absolute path that walks host entries only is answered CONTINUE: the
-  // kernel finds the same object from the path as given. These reads must
-  // still see what upper, whiteouts and hidden entries change, in one run,
-  // right after the change. Absolute paths throughout (relative ones are
-  // always answered by catbox).
-  test('host-only reads go to the kernel; a copied-up file, a hidden one and a directory with a hidden entry do not', async () => {
-    const {fx, before} = fixture({a: 'host a\n', 'd/f': 'host f\n', 'd2/x': 'x\n', 'd2/y': 'y\n', h: 'h\n'}, (fx) => {
-      symlinkSync(join(fx.host, 'd'), join(fx.host, 'l'))
-    })
-    const H = fx.host
-    const r = await runGuest(
-      fx,
-      [
-        `cat ${H}/a ${H}/l/f`,
-        `echo upper > ${H}/d/f`,
-        `cat ${H}/d/f ${H}/l/f`,
-        `stat -c %s ${H}/l/f`,
-        `rm ${H}/h ${H}/d2/x`,
-        `cat ${H}/h 2>/dev/null || echo no-h`,
-        `test -e ${H}/h || echo h-gone`,
-        `ls ${H}/d2`,
-        `readlink ${H}/l`,
-        `${PYTHON} -c 'import os; print(sorted(os.listdir("${H}")))'`,
-      ].join('; '),
-    )
-    expectClean(r)
-    expect(r.stdout).toBe(
-      lines('host a', 'host f', 'upper', 'upper', '6', 'no-h', 'h-gone', 'y', join(H, 'd'), "['a', 'd', 'd2', 'l']"),
-    )
-    expect(fingerprint(fx.host)).toEqual(before)
-    // Most of the reads above (of sh, cat, ls, python and their libraries) went to the kernel.
-    expect(r.result.stats.continued).toBeGreaterThan(r.result.stats.notifications / 2)
-  })
-})
-
 describe('paths given back to the command are guest paths', () => {
   test('getcwd, pwd -P, /proc/self/cwd and realpath in a directory made in the run', async () => {
     const {fx, before} = fixture({f: 'host f\n', 'm/a': 'a'})
