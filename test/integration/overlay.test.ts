@@ -416,6 +416,38 @@ describe('merged directory listings', () => {
   })
 })
 
+describe('reads right after a change', () => {
+  // Absolute paths through a host symlink, a copied-up file, a hidden file
+  // and a directory with a hidden entry, read in the same run right after
+  // each change: every read sees the guest view, none the host behind it.
+  test('a copied-up file through a host symlink, a hidden file and a directory with a hidden entry', async () => {
+    const {fx, before} = fixture({a: 'host a\n', 'd/f': 'host f\n', 'd2/x': 'x\n', 'd2/y': 'y\n', h: 'h\n'}, (fx) => {
+      symlinkSync(join(fx.host, 'd'), join(fx.host, 'l'))
+    })
+    const H = fx.host
+    const r = await runGuest(
+      fx,
+      [
+        `cat ${H}/a ${H}/l/f`,
+        `echo upper > ${H}/d/f`,
+        `cat ${H}/d/f ${H}/l/f`,
+        `stat -c %s ${H}/l/f`,
+        `rm ${H}/h ${H}/d2/x`,
+        `cat ${H}/h 2>/dev/null || echo no-h`,
+        `test -e ${H}/h || echo h-gone`,
+        `ls ${H}/d2`,
+        `readlink ${H}/l`,
+        `${PYTHON} -c 'import os; print(sorted(os.listdir("${H}")))'`,
+      ].join('; '),
+    )
+    expectClean(r)
+    expect(r.stdout).toBe(
+      lines('host a', 'host f', 'upper', 'upper', '6', 'no-h', 'h-gone', 'y', join(H, 'd'), "['a', 'd', 'd2', 'l']"),
+    )
+    expect(fingerprint(fx.host)).toEqual(before)
+  })
+})
+
 describe('paths given back to the command are guest paths', () => {
   test('getcwd, pwd -P, /proc/self/cwd and realpath in a directory made in the run', async () => {
     const {fx, before} = fixture({f: 'host f\n', 'm/a': 'a'})
