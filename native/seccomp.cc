@@ -46,6 +46,12 @@ constexpr uint32_t kWritingIoctls[] = {
     0x4020940d,  // BTRFS_IOC_CLONE_RANGE (FICLONERANGE)
     0xc0189436,  // FIDEDUPERANGE
 };
+// Ioctls that make a process the owner of an fd's signals (SIGIO, SIGURG):
+// checked like kill() of that process.
+constexpr uint32_t kOwnerIoctls[] = {
+    0x8901,  // FIOSETOWN
+    0x8902,  // SIOCSPGRP
+};
 constexpr uint32_t kTiocsti = 0x5412;            // pushes keystrokes into the terminal
 constexpr uint32_t kTioclinux = 0x541C;
 
@@ -178,6 +184,22 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
     case Filter::Socket:
       if (opt.restrict_network) refuse_when(p, row.nr, 0, Test::Equals, AF_PACKET, EACCES);
       return;
+    case Filter::TraceFcntl:
+      p.if_eq(row.nr, 6);
+      p.load(arg_lo(1));
+      p.if_eq(F_SETOWN, 1);
+      p.ret(kAsk);
+      p.if_eq(F_SETOWN_EX, 1);
+      p.ret(kAsk);
+      p.ret(SECCOMP_RET_ALLOW);
+      return;
+    case Filter::TraceOtherPid:
+      p.if_eq(row.nr, 4);
+      p.load(arg_lo(0));
+      p.if_eq(0, 1);
+      p.ret(SECCOMP_RET_ALLOW);
+      p.ret(kAsk);
+      return;
     case Filter::Clone:
       refuse_when(p, row.nr, 0, Test::AnyBitOf, kDeniedCloneFlags, EPERM);
       return;
@@ -187,7 +209,7 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       refuse_when(p, row.nr, 1, Test::AnyBitOf, SECCOMP_FILTER_FLAG_NEW_LISTENER, EPERM);
       return;
     case Filter::TraceIoctl: {
-      constexpr size_t n = sizeof kWritingIoctls / sizeof kWritingIoctls[0];
+      constexpr size_t n = sizeof kWritingIoctls / sizeof kWritingIoctls[0] + sizeof kOwnerIoctls / sizeof kOwnerIoctls[0];
       p.if_eq(row.nr, static_cast<uint8_t>(6 + 2 * n));
       p.load(arg_lo(1));
       p.if_eq(kTiocsti, 1);
@@ -195,6 +217,10 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.if_eq(kTioclinux, 1);
       p.ret(errno_action(EPERM));
       for (uint32_t cmd : kWritingIoctls) {
+        p.if_eq(cmd, 1);
+        p.ret(kAsk);
+      }
+      for (uint32_t cmd : kOwnerIoctls) {
         p.if_eq(cmd, 1);
         p.ret(kAsk);
       }

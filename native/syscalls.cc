@@ -185,6 +185,11 @@ const SyscallDef kRows[] = {
     special(__NR_rt_sigqueueinfo, "rt_sigqueueinfo", Filter::Trace, Kind::Signal),
     special(__NR_rt_tgsigqueueinfo, "rt_tgsigqueueinfo", Filter::Trace, Kind::Signal),
     special(__NR_pidfd_send_signal, "pidfd_send_signal", Filter::Trace, Kind::Signal),
+    // Signals by way of a descriptor: SIGIO/SIGURG (or any F_SETSIG signal)
+    // go to the fd's owner. FIOSETOWN and SIOCSPGRP set it too (ioctl, below).
+    special(__NR_fcntl, "fcntl", Filter::TraceFcntl, Kind::Signal),
+    // Another process's limits: RLIMIT_CPU of 1 s kills it as surely as a signal.
+    special(__NR_prlimit64, "prlimit64", Filter::TraceOtherPid, Kind::Signal),
 
     // --- processes: what would leave the supervisor's sight ---
     special(__NR_clone, "clone", Filter::Clone),

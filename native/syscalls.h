@@ -18,6 +18,8 @@ enum class Filter : uint8_t {
   Clone,       // EPERM for CLONE_UNTRACED / namespace flags, else allowed
   Seccomp,     // EPERM when a tracee asks for a user-notification listener
   Socket,      // EACCES for packet sockets when the network is restricted
+  TraceFcntl,  // stops only for fcntl F_SETOWN / F_SETOWN_EX (who gets the fd's signals)
+  TraceOtherPid,  // stops only when arg 0, a pid, is not 0 (another process's limits)
   Errno,       // fails in the kernel with `err`, never runs
   FakeRoot,    // stops only in fake-root mode (identity and stat calls), and in
                // overlay mode when it names a path

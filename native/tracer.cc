@@ -259,8 +259,10 @@ struct ChildArgs {
     child_main(c.cwd, c.file, c.sync_fd, c.report_fd, c.prog, c.argv, c.envp);
   }
   if (first < 0) _exit(1);
-  close(c.sync_fd);
-  if (c.report_fd >= 0) close(c.report_fd);
+  // Node's descriptors (its pipes, its event loop's) are none of the
+  // reaper's business, and must not stay open as long as the build runs.
+  if (info_fd > 3) syscall(SYS_close_range, 3, info_fd - 1, 0);
+  syscall(SYS_close_range, info_fd + 1, ~0U, 0);
   if (write(info_fd, &first, sizeof first) != sizeof first) {
     kill(first, SIGKILL);
   }
@@ -815,7 +817,9 @@ class Supervisor {
           break;
         }
         case Kind::Fd:
-        case Kind::Ioctl: d = guest_fd(t, *row, static_cast<int>(args[row->fd_arg])); break;
+        case Kind::Ioctl:
+          d = is_owner_ioctl(*row, args) ? check_owner(t, *row, args) : guest_fd(t, *row, static_cast<int>(args[row->fd_arg]));
+          break;
         case Kind::Net: d = check_net(t, *row, args, &regs, &dirty); break;
         case Kind::Bind: d = check_bind(t, *row, args, &regs, &dirty); break;
         case Kind::Signal: d = check_signal(t, *row, args, &act); break;
@@ -860,7 +864,9 @@ class Supervisor {
     switch (row.kind) {
       case Kind::Path: return check_paths(t, row, args);
       case Kind::Fd:
-      case Kind::Ioctl: return check_fd(t, row, static_cast<int>(args[row.fd_arg]));
+      case Kind::Ioctl:
+        if (is_owner_ioctl(row, args)) return check_owner(t, row, args);
+        return check_fd(t, row, static_cast<int>(args[row.fd_arg]));
       case Kind::Net: return check_net(t, row, args, nullptr, nullptr);
       case Kind::Bind: return check_bind(t, row, args, nullptr, nullptr);
       case Kind::Signal: return check_signal(t, row, args, act);
@@ -924,7 +930,7 @@ class Supervisor {
       if (err != EPERM) return Decision{false, err, false};  // EFAULT, ENAMETOOLONG, ENOENT: the kernel's own
       // Its memory may not be read: nothing to judge, so not allowed.
       Decision d = decide_unreadable(spec_.policy);
-      record(t.tid, row.name, "(its memory cannot be read: not dumpable)", "", d);
+      record(t.tid, row.name, "(catbox may not read its memory)", "", d);
       return d;
     }
     Resolved r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
@@ -1094,6 +1100,13 @@ class Supervisor {
             proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(args[0])), "Pid:", 10, 0));
         if (target <= 0) return {};  // not a pidfd, or its process is gone: the kernel answers
         break;
+      case __NR_fcntl:
+      case __NR_ioctl:
+        return check_owner(t, row, args);
+      case __NR_prlimit64:
+        target = static_cast<pid_t>(args[0]);
+        if (target == t.tid || target == t.tgid()) return {};
+        break;
     }
     if (target <= 0 || is_member(this, target)) return {};
     Decision d = decide_signal(spec_.policy);
@@ -1102,6 +1115,46 @@ class Supervisor {
   }
 
 
+
+  // fcntl F_SETOWN/F_SETOWN_EX, ioctl FIOSETOWN/SIOCSPGRP: the process (or
+  // process group) that will get the fd's SIGIO, SIGURG or F_SETSIG signal.
+  // Like kill(): the build's own processes, or a group one of them leads.
+  Decision check_owner(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+    pid_t pid = 0;    // > 0: a process or thread
+    pid_t group = 0;  // > 0: a process group
+    int cmd = static_cast<int>(args[1]);
+    if (row.nr == __NR_fcntl && cmd == F_SETOWN) {
+      int owner = static_cast<int>(args[2]);
+      if (owner > 0) pid = owner;
+      if (owner < 0) group = -owner;
+    } else {
+      // F_SETOWN_EX (struct f_owner_ex) or the ioctls (an int): from its memory.
+      int word[2] = {0, 0};
+      size_t len = row.nr == __NR_fcntl ? sizeof word : sizeof word[0];
+      if (read_memory(t.tid, args[2], word, len) < 0) return {};  // the kernel answers EFAULT
+      if (row.nr == __NR_fcntl) {
+        if (word[0] == F_OWNER_PGRP) {
+          group = word[1];
+        } else {
+          pid = word[1];
+        }
+      } else if (word[0] > 0) {
+        pid = word[0];
+      } else if (word[0] < 0) {
+        group = -word[0];
+      }
+    }
+    if (pid <= 0 && group <= 0) return {};  // no owner, or the kernel's EINVAL
+    if (pid > 0 ? pid == t.tgid() || pid == t.tid || is_member(this, pid) : is_member(this, group)) return {};
+    Decision d = decide_signal(spec_.policy);
+    if (d.violation) record(t.tid, row.name, (pid > 0 ? "owner pid " : "owner group ") + std::to_string(pid > 0 ? pid : group), "", d);
+    return d;
+  }
+
+  static bool is_owner_ioctl(const SyscallDef& row, const uint64_t* args) {
+    uint32_t cmd = static_cast<uint32_t>(args[1]);
+    return row.nr == __NR_ioctl && (cmd == 0x8901 || cmd == 0x8902);  // FIOSETOWN, SIOCSPGRP
+  }
 
   // For the resolvers: whether pid is a process (or thread) of the build.
   static bool is_member(const void* ctx, pid_t pid) {

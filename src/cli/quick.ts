@@ -95,10 +95,9 @@ export function quickParse(command: ManifestCommand, own: readonly string[]): Qu
       flags[flag.name] = true
       continue
     }
-    if (value === undefined) {
-      value = own[++i]
-      if (value === undefined || value.startsWith('-')) return null
-    }
+    if (value === undefined) value = own[++i]
+    // oclif refuses a value that looks like a flag ("--writable=--json"), or none.
+    if (value === undefined || value === '' || value.startsWith('-')) return null
     if (!set(flag, value)) return null
     afterMultiple = Boolean(flag.multiple)
   }

@@ -41,7 +41,7 @@ describe('a process that is not dumpable', () => {
       } else {
         expect(result.exitCode).not.toBe(0)
         expect(result.violations).toEqual([
-          expect.objectContaining({operation: 'openat', path: '(its memory cannot be read: not dumpable)', denied: true, error: 'EACCES'}),
+          expect.objectContaining({operation: 'openat', path: '(catbox may not read its memory)', denied: true, error: 'EACCES'}),
         ])
         expect(() => readFileSync(file)).toThrow()
       }
@@ -180,6 +180,63 @@ describe('signals', () => {
     } finally {
       outsider.kill('SIGKILL')
     }
+  })
+})
+
+describe('signals by way of a descriptor, and limits of other processes', () => {
+  // F_SETOWN/F_SETOWN_EX, FIOSETOWN and SIOCSPGRP pick the process an fd's
+  // SIGIO (or F_SETSIG signal) goes to; prlimit with RLIMIT_CPU of 1 s kills
+  // a process too. Aimed at $PPID (catbox's reaper, or catbox itself when every
+  // process is followed by ptrace) each is refused; at the build's own child,
+  // each works.
+  const py = [
+    'import fcntl, os, resource, socket, struct, subprocess',
+    'def tryit(what, f):',
+    '    try:',
+    '        f(); print(what, "ok")',
+    '    except OSError as e:',
+    '        print(what, e.strerror)',
+    'parent = os.getppid()',
+    'child = subprocess.Popen(["sleep", "30"])',
+    'a, b = socket.socketpair()',
+    'r = a.fileno()',
+    'for who, pid in (("parent", parent), ("child", child.pid)):',
+    '    tryit(who + " F_SETOWN", lambda: fcntl.fcntl(r, fcntl.F_SETOWN, pid))',
+    '    tryit(who + " F_SETOWN_EX", lambda: fcntl.fcntl(r, 15, struct.pack("ii", 1, pid)))',
+    '    tryit(who + " FIOSETOWN", lambda: fcntl.ioctl(r, 0x8901, struct.pack("i", pid)))',
+    '    tryit(who + " prlimit", lambda: resource.prlimit(pid, resource.RLIMIT_CPU, (1, 1)))',
+    'tryit("self F_SETOWN", lambda: fcntl.fcntl(r, fcntl.F_SETOWN, os.getpid()))',
+    'child.kill()',
+  ].join('\n')
+  const expected = [
+    'parent F_SETOWN Operation not permitted',
+    'parent F_SETOWN_EX Operation not permitted',
+    'parent FIOSETOWN Operation not permitted',
+    'parent prlimit Operation not permitted',
+    'child F_SETOWN ok',
+    'child F_SETOWN_EX ok',
+    'child FIOSETOWN ok',
+    'child prlimit ok',
+    'self F_SETOWN ok',
+    '',
+  ].join('\n')
+
+  test('bare, without catbox, all of them work on the parent: the threat is real', () => {
+    const r = spawnSync('/usr/bin/python3', ['-c', py], {encoding: 'utf8'})
+    expect(r.stdout).toBe(expected.replace(/parent (\S+) Operation not permitted/g, 'parent $1 ok'))
+  })
+
+  test.each([['untraced', {}], ['followed by ptrace', {CATBOX_NO_USER_NOTIF: '1'}]])('%s: refused on catbox\'s side and recorded', (_how, env) => {
+    const r = spawnSync(process.execPath, [bin, 'run', '--json', '--', '/usr/bin/python3', '-c', py], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {...process.env, ...env},
+    })
+    expect(r.status).toBe(0)
+    const lines = r.stdout.trim().split('\n')
+    const {violations} = JSON.parse(lines.pop()!)
+    expect(lines.join('\n') + '\n').toBe(expected)
+    expect(violations.map((v: {operation: string}) => v.operation)).toEqual(['fcntl', 'fcntl', 'ioctl', 'prlimit64'])
   })
 })
 
