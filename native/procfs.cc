@@ -34,6 +34,11 @@ long proc_field(const std::string& path, const char* key, int base, long fallbac
   return field_in(read_small_file(path), key, base, fallback);
 }
 
+ProcIds proc_ids(pid_t tid) {
+  std::string status = read_small_file("/proc/" + std::to_string(tid) + "/status");
+  return ProcIds{static_cast<pid_t>(field_in(status, "Tgid:", 10, 0)), static_cast<pid_t>(field_in(status, "PPid:", 10, 0))};
+}
+
 int read_link(const std::string& path, std::string* out) {
   char buf[PATH_MAX];
   ssize_t n = readlink(path.c_str(), buf, sizeof buf);

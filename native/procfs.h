@@ -16,6 +16,14 @@ long proc_field(const std::string& path, const char* key, int base, long fallbac
 // The same, in text already read.
 long field_in(const std::string& text, const char* key, int base, long fallback);
 
+// From one read of /proc/TID/status: the process thread tid belongs to
+// (Tgid) and that process's parent (PPid); 0 for what cannot be read.
+struct ProcIds {
+  pid_t tgid = 0;
+  pid_t ppid = 0;
+};
+ProcIds proc_ids(pid_t tid);
+
 // readlink(2) into a string: 0 or -errno (-ENAMETOOLONG when it does not fit PATH_MAX).
 int read_link(const std::string& path, std::string* out);
 

@@ -87,7 +87,10 @@ thread_local const void* member_ctx = nullptr;
 }  // namespace
 
 pid_t Tracee::tgid() const {
-  if (known_tgid == 0) known_tgid = static_cast<pid_t>(proc_field("/proc/" + std::to_string(tid) + "/status", "Tgid:", 10, tid));
+  if (known_tgid == 0) {
+    pid_t tgid = proc_ids(tid).tgid;
+    known_tgid = tgid > 0 ? tgid : tid;
+  }
   return known_tgid;
 }
 

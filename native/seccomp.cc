@@ -46,12 +46,6 @@ constexpr uint32_t kWritingIoctls[] = {
     0x4020940d,  // BTRFS_IOC_CLONE_RANGE (FICLONERANGE)
     0xc0189436,  // FIDEDUPERANGE
 };
-// Ioctls that make a process the owner of an fd's signals (SIGIO, SIGURG):
-// checked like kill() of that process.
-constexpr uint32_t kOwnerIoctls[] = {
-    0x8901,  // FIOSETOWN
-    0x8902,  // SIOCSPGRP
-};
 constexpr uint32_t kTiocsti = 0x5412;            // pushes keystrokes into the terminal
 constexpr uint32_t kTioclinux = 0x541C;
 

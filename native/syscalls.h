@@ -105,6 +105,13 @@ constexpr int kOpenTmpfile = 020000000;
 // Open flags that can create, truncate or write.
 constexpr int kOpenWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | kOpenTmpfile;
 
+// Ioctls that make a process the owner of an fd's signals (SIGIO, SIGURG):
+// stopped by the filter and checked like kill() of that process.
+constexpr uint32_t kOwnerIoctls[] = {
+    0x8901,  // FIOSETOWN
+    0x8902,  // SIOCSPGRP
+};
+
 // Numbers at or above this are unknown to catbox and fail with ENOSYS.
 constexpr int kMaxSyscall = 470;
 

@@ -86,8 +86,18 @@ const char* errno_text(int err) {
   }
 }
 
-[[noreturn]] void child_main(const char* cwd, const char* file, int sync_fd, int report_fd, const sock_fprog* prog,
-                             char* const* argv, char* const* envp) {
+// What the first process is given, between fork and exec.
+struct ChildArgs {
+  const char* cwd;
+  const char* file;
+  int sync_fd;
+  int report_fd;
+  const sock_fprog* prog;
+  char* const* argv;
+  char* const* envp;
+};
+
+[[noreturn]] void child_main(const ChildArgs& c) {
   // Node blocks signals on this thread and ignores SIGPIPE: both survive exec.
   sigset_t none;
   sigemptyset(&none);
@@ -111,10 +121,10 @@ const char* errno_text(int err) {
   // instead of the go byte means the supervisor is gone.
   char byte;
   ssize_t n;
-  while ((n = read(sync_fd, &byte, 1)) < 0 && errno == EINTR) {
+  while ((n = read(c.sync_fd, &byte, 1)) < 0 && errno == EINTR) {
   }
   if (n != 1) _exit(126);
-  if (report_fd < 0) close(sync_fd);
+  if (c.report_fd < 0) close(c.sync_fd);
   // Descriptors inherited from Node (logs, lock files, sockets) are writes that
   // name no path: none of them reaches the build.
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -123,16 +133,16 @@ const char* errno_text(int err) {
   // write no system call of the build names. Hard limit 0: it cannot be raised.
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
-  if (chdir(cwd) < 0) {
-    child_say("catbox: cannot enter ", cwd, "\n");
+  if (chdir(c.cwd) < 0) {
+    child_say("catbox: cannot enter ", c.cwd, "\n");
     _exit(126);
   }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     child_say("catbox: cannot install the seccomp filter: ", errno_text(errno), "\n");
     _exit(126);
   }
-  if (report_fd < 0) {
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog) < 0) {
+  if (c.report_fd < 0) {
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, c.prog) < 0) {
       child_say("catbox: cannot install the seccomp filter: ", errno_text(errno), "\n");
       _exit(126);
     }
@@ -141,23 +151,23 @@ const char* errno_text(int err) {
     // supervisor, which says when it holds it. Until then no call of ours
     // may ask (write and read do not), and the build never sees it (it is
     // closed here and close-on-exec anyway).
-    int listener = static_cast<int>(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, prog));
+    int listener = static_cast<int>(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, c.prog));
     if (listener < 0) {
       child_say("catbox: cannot install the seccomp filter: ", errno_text(errno), "\n");
       _exit(126);
     }
     char ok = 0;
-    if (write(report_fd, &listener, sizeof listener) != sizeof listener) _exit(126);
-    while ((n = read(sync_fd, &ok, 1)) < 0 && errno == EINTR) {
+    if (write(c.report_fd, &listener, sizeof listener) != sizeof listener) _exit(126);
+    while ((n = read(c.sync_fd, &ok, 1)) < 0 && errno == EINTR) {
     }
     if (n != 1 || ok != 'y') _exit(126);
     close(listener);
-    close(report_fd);
-    close(sync_fd);
+    close(c.report_fd);
+    close(c.sync_fd);
   }
-  execve(file, argv, envp);
+  execve(c.file, c.argv, c.envp);
   int err = errno;
-  child_say("catbox: ", file, ": ");
+  child_say("catbox: ", c.file, ": ");
   child_say(errno_text(err), "\n");
   _exit(err == ENOENT ? 127 : 126);
 }
@@ -225,15 +235,6 @@ void on_supervisor_gone(int) {
   errno = saved;
 }
 
-struct ChildArgs {
-  const char* cwd;
-  const char* file;
-  int sync_fd;
-  int report_fd;
-  const sock_fprog* prog;
-  char* const* argv;
-  char* const* envp;
-};
 
 // Forks the first process, tells the supervisor its pid on info_fd, reaps
 // the whole build and ends with the first process's wait status on info_fd.
@@ -256,7 +257,7 @@ struct ChildArgs {
   pid_t first = fork();
   if (first == 0) {
     close(info_fd);
-    child_main(c.cwd, c.file, c.sync_fd, c.report_fd, c.prog, c.argv, c.envp);
+    child_main(c);
   }
   if (first < 0) _exit(1);
   // Node's descriptors (its pipes, its event loop's) are none of the
@@ -293,17 +294,14 @@ size_t read_full(int fd, void* buf, size_t len) {
   return got;
 }
 
-// The process a thread belongs to, and a process's parent, from /proc.
-pid_t process_of(pid_t tid) { return static_cast<pid_t>(proc_field("/proc/" + std::to_string(tid) + "/status", "Tgid:", 10, 0)); }
-pid_t parent_of(pid_t pid) { return static_cast<pid_t>(proc_field("/proc/" + std::to_string(pid) + "/status", "PPid:", 10, 0)); }
-
 // Whether the thread tid belongs to a process below ancestor (not ancestor itself).
 bool descends_from(pid_t tid, pid_t ancestor) {
-  pid_t p = process_of(tid);
-  if (p <= 0 || p == ancestor) return false;
+  ProcIds ids = proc_ids(tid);
+  if (ids.tgid <= 0 || ids.tgid == ancestor) return false;
+  pid_t p = ids.ppid;  // a thread's status names its process's parent
   for (int depth = 0; depth < 100000 && p > 1; depth++) {
-    p = parent_of(p);
     if (p == ancestor) return true;
+    p = proc_ids(p).ppid;
   }
   return false;
 }
@@ -563,11 +561,12 @@ class Supervisor {
     if (pid == 0) {
       close(sync[1]);
       if (fo.notify) close(report[0]);
+      ChildArgs child{cwd.c_str(), file.c_str(), sync[0], report[1], &prog, argv.data(), envp.data()};
       if (unfollowed_) {
         close(info[0]);
-        reaper_main(supervisor, info[1], ChildArgs{cwd.c_str(), file.c_str(), sync[0], report[1], &prog, argv.data(), envp.data()});
+        reaper_main(supervisor, info[1], child);
       }
-      child_main(cwd.c_str(), file.c_str(), sync[0], report[1], &prog, argv.data(), envp.data());
+      child_main(child);
     }
     close(sync[0]);
     if (fo.notify) close(report[1]);
@@ -737,10 +736,10 @@ class Supervisor {
   // unsupervised.
   void on_first_stop(pid_t pid) {
     born_.erase(pid);
-    std::string status = read_small_file("/proc/" + std::to_string(pid) + "/status");
-    pid_t tgid = static_cast<pid_t>(field_in(status, "Tgid:", 10, pid));
+    ProcIds ids = proc_ids(pid);
+    pid_t tgid = ids.tgid > 0 ? ids.tgid : pid;
     // A thread's creator is its own process; a process's is its parent.
-    pid_t parent = tgid != pid ? tgid : static_cast<pid_t>(field_in(status, "PPid:", 10, 0));
+    pid_t parent = tgid != pid ? tgid : ids.ppid;
     Proc proc{tgid};
     auto from = procs_.find(parent);
     if (from != procs_.end()) proc.creds = from->second.creds;  // inherited across fork and clone
@@ -1101,7 +1100,6 @@ class Supervisor {
         if (target <= 0) return {};  // not a pidfd, or its process is gone: the kernel answers
         break;
       case __NR_fcntl:
-      case __NR_ioctl:
         return check_owner(t, row, args);
       case __NR_prlimit64:
         target = static_cast<pid_t>(args[0]);
@@ -1152,8 +1150,10 @@ class Supervisor {
   }
 
   static bool is_owner_ioctl(const SyscallDef& row, const uint64_t* args) {
-    uint32_t cmd = static_cast<uint32_t>(args[1]);
-    return row.nr == __NR_ioctl && (cmd == 0x8901 || cmd == 0x8902);  // FIOSETOWN, SIOCSPGRP
+    if (row.nr != __NR_ioctl) return false;
+    for (uint32_t cmd : kOwnerIoctls)
+      if (static_cast<uint32_t>(args[1]) == cmd) return true;
+    return false;
   }
 
   // For the resolvers: whether pid is a process (or thread) of the build.
@@ -1282,6 +1282,52 @@ class Supervisor {
   }
 
 
+  // Whether the thread that asked is still the one whose memory was read:
+  // asked before anything is written into it. An answer alone needs no such
+  // check: the kernel refuses it when the notification is gone.
+  static bool still_asking(int listener, const seccomp_notif& req) {
+    uint64_t id = req.id;
+    return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+  }
+
+  // A stat of the stat family answered by the supervisor: done on path (a
+  // host path, or a magic link when follow), written into the tracee's
+  // buffer, then shown as fake root recorded it. false: nothing to answer.
+  bool stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
+                   const std::string& path, bool follow, seccomp_notif_resp* resp) {
+    int at = follow ? 0 : AT_SYMLINK_NOFOLLOW;
+    int err = 0;
+    if (row.nr == __NR_statx) {
+      struct statx stx;
+      int flags = static_cast<int>(args[row.flags_arg]);
+      if (statx(AT_FDCWD, path.c_str(), at | (flags & AT_STATX_SYNC_TYPE), static_cast<unsigned>(args[3]), &stx) < 0) {
+        err = errno;
+      } else {
+        if (!still_asking(listener, req)) return false;
+        if (write_memory(t.tid, args[row.val_arg], &stx, sizeof stx) < 0) err = EFAULT;
+      }
+    } else {
+      struct stat st;
+      if (fstatat(AT_FDCWD, path.c_str(), &st, at) < 0) {
+        err = errno;
+      } else {
+        if (!still_asking(listener, req)) return false;
+        if (write_memory(t.tid, args[row.val_arg], &st, sizeof st) < 0) err = EFAULT;
+      }
+    }
+    if (err) {
+      resp->error = -err;
+      return true;
+    }
+    if (fake_) {
+      // Fake root shows what was recorded, as at a syscall-exit stop.
+      Pending p;
+      fake_->stat_entry(row, args, &p);
+      fake_->exit(t, p, 0);
+    }
+    return true;
+  }
+
   // Fake root: an identity call, answered from the thread's fake credentials.
   bool identity_answer(int listener, const seccomp_notif& req, const SyscallDef& row, const uint64_t* args,
                        seccomp_notif_resp* resp) {
@@ -1292,9 +1338,8 @@ class Supervisor {
       resp->error = -EPERM;
       return true;
     }
-    // getresuid and getgroups write into its memory: it must still be the thread that asked.
-    uint64_t id = req.id;
-    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) return false;
+    // getresuid and getgroups write into its memory.
+    if (!still_asking(listener, req)) return false;
     Action act = fake_->identity(tid, it->second.creds, row.nr, args);
     if (act.result < 0) {
       resp->error = static_cast<int32_t>(act.result);
@@ -1306,7 +1351,7 @@ class Supervisor {
 
   // Fake root without the overlay: a stat of the stat family, done by the
   // supervisor on the object the tracee names, written into its buffer and
-  // then shown as recorded (stat_done), as the syscall-exit stop would.
+  // then shown as recorded, as the syscall-exit stop would.
   bool fake_stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
                         seccomp_notif_resp* resp) {
     auto fail = [&](int err) {
@@ -1340,23 +1385,7 @@ class Supervisor {
         path = r.anon ? r.link : r.path;
       }
     }
-    int at = follow ? 0 : AT_SYMLINK_NOFOLLOW;
-    if (row.nr == __NR_statx) {
-      struct statx stx;
-      if (statx(AT_FDCWD, path.c_str(), at | (flags & AT_STATX_SYNC_TYPE), static_cast<unsigned>(args[3]), &stx) < 0)
-        return fail(errno);
-      uint64_t id = req.id;
-      if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) return false;
-      if (write_memory(t.tid, args[4], &stx, sizeof stx) < 0) return fail(EFAULT);
-    } else {
-      struct stat st;
-      if (fstatat(AT_FDCWD, path.c_str(), &st, at) < 0) return fail(errno);
-      uint64_t id = req.id;
-      if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) return false;
-      if (write_memory(t.tid, args[row.val_arg], &st, sizeof st) < 0) return fail(EFAULT);
-    }
-    stat_done(t, row, args);
-    return true;
+    return stat_answer(listener, req, t, row, args, path, follow, resp);
   }
 
   // A read in the guest view, answered by the supervisor itself: it does
@@ -1364,13 +1393,6 @@ class Supervisor {
   // the link, an fd); false when nothing is left to send.
   bool guest_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
                     seccomp_notif_resp* resp) {
-    // Whether the asking thread is still the one whose memory was read:
-    // asked before anything is written into it. An answer alone needs no
-    // such check: the kernel refuses it when the notification is gone.
-    auto alive = [&]() {
-      uint64_t id = req.id;
-      return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
-    };
     auto fail = [&](int err) {
       resp->error = -err;
       return true;
@@ -1396,7 +1418,6 @@ class Supervisor {
       follow_host = o.anon;
       if (int err = read_host(o, is_open, &host)) return fail(err);
     }
-    int nofollow = follow_host ? 0 : AT_SYMLINK_NOFOLLOW;
     switch (row.nr) {
       case __NR_open:
       case __NR_openat: {
@@ -1445,39 +1466,17 @@ class Supervisor {
         }
         if (o.magic) link = ov_->to_guest(link);
         size_t len = std::min<size_t>(link.size(), static_cast<size_t>(size));
-        if (!alive()) return false;
+        if (!still_asking(listener, req)) return false;
         if (write_memory(t.tid, args[base + 1], link.data(), len) < 0) return fail(EFAULT);
         resp->val = static_cast<int64_t>(len);
         break;
       }
-      case __NR_statx: {
-        struct statx stx;
-        int at = (flags & AT_STATX_SYNC_TYPE) | nofollow;
-        if (statx(AT_FDCWD, host.c_str(), at, static_cast<unsigned>(args[3]), &stx) < 0) return fail(errno);
-        if (!alive()) return false;
-        if (write_memory(t.tid, args[4], &stx, sizeof stx) < 0) return fail(EFAULT);
-        stat_done(t, row, args);
-        break;
-      }
-      default: {  // stat, lstat, newfstatat
-        struct stat st;
-        if (fstatat(AT_FDCWD, host.c_str(), &st, nofollow) < 0) return fail(errno);
-        if (!alive()) return false;
-        if (write_memory(t.tid, args[row.val_arg], &st, sizeof st) < 0) return fail(EFAULT);
-        stat_done(t, row, args);
-        break;
-      }
+      default:  // stat, lstat, newfstatat, statx
+        return stat_answer(listener, req, t, row, args, host, follow_host, resp);
     }
     return true;
   }
 
-  // Fake root shows what was recorded in a stat result just written.
-  void stat_done(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
-    if (!fake_) return;
-    Pending p;
-    fake_->stat_entry(row, args, &p);
-    fake_->exit(t, p, 0);
-  }
 
   // ---- the guest view (overlay and maps) ----
 
