@@ -25,6 +25,16 @@ function tokens(out: string): {result: string; pid: number}[] {
 type Mode = 'allowed' | 'denied' | 'collect'
 const MODES: Mode[] = ['allowed', 'denied', 'collect']
 
+/** None when allowed; else one, for operation on path, by a process other than the first. */
+function expectChildViolation(o: DriverOutcome, mode: Mode, operation: string, path: string): void {
+  if (mode === 'allowed') {
+    expect(o.result.violations).toEqual([])
+    return
+  }
+  expect(o.result.violations).toEqual([expect.objectContaining({operation, canonical: path, program: 'procs', denied: mode === 'denied'})])
+  expect(o.result.violations[0].pid).not.toBe(o.pid)
+}
+
 type Follow = 'unfollowed' | 'followed'
 const FOLLOW: Follow[] = ['unfollowed', 'followed']
 const following = (follow: Follow) => (follow === 'followed' ? {onChildDiedUnexpectedly: () => {}} : {})
@@ -88,14 +98,7 @@ describe.each(FOLLOW)('%s', (follow) => {
         const o = await procs(build, t, mode, (dir) => ['vfork_exec', join(dir, 'x')])
         const dir = mode === 'allowed' ? t.allowed : t.outside
         expect(o.out).toBe(mode === 'denied' ? 'err EACCES' : 'ok')
-        if (mode === 'allowed') {
-          expect(o.result.violations).toEqual([])
-        } else {
-          expect(o.result.violations).toEqual([
-            expect.objectContaining({operation: 'creat', canonical: join(dir, 'x'), program: 'procs', denied: mode === 'denied'}),
-          ])
-          expect(o.result.violations[0].pid).not.toBe(o.pid)
-        }
+        expectChildViolation(o, mode, 'creat', join(dir, 'x'))
         expect(fsState(join(dir, 'x')).exists).toBe(mode !== 'denied')
       })
 
@@ -130,14 +133,7 @@ describe.each(FOLLOW)('%s', (follow) => {
         expect({out: o.out, exitCode: o.result.exitCode}).toEqual({out: 'parent-exit', exitCode: 0})
         // run() resolved, so the daemon has finished: its result is there.
         expect(readFileSync(result, 'utf8')).toBe(mode === 'denied' ? 'err EACCES\n' : 'ok\n')
-        if (mode === 'allowed') {
-          expect(o.result.violations).toEqual([])
-        } else {
-          expect(o.result.violations).toEqual([
-            expect.objectContaining({operation: 'openat', canonical: join(dir, 'x'), program: 'procs', denied: mode === 'denied'}),
-          ])
-          expect(o.result.violations[0].pid).not.toBe(o.pid)
-        }
+        expectChildViolation(o, mode, 'openat', join(dir, 'x'))
         expect(fsState(join(dir, 'x')).exists).toBe(mode !== 'denied')
       })
     })
