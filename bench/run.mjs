@@ -238,7 +238,7 @@ function debianMirror(codename) {
   const main = found.filter((e) => e.suites.includes(codename) && e.comps.includes('main'));
   return {
     hasSrc: main.some((e) => e.src || e.types?.includes('deb-src')),
-    uri: main[0]?.uri ?? 'http://deb.debian.org/debian',
+    uri: main[0]?.uri,
   };
 }
 
@@ -257,6 +257,9 @@ function ensureDebianSource(pkg, { dir: sub, marker, skipPatches = false }) {
   if (!dsc) {
     const codename = /VERSION_CODENAME=(\S+)/.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'bookworm';
     const { hasSrc, uri } = debianMirror(codename);
+    if (!hasSrc && !uri) {
+      throw new Error(`no deb-src entry for ${codename}, and no deb entry in /etc/apt/sources.list.d/ to derive one from; add a deb-src line for ${codename} main and run apt-get update`);
+    }
     if (!hasSrc || sh('apt-cache', ['showsrc', pkg]).out.trim() === '') {
       if (!isRoot) throw new Error(`no deb-src entry for ${codename}; as root add "deb-src ${uri} ${codename} main" and run apt-get update`);
       const list = '/etc/apt/sources.list.d/catbox-bench-src.list';
