@@ -393,6 +393,8 @@ describe('rm and reset ask first', () => {
 describe('broken files are reported, never overwritten', () => {
   test('a corrupt env.json: a clear error naming the file; list shows it broken; rm removes it', async () => {
     expect((await catbox(['env', 'create', 'corrupt'])).exitCode).toBe(0)
+    // Control: shown with 0 while its env.json is sound.
+    expect((await catbox(['env', 'show', 'corrupt'])).exitCode).toBe(0)
     const file = join(envDir('corrupt'), 'env.json')
     const garbage = '{"schemaVersion": 1, "name": "corr'
     writeFileSync(file, garbage)
@@ -406,8 +408,13 @@ describe('broken files are reported, never overwritten', () => {
     }
     const listed = json((await catbox(['env', 'list', '--json'])).stdout).find((e: {name: string}) => e.name === 'corrupt')
     expect(listed).toMatchObject({status: 'broken', config: null, problem: message})
+    // show prints what it can, and its status says the environment cannot be used (README: 1 when broken).
     const show = await catbox(['env', 'show', 'corrupt', '--json'])
+    expect(show.exitCode).toBe(1)
     expect(json(show.stdout)).toMatchObject({status: 'broken', problem: message})
+    const shown = await catbox(['env', 'show', 'corrupt'])
+    expect(shown.exitCode).toBe(1)
+    expect(shown.stdout).toContain(message)
     expect(readFileSync(file, 'utf8')).toBe(garbage)
     expect((await catbox(['env', 'rm', 'corrupt', '--force'])).exitCode).toBe(0)
     expect(existsSync(envDir('corrupt'))).toBe(false)
