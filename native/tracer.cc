@@ -809,6 +809,8 @@ class Supervisor {
 
   void record(pid_t pid, const char* op, const std::string& given, const std::string& canonical, const Decision& d) {
     out_.stats.violations++;
+    // Nobody wants more of them than the result keeps: count only.
+    if (spec_.violation_events >= 0 && out_.stats.violations > static_cast<uint64_t>(spec_.violation_events)) return;
     Event e{Event::Type::Violation};
     e.pid = pid;
     e.operation = op;

@@ -295,6 +295,35 @@ describe('names are unique', () => {
   })
 })
 
+describe('a run with many violations', () => {
+  test('the record keeps the first 1000 and the count; violations.jsonl has every one; show and report count them all', async () => {
+    const dir = join(work, 'many')
+    mkdirSync(join(dir, 'ok'), {recursive: true})
+    mkdirSync(join(dir, 'no'))
+    expect((await catbox(['env', 'create', 'many', '--collect-only', '--writable', join(dir, 'ok')])).exitCode).toBe(0)
+    const exec = await catbox(['exec', 'many', '--json', '--', 'sh', '-c', `i=0; while [ $i -lt 2500 ]; do : >> ${dir}/no/f; i=$((i+1)); done`])
+    expect(exec.exitCode).toBe(0)
+    // onViolation (the CLI's line per violation) saw every one.
+    expect(String(exec.stderr).split('\n').filter((line) => line.startsWith('catbox: violation (allowed)'))).toHaveLength(2500)
+    expect(String(exec.stderr).trimEnd().split('\n').at(-1)).toBe('catbox: 2500 violations (1 path in the first 1000)')
+    const result = lastJson(exec.stdout)
+    expect({kept: result.violations.length, count: result.violationCount}).toEqual({kept: 1000, count: 2500})
+
+    const runDir = join(envDir('many'), 'runs', result.runId)
+    const record = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'))
+    expect({kept: record.violations.length, count: record.violationCount, log: record.violationLog}).toEqual({kept: 1000, count: 2500, log: 'violations.jsonl'})
+    const logged = readFileSync(join(runDir, 'violations.jsonl'), 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line))
+    expect(logged).toHaveLength(2500)
+    expect(logged.slice(0, 1000)).toEqual(record.violations)
+    for (const v of logged) expect(v).toMatchObject({canonical: join(dir, 'no/f'), denied: false, error: ''})
+
+    const show = json((await catbox(['env', 'show', 'many', '--json'])).stdout)
+    expect(show.lastRun).toMatchObject({id: result.runId, violations: 2500})
+    const report = json((await catbox(['report', 'many', '--json'])).stdout)
+    expect(report.violations).toMatchObject({count: 2500, byDirectory: [expect.objectContaining({directory: join(dir, 'no'), count: 2500, paths: 1})]})
+  })
+})
+
 describe('one run at a time per environment', () => {
   const stop = join(work, 'stop-busy')
 

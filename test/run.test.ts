@@ -80,6 +80,19 @@ test('a command that is not found rejects with exitCode 127 and runs nothing', a
   await expect(promise).rejects.toMatchObject({code: 'COMMAND_NOT_FOUND', exitCode: 127})
 })
 
+test('the result keeps the first 1000 violations and counts them all; onViolation sees every one', async () => {
+  const script = `i=0; while [ $i -lt 1500 ]; do : >> ${T}/no/many-$i; i=$((i+1)); done`
+  const seen: Violation[] = []
+  const watched = await run({command: sh(script), writable: [join(T, 'ok')], collectOnly: true, onViolation: (v) => seen.push(v)})
+  expect(seen.map((v) => v.canonical)).toEqual(Array.from({length: 1500}, (_, i) => join(T, 'no', `many-${i}`)))
+  expect({kept: watched.violations.length, count: watched.violationCount, counted: watched.stats.violations}).toEqual({kept: 1000, count: 1500, counted: 1500})
+  expect(watched.violations).toEqual(seen.slice(0, 1000))
+  // Without onViolation: the same sample and count.
+  const unwatched = await run({command: sh(script), writable: [join(T, 'ok')], collectOnly: true})
+  expect({kept: unwatched.violations.length, count: unwatched.violationCount}).toEqual({kept: 1000, count: 1500})
+  expect(unwatched.violations.map((v) => v.canonical)).toEqual(seen.slice(0, 1000).map((v) => v.canonical))
+})
+
 describe('bad options are refused before anything runs', () => {
   // Each case would create its marker if the command ran.
   const refused = async (options: Record<string, unknown>, message: RegExp): Promise<void> => {

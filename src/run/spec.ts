@@ -5,6 +5,7 @@ import {posix} from 'node:path'
 import {errors} from '../lib/errors.js'
 import type {NativeSpec, NetworkMode} from './native.js'
 import {deviceRules, parseRules} from './rules.js'
+import {VIOLATION_SAMPLE} from './types.js'
 import type {RunOptions, TraceMode} from './types.js'
 
 export const NETWORK_MODES: readonly NetworkMode[] = ['full', 'loopback', 'none']
@@ -44,6 +45,8 @@ export function buildSpec(options: RunOptions): NativeSpec {
     followProcesses: Boolean(options.onChildInitialized || options.onChildDiedUnexpectedly),
     // Violations are printed before the program goes on to report its error.
     syncViolations: Boolean(options.onViolation),
+    // Without onViolation only the result's sample needs them: the rest are counted in native.
+    ...(options.onViolation ? {} : {violationEvents: VIOLATION_SAMPLE}),
     ...(process.env.CATBOX_NO_USER_NOTIF ? {ptraceOnly: true} : {}),
     ...traceSpec(options.trace, options.eventLog, cwd),
     ...fakeRootSpec(options.fakeRoot, cwd),
