@@ -130,6 +130,8 @@ describe('bad options are refused before anything runs', () => {
     await refused({writable: join(T, 'ok')}, /option writable must be an array of strings, not a string/)
     await refused({collectOnly: 'yes'}, /option collectOnly must be a boolean/)
     await refused({cwd: 5}, /option cwd must be a string, not a number/)
+    await refused({env: {PATH: process.env.PATH, N: 5}}, /option env must be an object of strings/)
+    await refused({guestView: {cache: join(T, 'cache'), maps: [{host: T, guest: 7}]}}, /option guestView must be an object \{root\?/)
   })
 
   test('an unknown option name, with the likely one it was meant to be', async () => {

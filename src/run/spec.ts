@@ -59,6 +59,19 @@ const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every(isString)
 const isFunction = (v: unknown): boolean => typeof v === 'function'
 const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v)
 
+function validGuestView(v: unknown): boolean {
+  if (!isObject(v)) return false
+  const view = v as {root?: unknown; maps?: unknown; cache?: unknown}
+  const root = view.root as {dir?: unknown; whiteouts?: unknown} | undefined
+  const validMap = (m: unknown) =>
+    isObject(m) && isString((m as {host?: unknown}).host) && isString((m as {guest?: unknown}).guest) && ['ro', 'rw', undefined].includes((m as {mode?: unknown}).mode as string)
+  return (
+    isString(view.cache) &&
+    (root === undefined || (isObject(root) && isString(root.dir) && isString(root.whiteouts))) &&
+    (view.maps === undefined || (Array.isArray(view.maps) && view.maps.every(validMap)))
+  )
+}
+
 /** Every option of run(), what it must be, and the test. undefined is always accepted (the default). */
 const OPTION_TYPES: Record<keyof RunOptions, [string, (v: unknown) => boolean]> = {
   command: ['an array of strings', isStrings],
@@ -66,11 +79,11 @@ const OPTION_TYPES: Record<keyof RunOptions, [string, (v: unknown) => boolean]> 
   collectOnly: ['a boolean', (v) => typeof v === 'boolean'],
   network: ['a string', isString],
   cwd: ['a string', isString],
-  env: ['an object', isObject],
+  env: ['an object of strings', (v) => isObject(v) && Object.values(v as object).every((x) => x === undefined || isString(x))],
   trace: ['an array of strings', isStrings],
   eventLog: ['a string', isString],
   fakeRoot: ['an object {db, uid?, gid?}', (v) => isObject(v) && isString((v as {db?: unknown}).db)],
-  guestView: ['an object {root?, maps?, cache}', (v) => isObject(v) && isString((v as {cache?: unknown}).cache)],
+  guestView: ['an object {root?: {dir, whiteouts}, maps?: [{host, guest, mode}], cache}', validGuestView],
   onStart: ['a function', isFunction],
   onViolation: ['a function', isFunction],
   onChildInitialized: ['a function', isFunction],
