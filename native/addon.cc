@@ -109,6 +109,8 @@ Spec get_spec(Napi::Object o) {
   }
   s.hook_child_initialized = o.Get("hookChildInitialized").ToBoolean();
   s.sync_violations = o.Get("syncViolations").ToBoolean();
+  Napi::Value events = o.Get("violationEvents");
+  if (events.IsNumber()) s.violation_events = events.As<Napi::Number>().Int64Value();
   s.user_notif = !o.Get("ptraceOnly").ToBoolean();
   s.follow_processes = o.Get("followProcesses").ToBoolean();
   Napi::Value trace = o.Get("trace");
@@ -238,6 +240,7 @@ Napi::Object outcome_to_js(Napi::Env env, const Outcome& out) {
 void call_js(Napi::Env env, Napi::Function, Job* job, Message* msg) {
   std::unique_ptr<Message> m(msg);
   if (env == nullptr) {  // the environment is going away
+    job->recorder.drain();  // nobody will take them: let the tracer go on
     if (m->ack) m->ack->set_value();
     return;
   }

@@ -1,11 +1,18 @@
 #include "recorder.h"
 
+#include <chrono>
+
 namespace catbox {
+
+namespace {
+constexpr auto kFullWait = std::chrono::seconds(1);
+}
 
 void Recorder::push(Event e) {
   bool was_empty;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (queue_.size() >= kMaxQueued) taken_.wait_for(lock, kFullWait, [this] { return queue_.size() < kMaxQueued; });
     was_empty = queue_.empty();
     queue_.push_back(std::move(e));
   }
@@ -14,9 +21,12 @@ void Recorder::push(Event e) {
 }
 
 std::vector<Event> Recorder::drain() {
-  std::lock_guard<std::mutex> lock(mu_);
   std::vector<Event> out;
-  out.swap(queue_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out.swap(queue_);
+  }
+  taken_.notify_all();
   return out;
 }
 

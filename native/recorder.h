@@ -1,6 +1,7 @@
 // The recorder: what the supervisor saw, streamed to the caller in order.
 // The tracer thread pushes; the binding drains in batches on the JS thread.
 #pragma once
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -32,12 +33,18 @@ class Recorder {
   void sync() {
     if (sync_) sync_();
   }
+  // Queues e. When kMaxQueued events wait already (the caller is slower than
+  // the build), waits until they are taken, so memory stays bounded however
+  // many events a run makes; after kFullWait it queues anyway, never hangs.
   void push(Event e);
   // Moves all queued events out (any thread).
   std::vector<Event> drain();
 
+  static constexpr size_t kMaxQueued = 1024;
+
  private:
   std::mutex mu_;
+  std::condition_variable taken_;
   std::vector<Event> queue_;
   std::function<void()> wake_;
   std::function<void()> sync_;

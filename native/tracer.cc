@@ -49,6 +49,8 @@ namespace {
 // Not in older kernel headers (linux/seccomp.h, Linux 6.6).
 constexpr unsigned long kNotifSetFlags = _IOW('!', 4, uint64_t);
 constexpr uint64_t kNotifSyncWakeUp = 1;
+// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19).
+constexpr unsigned long kFilterWaitKillableRecv = 1UL << 5;
 
 // Exec stops are needed even when execs are not logged: after an exec from a
 // non-leader thread only the exec stop tells which tid is gone, and a stale
@@ -151,7 +153,15 @@ struct ChildArgs {
     // supervisor, which says when it holds it. Until then no call of ours
     // may ask (write and read do not), and the build never sees it (it is
     // closed here and close-on-exec anyway).
-    int listener = static_cast<int>(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, c.prog));
+    // Once the supervisor has taken a question, the asking thread waits
+    // for the answer killable only (Linux 5.19): a signal meanwhile (a
+    // SIGCHLD, which a traced process is sent even when it ignores it)
+    // would abandon the question and restart the call, asking it twice and
+    // recording its violation twice. Older kernels say EINVAL: without it.
+    int listener = static_cast<int>(
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER | kFilterWaitKillableRecv, c.prog));
+    if (listener < 0 && errno == EINVAL)
+      listener = static_cast<int>(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, c.prog));
     if (listener < 0) {
       child_say("catbox: cannot install the seccomp filter: ", errno_text(errno), "\n");
       _exit(126);
@@ -697,8 +707,20 @@ class Supervisor {
           // this event or never be followed by it. Until then it is a member
           // of the build already: the parent may signal it at once.
           unsigned long child = 0;
-          if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0 && !procs_.count(static_cast<pid_t>(child)))
-            born_.insert(static_cast<pid_t>(child));
+          if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0) {
+            pid_t c = static_cast<pid_t>(child);
+            bool process = event != PTRACE_EVENT_CLONE || !clones_thread(pid);
+            auto early = died_early_.find(c);
+            // (Unless the pid was taken again by this new child: then it lives.)
+            if (early != died_early_.end() && kill(c, 0) < 0 && errno == ESRCH) {
+              // Killed before this event was seen (by a group kill, say).
+              if (process) child_died(c, early->second);
+              died_early_.erase(early);
+            } else {
+              if (early != died_early_.end()) died_early_.erase(early);
+              if (!procs_.count(c)) born_[c] = process;
+            }
+          }
           resume(pid);
           break;
         }
@@ -752,21 +774,43 @@ class Supervisor {
 
   void on_exit(pid_t pid, int st) {
     auto it = procs_.find(pid);
-    bool leader = it != procs_.end() && it->second.tgid == pid;
-    if (it != procs_.end()) procs_.erase(it);
-    born_.erase(pid);
+    bool known = it != procs_.end();
+    bool leader = known && it->second.tgid == pid;
+    if (known) procs_.erase(it);
+    // A child killed before its first stop is known only by its parent's
+    // fork event (born_), or not yet at all when that event is still to come.
+    auto born = born_.find(pid);
+    bool unseen_process = !known && born != born_.end() && born->second;
+    bool unknown = !known && born == born_.end();
+    if (born != born_.end()) born_.erase(born);
     if (leader && spec_.trace.exec) log_.exit(pid, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    if (WIFSIGNALED(st) && leader) {
-      Event e{Event::Type::ChildDied};
-      e.pid = pid;
-      e.signal = WTERMSIG(st);
-      rec_.push(std::move(e));
-    }
+    if (WIFSIGNALED(st) && (leader || unseen_process)) child_died(pid, WTERMSIG(st));
+    if (WIFSIGNALED(st) && unknown) died_early_[pid] = WTERMSIG(st);
     if (pid == root_) set_first_status(st);
+  }
+
+  void child_died(pid_t pid, int sig) {
+    Event e{Event::Type::ChildDied};
+    e.pid = pid;
+    e.signal = sig;
+    rec_.push(std::move(e));
+  }
+
+  // At a clone event: whether the call makes a thread (CLONE_THREAD), read
+  // from the stopped caller's arguments (clone3: its struct clone_args).
+  static bool clones_thread(pid_t pid) {
+    constexpr uint64_t kCloneThread = 0x00010000;
+    user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return false;
+    uint64_t flags = regs.rdi;
+    if (regs.orig_rax == __NR_clone3 && read_memory(pid, regs.rdi, &flags, sizeof flags) < 0) return false;
+    return (flags & kCloneThread) != 0;
   }
 
   void record(pid_t pid, const char* op, const std::string& given, const std::string& canonical, const Decision& d) {
     out_.stats.violations++;
+    // Nobody wants more of them than the result keeps: count only.
+    if (spec_.violation_events >= 0 && out_.stats.violations > static_cast<uint64_t>(spec_.violation_events)) return;
     Event e{Event::Type::Violation};
     e.pid = pid;
     e.operation = op;
@@ -2059,7 +2103,10 @@ class Supervisor {
   bool unfollowed_ = false;  // no ptrace: a reaper keeps the build together
   pid_t reaper_ = 0;
   std::unordered_map<pid_t, Proc> procs_;
-  std::unordered_set<pid_t> born_;  // announced by a fork event, first stop not seen yet
+  // Announced by a fork event, first stop not seen yet: whether it is a process (not a thread).
+  std::unordered_map<pid_t, bool> born_;
+  // Killed by a signal before anything announced them: their fork event may still come.
+  std::unordered_map<pid_t, int> died_early_;
 };
 
 }  // namespace

@@ -22,6 +22,8 @@ struct Spec {
   Policy policy;
   bool hook_child_initialized = false;
   bool sync_violations = false;  // wait for the caller to take each violation
+  // Violation events sent at most (the rest are only counted); -1: all.
+  int64_t violation_events = -1;
   bool user_notif = true;        // pure allow/deny questions by seccomp user notification
   // Follow every process with ptrace even when no question needs it (the
   // library's process hooks want the tree); else enforce mode runs untraced.

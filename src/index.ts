@@ -1,5 +1,5 @@
 // The library API: import {run} from 'catbox-sandbox'
-export {run} from './run/run.js'
+export {run, VIOLATION_SAMPLE} from './run/run.js'
 export type {GuestView, NetworkMode, RunOptions, RunResult, TraceMode, Violation} from './run/types.js'
 export type {NativeStats as RunStats} from './run/native.js'
 export {CatboxError} from './lib/errors.js'

@@ -1,7 +1,7 @@
 // Named environments through the real CLI (--json), each test file with its
 // own CATBOX_HOME: env create/list/show/rm/reset, exec, non-interactive shell,
 // run records, locking, and what bad input and broken files give.
-import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {execa} from 'execa'
@@ -295,6 +295,35 @@ describe('names are unique', () => {
   })
 })
 
+describe('a run with many violations', () => {
+  test('the record keeps the first 1000 and the count; violations.jsonl has every one; show and report count them all', async () => {
+    const dir = join(work, 'many')
+    mkdirSync(join(dir, 'ok'), {recursive: true})
+    mkdirSync(join(dir, 'no'))
+    expect((await catbox(['env', 'create', 'many', '--collect-only', '--writable', join(dir, 'ok')])).exitCode).toBe(0)
+    const exec = await catbox(['exec', 'many', '--json', '--', 'sh', '-c', `i=0; while [ $i -lt 2500 ]; do : >> ${dir}/no/f; i=$((i+1)); done`])
+    expect(exec.exitCode).toBe(0)
+    // onViolation (the CLI's line per violation) saw every one.
+    expect(String(exec.stderr).split('\n').filter((line) => line.startsWith('catbox: violation (allowed)'))).toHaveLength(2500)
+    expect(String(exec.stderr).trimEnd().split('\n').at(-1)).toBe('catbox: 2500 violations (1 path in the first 1000)')
+    const result = lastJson(exec.stdout)
+    expect({kept: result.violations.length, count: result.violationCount}).toEqual({kept: 1000, count: 2500})
+
+    const runDir = join(envDir('many'), 'runs', result.runId)
+    const record = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'))
+    expect({kept: record.violations.length, count: record.violationCount, log: record.violationLog}).toEqual({kept: 1000, count: 2500, log: 'violations.jsonl'})
+    const logged = readFileSync(join(runDir, 'violations.jsonl'), 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line))
+    expect(logged).toHaveLength(2500)
+    expect(logged.slice(0, 1000)).toEqual(record.violations)
+    for (const v of logged) expect(v).toMatchObject({canonical: join(dir, 'no/f'), denied: false, error: ''})
+
+    const show = json((await catbox(['env', 'show', 'many', '--json'])).stdout)
+    expect(show.lastRun).toMatchObject({id: result.runId, violations: 2500})
+    const report = json((await catbox(['report', 'many', '--json'])).stdout)
+    expect(report.violations).toMatchObject({count: 2500, byDirectory: [expect.objectContaining({directory: join(dir, 'no'), count: 2500, paths: 1})]})
+  })
+})
+
 describe('one run at a time per environment', () => {
   const stop = join(work, 'stop-busy')
 
@@ -339,6 +368,70 @@ describe('one run at a time per environment', () => {
     expect(r).toMatchObject({exitCode: 7, stdout: 'started\ngot-hup'})
     const {lastRun} = json((await catbox(['env', 'show', 'hup', '--json'])).stdout)
     expect(lastRun).toMatchObject({status: 'finished', exitCode: 7, error: null})
+  })
+
+  /** The pids still alive of those given. */
+  const alive = (pids: number[]) =>
+    pids.filter((pid) => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    })
+  const ppidOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1])
+  const holderFile = (name: string) => join(envDir(name), 'holder.json')
+
+  test('after kill -9 of catbox, the next run takes the lock at once: its holder is provably dead', async () => {
+    expect((await catbox(['env', 'create', 'killed'])).exitCode).toBe(0)
+    const job = catbox(['exec', 'killed', '--', 'sh', '-c', 'echo $$; exec sleep 100'])
+    const commandPid = await new Promise<number>((resolve) => job.stdout?.once('data', (chunk) => resolve(Number(String(chunk).trim()))))
+    const reaperPid = ppidOf(commandPid)
+    const holder = json(readFileSync(holderFile('killed'), 'utf8'))
+    expect(holder).toMatchObject({pid: job.pid, startTime: expect.stringMatching(/^\d+$/), bootId: expect.any(String), pidNamespace: expect.stringMatching(/^pid:\[\d+\]$/)})
+    // Control: while catbox lives, the environment is busy.
+    expect((await catbox(['exec', 'killed', '--', 'true'])).exitCode).toBe(1)
+
+    process.kill(job.pid!, 'SIGKILL')
+    expect((await job).signal).toBe('SIGKILL')
+    // The build and the reaper end with catbox (or are ended here: what is tested is the lock).
+    for (const pid of alive([commandPid, reaperPid].filter((pid) => pid !== job.pid && pid > 1))) process.kill(pid, 'SIGKILL')
+    // The lock directory is still there, fresh: only the dead holder frees it, not the expiry.
+    expect(existsSync(join(envDir('killed'), 'lock'))).toBe(true)
+    expect(json((await catbox(['env', 'show', 'killed', '--json'])).stdout)).toMatchObject({status: 'idle'})
+    const next = await catbox(['exec', 'killed', '--', 'sh', '-c', 'echo next'])
+    expect({exitCode: next.exitCode, stdout: next.stdout, stderr: next.stderr}).toEqual({exitCode: 0, stdout: 'next', stderr: ''})
+  })
+
+  test('a holder whose pid now belongs to another process (another start time) is dead too', async () => {
+    expect((await catbox(['env', 'create', 'reused'])).exitCode).toBe(0)
+    mkdirSync(join(envDir('reused'), 'lock'))
+    // This test's own pid is alive, but it started at another time than the holder recorded.
+    const [bootId, pidNamespace] = [readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), readlinkSync('/proc/self/ns/pid')]
+    const recorded = {schemaVersion: 1, pid: process.pid, command: 'catbox exec', since: new Date().toISOString(), startTime: '1', bootId, pidNamespace}
+    writeFileSync(holderFile('reused'), JSON.stringify(recorded))
+    expect((await catbox(['exec', 'reused', '--', 'true'])).exitCode).toBe(0)
+    // Control: with its true start time, the same holder is alive and keeps the lock.
+    mkdirSync(join(envDir('reused'), 'lock'))
+    const startTime = readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19]
+    writeFileSync(holderFile('reused'), JSON.stringify({...recorded, startTime}))
+    const busy = await catbox(['exec', 'reused', '--', 'true'])
+    expect(busy).toMatchObject({exitCode: 1, stderr: expect.stringContaining(`is busy: catbox exec (pid ${process.pid})`)})
+    rmSync(join(envDir('reused'), 'lock'), {recursive: true})
+    rmSync(holderFile('reused'))
+  })
+
+  test('a holder that cannot be checked (another pid namespace) keeps the lock until it expires', async () => {
+    expect((await catbox(['env', 'create', 'elsewhere'])).exitCode).toBe(0)
+    mkdirSync(join(envDir('elsewhere'), 'lock'))
+    const pid = await deadPid()
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+    writeFileSync(holderFile('elsewhere'), JSON.stringify({schemaVersion: 1, pid, command: 'catbox exec', since: new Date().toISOString(), startTime: '1', bootId, pidNamespace: 'pid:[1]'}))
+    const r = await catbox(['exec', 'elsewhere', '--', 'true'])
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toContain(`is still locked by catbox exec (pid ${pid}), which ended without releasing it.`)
+    expect(existsSync(join(envDir('elsewhere'), 'lock'))).toBe(true)
   })
 
   test('a run left "running" by a catbox that is gone reads back as interrupted', async () => {
@@ -393,6 +486,8 @@ describe('rm and reset ask first', () => {
 describe('broken files are reported, never overwritten', () => {
   test('a corrupt env.json: a clear error naming the file; list shows it broken; rm removes it', async () => {
     expect((await catbox(['env', 'create', 'corrupt'])).exitCode).toBe(0)
+    // Control: shown with 0 while its env.json is sound.
+    expect((await catbox(['env', 'show', 'corrupt'])).exitCode).toBe(0)
     const file = join(envDir('corrupt'), 'env.json')
     const garbage = '{"schemaVersion": 1, "name": "corr'
     writeFileSync(file, garbage)
@@ -406,8 +501,13 @@ describe('broken files are reported, never overwritten', () => {
     }
     const listed = json((await catbox(['env', 'list', '--json'])).stdout).find((e: {name: string}) => e.name === 'corrupt')
     expect(listed).toMatchObject({status: 'broken', config: null, problem: message})
+    // show prints what it can, and its status says the environment cannot be used (README: 1 when broken).
     const show = await catbox(['env', 'show', 'corrupt', '--json'])
+    expect(show.exitCode).toBe(1)
     expect(json(show.stdout)).toMatchObject({status: 'broken', problem: message})
+    const shown = await catbox(['env', 'show', 'corrupt'])
+    expect(shown.exitCode).toBe(1)
+    expect(shown.stdout).toContain(message)
     expect(readFileSync(file, 'utf8')).toBe(garbage)
     expect((await catbox(['env', 'rm', 'corrupt', '--force'])).exitCode).toBe(0)
     expect(existsSync(envDir('corrupt'))).toBe(false)

@@ -32,6 +32,10 @@ describe('summary', () => {
   ])('%s', (_name, violations, line) => {
     expect(formatSummary(violations)).toBe(line)
   })
+
+  test('of a sample: the count in all, the paths of the sample', () => {
+    expect(formatSummary([violation(), violation({canonical: '/etc/x', path: '/etc/x'})], 5000)).toBe('catbox: 5000 violations (2 paths in the first 2)')
+  })
 })
 
 describe('exit status', () => {
@@ -39,6 +43,7 @@ describe('exit status', () => {
     exitCode,
     signal: null,
     violations,
+    violationCount: violations.length,
     stats: {processes: 1, seccompStops: 0, notifications: 0, eventStops: 0, exitStops: 0, signalsForwarded: 0, violations: violations.length, logLines: 0, copyUps: 0, whiteouts: 0, mergedViews: 0},
   })
   test.each<[number, number, boolean, number]>([

@@ -80,6 +80,71 @@ test('a command that is not found rejects with exitCode 127 and runs nothing', a
   await expect(promise).rejects.toMatchObject({code: 'COMMAND_NOT_FOUND', exitCode: 127})
 })
 
+test('the result keeps the first 1000 violations and counts them all; onViolation sees every one', async () => {
+  const script = `i=0; while [ $i -lt 1500 ]; do : >> ${T}/no/many-$i; i=$((i+1)); done`
+  const seen: Violation[] = []
+  const watched = await run({command: sh(script), writable: [join(T, 'ok')], collectOnly: true, onViolation: (v) => seen.push(v)})
+  expect(seen.map((v) => v.canonical)).toEqual(Array.from({length: 1500}, (_, i) => join(T, 'no', `many-${i}`)))
+  expect({kept: watched.violations.length, count: watched.violationCount, counted: watched.stats.violations}).toEqual({kept: 1000, count: 1500, counted: 1500})
+  expect(watched.violations).toEqual(seen.slice(0, 1000))
+  // Without onViolation: the same sample and count.
+  const unwatched = await run({command: sh(script), writable: [join(T, 'ok')], collectOnly: true})
+  expect({kept: unwatched.violations.length, count: unwatched.violationCount}).toEqual({kept: 1000, count: 1500})
+  expect(unwatched.violations.map((v) => v.canonical)).toEqual(seen.slice(0, 1000).map((v) => v.canonical))
+})
+
+describe('bad options are refused before anything runs', () => {
+  // Each case would create its marker if the command ran.
+  const refused = async (options: Record<string, unknown>, message: RegExp): Promise<void> => {
+    const marker = join(T, 'ok', `refused-${Math.random().toString(16).slice(2)}`)
+    const promise = run({command: sh(`echo > ${marker}`), writable: [join(T, 'ok')], ...options} as Parameters<typeof run>[0])
+    await expect(promise).rejects.toBeInstanceOf(CatboxError)
+    await expect(promise).rejects.toMatchObject({code: 'BAD_OPTION', exitCode: 2, message: expect.stringMatching(message)})
+    expect(existsSync(marker)).toBe(false)
+  }
+
+  test('control: the same command with good options creates its marker', async () => {
+    const marker = join(T, 'ok', 'refused-control')
+    const result = await run({command: sh(`echo > ${marker}`), writable: [join(T, 'ok')], onViolation: () => {}})
+    expect(result.exitCode).toBe(0)
+    expect(existsSync(marker)).toBe(true)
+  })
+
+  test('a callback that is not a function', async () => {
+    await refused({onViolation: 'print'}, /option onViolation must be a function, not a string \("print"\)/)
+    await refused({onStart: {}}, /option onStart must be a function, not an object/)
+    await refused({onChildInitialized: 1}, /option onChildInitialized must be a function, not a number \(1\)/)
+    await refused({onChildDiedUnexpectedly: null}, /option onChildDiedUnexpectedly must be a function, not null/)
+  })
+
+  test('a command that is not an array of strings', async () => {
+    const marker = join(T, 'ok', 'refused-command')
+    for (const command of [`sh -c "echo > ${marker}"`, ['sh', '-c', `echo > ${marker}`, 5], undefined, {0: 'sh'}]) {
+      const promise = run({command} as unknown as Parameters<typeof run>[0])
+      await expect(promise).rejects.toMatchObject({code: 'BAD_OPTION', message: expect.stringContaining('option command must be an array of strings')})
+    }
+    expect(existsSync(marker)).toBe(false)
+  })
+
+  test('an option of the wrong type', async () => {
+    await refused({writable: join(T, 'ok')}, /option writable must be an array of strings, not a string/)
+    await refused({collectOnly: 'yes'}, /option collectOnly must be a boolean/)
+    await refused({cwd: 5}, /option cwd must be a string, not a number/)
+    await refused({env: {PATH: process.env.PATH, N: 5}}, /option env must be an object of strings/)
+    await refused({guestView: {cache: join(T, 'cache'), maps: [{host: T, guest: 7}]}}, /option guestView must be an object \{root\?/)
+  })
+
+  test('an unknown option name, with the likely one it was meant to be', async () => {
+    await refused({writeable: [join(T, 'ok')]}, /run\(\) has no option "writeable"\.\nDid you mean "writable"\?/)
+    await refused({colectOnly: true}, /has no option "colectOnly"\.\nDid you mean "collectOnly"\?/)
+    await refused({timeout: 5}, /has no option "timeout"\.\nNothing was run/)
+  })
+
+  test('options that are not an object', async () => {
+    await expect(run(null as unknown as Parameters<typeof run>[0])).rejects.toMatchObject({code: 'BAD_OPTION', message: expect.stringContaining('options must be an object')})
+  })
+})
+
 describe('how the supervisor is asked: user notification or ptrace stop', () => {
   const script = `echo > ok/n; echo > no/n 2>/dev/null; mkdir no/d 2>/dev/null; rm -f ${T}/ok/n; ln -s x no/l 2>/dev/null; kill -0 0; echo done`
   /** body() with CATBOX_NO_USER_NOTIF=1 (ptrace stops only) or without it. */

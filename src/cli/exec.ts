@@ -38,7 +38,7 @@ export async function execMain(name: string, flags: ExecFlags, argv: string[], p
     onViolation: (violation) => io.logToStderr(formatViolation(violation)),
     onWarning: (line) => io.logToStderr(line),
   })
-  const summary = formatSummary(result.violations)
+  const summary = formatSummary(result.violations, result.violationCount)
   if (summary) io.logToStderr(summary)
   if (flags.json) io.log(JSON.stringify(execJson(result)))
   return exitStatus(result, result.failOnViolation)

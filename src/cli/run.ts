@@ -31,7 +31,7 @@ export async function runMain(flags: RunFlags, argv: string[], passThrough: stri
       onViolation: (violation) => io.logToStderr(formatViolation(violation)),
     }),
   )
-  const summary = formatSummary(result.violations)
+  const summary = formatSummary(result.violations, result.violationCount)
   if (summary) io.logToStderr(summary)
   if (flags.json) io.log(JSON.stringify(result))
   return exitStatus(result, flags['fail-on-violation'] ?? false)

@@ -45,7 +45,7 @@ The environment "default" is made on first use. One run at a time per environmen
       onViolation: (violation) => say(formatViolation(violation)),
       onWarning: say,
     })
-    const summary = formatSummary(result.violations)
+    const summary = formatSummary(result.violations, result.violationCount)
     if (summary) say(summary)
     if (flags.json) this.log(JSON.stringify(execJson(result)))
     this.exit(exitStatus(result, result.failOnViolation))

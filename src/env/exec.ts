@@ -80,14 +80,13 @@ export async function execInEnv(request: ExecRequest): Promise<ExecResult> {
     const recorder = RunRecorder.create(store.paths(name).runs, name)
     const {command, env: extraEnv = {}} = request.command({dir: recorder.dir, config})
     const cwd = settings.cwd ?? here
-    const violations: Violation[] = []
     let commandPid: number | null = null
     const traceModes = overrides.trace ?? settings.trace ?? []
     const trace = traceModes.length > 0 ? {modes: traceModes, eventLog: EVENT_LOG} : undefined
     recorder.start({command, cwd, trace})
 
     const onEnd = (signal: string): void => {
-      recorder.interrupt(`catbox received ${signal}`, violations)
+      recorder.interrupt(`catbox received ${signal}`)
       lock.abandon()
     }
     let result: RunResult
@@ -111,7 +110,7 @@ export async function execInEnv(request: ExecRequest): Promise<ExecResult> {
                 commandPid = pid
               },
               onViolation: (violation) => {
-                violations.push(violation)
+                recorder.violation(violation)
                 request.onViolation(violation)
               },
             }),
@@ -119,7 +118,7 @@ export async function execInEnv(request: ExecRequest): Promise<ExecResult> {
       )
     } catch (error) {
       if (error instanceof CatboxError) recorder.fail(error)
-      else recorder.interrupt(`catbox failed: ${error instanceof Error ? error.message : String(error)}`, violations)
+      else recorder.interrupt(`catbox failed: ${error instanceof Error ? error.message : String(error)}`)
       throw error
     }
     recorder.finish(result)
@@ -136,6 +135,6 @@ export async function execInEnv(request: ExecRequest): Promise<ExecResult> {
 
 /** What exec and shell print with --json: run's object, with the environment and the run's id. */
 export function execJson(result: ExecResult): object {
-  const {environment, runId, exitCode, signal, violations, stats} = result
-  return {environment, runId, exitCode, signal, violations, stats}
+  const {environment, runId, exitCode, signal, violations, violationCount, stats} = result
+  return {environment, runId, exitCode, signal, violations, violationCount, stats}
 }

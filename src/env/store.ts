@@ -382,7 +382,7 @@ function summarize(entry: RunEntry): RunSummary {
     durationMs: r.durationMs,
     exitCode: r.exitCode,
     signal: r.signal,
-    violations: r.violations.length,
+    violations: r.violationCount ?? r.violations.length,
     error: r.error,
   }
 }

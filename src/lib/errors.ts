@@ -55,6 +55,16 @@ export class CatboxError extends Error {
 
 const q = (s: string): string => JSON.stringify(s)
 
+/** A value in an error message: "a number (5)", "an object", "null". */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  const type = typeof value
+  if (type === 'string') return `a string (${q(String(value).slice(0, 40))})`
+  if (type === 'number' || type === 'boolean' || type === 'bigint') return `a ${type} (${String(value)})`
+  return type === 'object' ? 'an object' : type === 'undefined' ? 'undefined' : `a ${type}`
+}
+
 /** Longest environment or template name. */
 export const MAX_NAME_LENGTH = 64
 
@@ -90,6 +100,20 @@ export const errors = {
     new CatboxError(
       'BAD_OPTION',
       `catbox: cannot pass the environment variable ${q(name)}: a name must be non-empty without "=" or NUL, a value without NUL.\nFix or drop it.`,
+    ),
+
+  /** run() was given an option of the wrong type. */
+  badOptionType: (name: string, expected: string, value: unknown) =>
+    new CatboxError(
+      'BAD_OPTION',
+      `catbox: run() option ${name} must be ${expected}, not ${describeValue(value)}.\nFix the options; nothing was run.`,
+    ),
+
+  /** run() was given an option it does not know (a typo, most often). */
+  unknownOption: (name: string, suggestion: string | null) =>
+    new CatboxError(
+      'BAD_OPTION',
+      `catbox: run() has no option ${q(name)}.\n` + (suggestion ? `Did you mean ${q(suggestion)}? ` : '') + 'Nothing was run.',
     ),
 
   badNetwork: (value: unknown) =>

@@ -9,13 +9,14 @@ import type {TraceMode} from '../run/types.js'
 import {newReadStats, readEvents, type ReadStats} from './events.js'
 import {buildModel, duration, lastExec, type RunModel} from './model.js'
 import {commandLine, formatDuration, renderSteps, renderTree, signalName, slowestSteps, type TreeOptions} from './tree.js'
-import {groupViolations, renderViolationGroups, type ViolationGroup} from './violations.js'
+import {groupViolationLog, groupViolations, renderViolationGroups, type ViolationGroup} from './violations.js'
 
 /** The fields of report.json a report uses (docs/run-record.md); any run record has them. */
 export type RunInfo = Pick<
   RunRecord,
   'id' | 'environment' | 'command' | 'cwd' | 'status' | 'start' | 'end' | 'durationMs' | 'exitCode' | 'signal' | 'violations' | 'error' | 'trace'
->
+> &
+  Partial<Pick<RunRecord, 'violationCount' | 'violationLog'>>
 
 export interface ProcessJson {
   /** Index in processes; parent refers to it. */
@@ -69,7 +70,12 @@ export function eventLogOf(runDir: string, run: RunInfo): string | null {
 
 /** Read a run's log (streamed) and sum it up with its record. */
 export async function loadRun(runDir: string, run: RunInfo, steps = 10): Promise<Loaded> {
-  const violations = {count: run.violations.length, byDirectory: groupViolations(run.violations)}
+  // Every violation is in the run's violation log; the record keeps only the first ones.
+  const violationLog = run.violationLog ? join(runDir, run.violationLog) : null
+  const violations =
+    violationLog && existsSync(violationLog)
+      ? await groupViolationLog(violationLog)
+      : {count: run.violationCount ?? run.violations.length, byDirectory: groupViolations(run.violations)}
   const logFile = eventLogOf(runDir, run)
   if (!logFile) return {summary: {run, violations, trace: null}, model: null}
   const stats = newReadStats()

@@ -1,6 +1,8 @@
 // Violations grouped by the directory they happened in: a build that writes
 // 300 files into /usr/share/doc is one finding, not 300.
+import {createReadStream} from 'node:fs'
 import {posix} from 'node:path'
+import {createInterface} from 'node:readline'
 
 import type {Violation} from '../run/types.js'
 
@@ -22,9 +24,30 @@ export interface ViolationGroup {
 export const NETWORK_GROUP = '(network)'
 const EXAMPLES = 3
 
-export function groupViolations(violations: readonly Violation[]): ViolationGroup[] {
-  const groups = new Map<string, ViolationGroup & {seen: Set<string>}>()
-  for (const v of violations) {
+export function groupViolations(violations: Iterable<Violation>): ViolationGroup[] {
+  const grouper = new ViolationGrouper()
+  for (const v of violations) grouper.add(v)
+  return grouper.groups()
+}
+
+/** The violations of a run's violation log (one JSON object a line), read as a stream. */
+export async function groupViolationLog(file: string): Promise<{count: number; byDirectory: ViolationGroup[]}> {
+  const grouper = new ViolationGrouper()
+  let count = 0
+  for await (const line of createInterface({input: createReadStream(file), crlfDelay: Infinity})) {
+    if (line.trim() === '') continue
+    grouper.add(JSON.parse(line) as Violation)
+    count++
+  }
+  return {count, byDirectory: grouper.groups()}
+}
+
+/** Groups violations one at a time. */
+export class ViolationGrouper {
+  private readonly byDirectory = new Map<string, ViolationGroup & {seen: Set<string>}>()
+
+  add(v: Violation): void {
+    const groups = this.byDirectory
     const isNetwork = v.canonical === '' && !v.path.startsWith('/')
     const target = v.canonical || v.path
     const directory = isNetwork ? NETWORK_GROUP : posix.dirname(target)
@@ -43,9 +66,12 @@ export function groupViolations(violations: readonly Violation[]): ViolationGrou
       if (g.examples.length < EXAMPLES) g.examples.push(target)
     }
   }
-  return [...groups.values()]
-    .map(({seen: _seen, ...g}) => g)
-    .sort((a, b) => b.count - a.count || a.directory.localeCompare(b.directory))
+
+  groups(): ViolationGroup[] {
+    return [...this.byDirectory.values()]
+      .map(({seen: _seen, ...g}) => g)
+      .sort((a, b) => b.count - a.count || a.directory.localeCompare(b.directory))
+  }
 }
 
 /**

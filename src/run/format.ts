@@ -14,12 +14,17 @@ export function formatViolation(v: Violation): string {
     : `catbox: violation (allowed) ${v.operation} ${target}${given} by ${who}`
 }
 
-/** "catbox: 3 violations (2 paths)", or null when there were none. */
-export function formatSummary(violations: readonly Violation[]): string | null {
-  if (violations.length === 0) return null
+/**
+ * "catbox: 3 violations (2 paths)", or null when there were none. count is
+ * how many in all when violations is only the first of them (a RunResult's
+ * sample): "catbox: 5000 violations (2 paths in the first 1000)".
+ */
+export function formatSummary(violations: readonly Violation[], count = violations.length): string | null {
+  if (count === 0) return null
   const paths = new Set(violations.map((v) => v.canonical || v.path)).size
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
-  return `catbox: ${plural(violations.length, 'violation')} (${plural(paths, 'path')})`
+  const sampled = count > violations.length ? ` in the first ${violations.length}` : ''
+  return `catbox: ${plural(count, 'violation')} (${plural(paths, 'path')}${sampled})`
 }
 
 /** The CLI's exit status: the command's, or 1 for a violation when asked to fail on them. */

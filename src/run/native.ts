@@ -46,6 +46,8 @@ export interface NativeSpec {
   ptraceOnly?: boolean
   /** When true, the process that caused a violation waits until onEvents has taken it (so it is printed first). */
   syncViolations?: boolean
+  /** At most this many violation events are sent; the rest are only counted (stats.violations). Absent: all. */
+  violationEvents?: number
   /** What the operation log records; nothing when absent. */
   trace?: TraceOptions
   /** Absolute path of the JSON-lines operation log native appends to (required when trace is on). */

@@ -3,12 +3,18 @@
 // "running", and replaced atomically by the final record when it ends. A
 // record still "running" whose catbox process is gone reads back as
 // "interrupted": catbox was killed before it could finish the record.
-import {mkdirSync, readdirSync, readFileSync} from 'node:fs'
+import {closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {CatboxError, errors} from '../lib/errors.js'
 import {pidAlive, randomSuffix, writeJsonAtomic} from '../lib/fsutil.js'
+import {VIOLATION_SAMPLE} from './types.js'
 import type {RunResult, TraceMode, Violation} from './types.js'
+
+/** Every violation of a run, one JSON object a line, in the run's directory. */
+export const VIOLATION_LOG = 'violations.jsonl'
+/** What the violation log gathers before it writes (a write per violation would cost a system call each). */
+const VIOLATION_BUFFER = 64 * 1024
 
 export const RECORD_SCHEMA_VERSION = 1
 
@@ -34,7 +40,12 @@ export interface RunRecord {
   /** The command's exit status (128+N for signal N); for "failed", catbox's status (127 not found...). */
   exitCode: number | null
   signal: number | null
+  /** The first VIOLATION_SAMPLE (1000) violations; all of them are in violationLog. */
   violations: Violation[]
+  /** How many violations in all. Absent in records of an older catbox: then violations has them all. */
+  violationCount?: number
+  /** The file with every violation, relative to the run directory ("violations.jsonl"); absent or null: none. */
+  violationLog?: string | null
   /** Why it failed to start ("failed"), or what ended catbox ("interrupted"); else null. */
   error: string | null
   /** The operation log (docs/operation-log.md): what it records, and its file in the run directory. Absent or null: not traced. */
@@ -53,6 +64,10 @@ export const recordFile = (runDir: string): string => join(runDir, 'report.json'
 export class RunRecorder {
   private startedAt = performance.now()
   private record: RunRecord
+  private sample: Violation[] = []
+  private count = 0
+  private log: number | null = null
+  private pending = ''
 
   private constructor(
     readonly dir: string,
@@ -115,9 +130,20 @@ export class RunRecorder {
     return this.record.id
   }
 
+  /**
+   * One violation, as it happens: appended to the violation log (buffered),
+   * and kept in memory only while it is among the first VIOLATION_SAMPLE.
+   */
+  violation(v: Violation): void {
+    this.count++
+    if (this.sample.length < VIOLATION_SAMPLE) this.sample.push(v)
+    this.pending += `${JSON.stringify(v)}\n`
+    if (this.pending.length >= VIOLATION_BUFFER) this.flush()
+  }
+
   /** The command ran to its end. */
   finish(result: RunResult): RunRecord {
-    return this.end({status: 'finished', exitCode: result.exitCode, signal: result.signal, violations: result.violations})
+    return this.end({status: 'finished', exitCode: result.exitCode, signal: result.signal})
   }
 
   /** The command could not be run (not found, bad rule...). */
@@ -125,14 +151,35 @@ export class RunRecorder {
     return this.end({status: 'failed', exitCode: error.exitCode, error: error.message})
   }
 
-  /** catbox is being ended before the command: keep what is known. */
-  interrupt(reason: string, violations: Violation[]): RunRecord {
-    return this.end({status: 'interrupted', error: reason, violations})
+  /** catbox is being ended before the command: keep what is known (synchronous: it runs in a signal handler). */
+  interrupt(reason: string): RunRecord {
+    return this.end({status: 'interrupted', error: reason})
+  }
+
+  private flush(): void {
+    if (this.pending === '') return
+    try {
+      this.log ??= openSync(join(this.dir, VIOLATION_LOG), 'a', 0o644)
+      const data = Buffer.from(this.pending)
+      for (let at = 0; at < data.length; ) at += writeSync(this.log, data, at)
+    } catch (error) {
+      throw errors.storeFailed(join(this.dir, VIOLATION_LOG), error)
+    } finally {
+      this.pending = ''
+    }
   }
 
   private end(change: Partial<RunRecord>): RunRecord {
+    this.flush()
+    if (this.log !== null) {
+      closeSync(this.log)
+      this.log = null
+    }
     this.record = {
       ...this.record,
+      violations: this.sample,
+      violationCount: this.count,
+      violationLog: this.count > 0 ? VIOLATION_LOG : null,
       ...change,
       end: new Date().toISOString(),
       durationMs: Math.round(performance.now() - this.startedAt),
@@ -159,6 +206,8 @@ const RECORD_FIELDS: Record<keyof Omit<RunRecord, 'schemaVersion'>, (v: unknown)
   exitCode: (v) => v === null || Number.isInteger(v),
   signal: (v) => v === null || Number.isInteger(v),
   violations: (v) => Array.isArray(v) && v.every((x) => typeof x === 'object' && x !== null),
+  violationCount: (v) => v === undefined || (Number.isInteger(v) && (v as number) >= 0),
+  violationLog: (v) => v === undefined || v === null || typeof v === 'string',
   error: (v) => v === null || typeof v === 'string',
   trace: (v) =>
     v === undefined ||

@@ -5,11 +5,15 @@ import {errors} from '../lib/errors.js'
 import {addon} from './addon.js'
 import type {NativeEvent} from './native.js'
 import {buildSpec} from './spec.js'
+import {VIOLATION_SAMPLE} from './types.js'
 import type {RunOptions, RunResult, Violation} from './types.js'
+
+export {VIOLATION_SAMPLE} from './types.js'
 
 /**
  * Run options.command under the supervisor and resolve when its first process
- * has exited (the result carries its exit status; violations are the run's).
+ * has exited (the result carries its exit status; violations are the run's:
+ * the first VIOLATION_SAMPLE of them, and violationCount says how many in all).
  *
  * Rejects with a CatboxError, before anything runs, when the options are
  * invalid. A command that cannot be found rejects with exitCode 127 (126 when
@@ -44,7 +48,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
         onStart(event.pid)
       } else if (event.type === 'violation') {
         const violation = toViolation(event)
-        violations.push(violation)
+        if (violations.length < VIOLATION_SAMPLE) violations.push(violation)
         onViolation(violation)
       } else if (event.type === 'childDiedUnexpectedly') {
         onDied(event.pid, event.signal)
@@ -59,7 +63,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
 
   const result = await native.run(spec, onEvents, onChildInitialized)
   if (failure) throw failure
-  return {exitCode: result.exitCode, signal: result.signal, violations, stats: result.stats}
+  // Native counts every violation; without onViolation it sends only the sample's worth.
+  return {exitCode: result.exitCode, signal: result.signal, violations, violationCount: result.stats.violations, stats: result.stats}
 }
 
 type ViolationEvent = Extract<NativeEvent, {type: 'violation'}>

@@ -5,6 +5,7 @@ import {posix} from 'node:path'
 import {errors} from '../lib/errors.js'
 import type {NativeSpec, NetworkMode} from './native.js'
 import {deviceRules, parseRules} from './rules.js'
+import {VIOLATION_SAMPLE} from './types.js'
 import type {RunOptions, TraceMode} from './types.js'
 
 export const NETWORK_MODES: readonly NetworkMode[] = ['full', 'loopback', 'none']
@@ -19,6 +20,7 @@ const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin'
  * exitCode 127 or 126, and nothing is run.
  */
 export function buildSpec(options: RunOptions): NativeSpec {
+  checkOptions(options)
   const view = options.guestView ? guestViewSpec(options.guestView) : undefined
   const cwd = view ? guestCwd(options.cwd, view) : resolveCwd(options.cwd)
   const argv = options.command
@@ -43,11 +45,91 @@ export function buildSpec(options: RunOptions): NativeSpec {
     followProcesses: Boolean(options.onChildInitialized || options.onChildDiedUnexpectedly),
     // Violations are printed before the program goes on to report its error.
     syncViolations: Boolean(options.onViolation),
+    // Without onViolation only the result's sample needs them: the rest are counted in native.
+    ...(options.onViolation ? {} : {violationEvents: VIOLATION_SAMPLE}),
     ...(process.env.CATBOX_NO_USER_NOTIF ? {ptraceOnly: true} : {}),
     ...traceSpec(options.trace, options.eventLog, cwd),
     ...fakeRootSpec(options.fakeRoot, cwd),
     ...(view ? {guestView: view} : {}),
   }
+}
+
+const isString = (v: unknown): boolean => typeof v === 'string'
+const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every(isString)
+const isFunction = (v: unknown): boolean => typeof v === 'function'
+const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function validGuestView(v: unknown): boolean {
+  if (!isObject(v)) return false
+  const view = v as {root?: unknown; maps?: unknown; cache?: unknown}
+  const root = view.root as {dir?: unknown; whiteouts?: unknown} | undefined
+  const validMap = (m: unknown) =>
+    isObject(m) && isString((m as {host?: unknown}).host) && isString((m as {guest?: unknown}).guest) && ['ro', 'rw', undefined].includes((m as {mode?: unknown}).mode as string)
+  return (
+    isString(view.cache) &&
+    (root === undefined || (isObject(root) && isString(root.dir) && isString(root.whiteouts))) &&
+    (view.maps === undefined || (Array.isArray(view.maps) && view.maps.every(validMap)))
+  )
+}
+
+/** Every option of run(), what it must be, and the test. undefined is always accepted (the default). */
+const OPTION_TYPES: Record<keyof RunOptions, [string, (v: unknown) => boolean]> = {
+  command: ['an array of strings', isStrings],
+  writable: ['an array of strings', isStrings],
+  collectOnly: ['a boolean', (v) => typeof v === 'boolean'],
+  network: ['a string', isString],
+  cwd: ['a string', isString],
+  env: ['an object of strings', (v) => isObject(v) && Object.values(v as object).every((x) => x === undefined || isString(x))],
+  trace: ['an array of strings', isStrings],
+  eventLog: ['a string', isString],
+  fakeRoot: ['an object {db, uid?, gid?}', (v) => isObject(v) && isString((v as {db?: unknown}).db)],
+  guestView: ['an object {root?: {dir, whiteouts}, maps?: [{host, guest, mode}], cache}', validGuestView],
+  onStart: ['a function', isFunction],
+  onViolation: ['a function', isFunction],
+  onChildInitialized: ['a function', isFunction],
+  onChildDiedUnexpectedly: ['a function', isFunction],
+}
+
+/**
+ * The shape of run()'s options, checked before anything runs: a JavaScript
+ * caller (or a TypeScript one with a cast) can pass anything, and a wrong
+ * type found later would surface as a raw TypeError, or after the command
+ * had run. An unknown name is refused too: a typo ("writeable") would
+ * otherwise silently drop the option.
+ */
+export function checkOptions(options: unknown): asserts options is RunOptions {
+  if (!isObject(options)) throw errors.badOptionType('options', 'an object', options)
+  const given = options as Record<string, unknown>
+  for (const name of Object.keys(given)) {
+    if (!Object.hasOwn(OPTION_TYPES, name)) throw errors.unknownOption(name, closestName(name, Object.keys(OPTION_TYPES)))
+  }
+  if (given.command === undefined) throw errors.badOptionType('command', 'an array of strings', undefined)
+  for (const [name, [expected, valid]] of Object.entries(OPTION_TYPES)) {
+    const value = given[name]
+    if (value !== undefined && !valid(value)) throw errors.badOptionType(name, expected, value)
+  }
+}
+
+/** The known name nearest to a mistyped one (edit distance at most a third of its length), or null. */
+function closestName(name: string, names: string[]): string | null {
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({length: b.length + 1}, (_, j) => j)
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i]
+      for (let j = 1; j <= b.length; j++) {
+        next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      }
+      row = next
+    }
+    return row[b.length]
+  }
+  let best: string | null = null
+  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1
+  for (const candidate of names) {
+    const d = distance(name.toLowerCase(), candidate.toLowerCase())
+    if (d < bestDistance) [best, bestDistance] = [candidate, d]
+  }
+  return best
 }
 
 type NativeView = NonNullable<NativeSpec['guestView']>

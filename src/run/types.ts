@@ -3,6 +3,9 @@ import type {NativeStats, NetworkMode} from './native.js'
 
 export type {NetworkMode} from './native.js'
 
+/** How many violations a RunResult (and a run record) keeps in memory: the first ones. */
+export const VIOLATION_SAMPLE = 1000
+
 /** What the operation log can record; see RunOptions.trace. */
 export type TraceMode = 'exec' | 'read' | 'write'
 
@@ -45,7 +48,7 @@ export interface RunOptions {
   guestView?: GuestView
   /** Called once the command's first process exists (before it executes the command), with its pid. */
   onStart?: (pid: number) => void
-  /** Called for each violation as it happens. */
+  /** Called for each violation as it happens: every one, however many (the result keeps a sample). */
   onViolation?: (violation: Violation) => void
   /** Called after a new traced process is set up, before it continues (it is held until this returns). */
   onChildInitialized?: (pid: number, ppid: number) => void
@@ -80,6 +83,13 @@ export interface RunResult {
   exitCode: number
   /** The signal that killed the first process, or null. */
   signal: number | null
+  /**
+   * The first VIOLATION_SAMPLE (1000) violations, in order: all of them when
+   * there were no more. A run's memory does not grow with its violations;
+   * onViolation sees every one, and violationCount counts them.
+   */
   violations: Violation[]
+  /** How many violations there were in all (stats.violations too). */
+  violationCount: number
   stats: NativeStats
 }

@@ -72,6 +72,86 @@ static int op_tree(char **a, int n) {
   return 0;
 }
 
+/*
+ * The same tree, but each node forks its children first and makes its write
+ * while they run and end: its SIGCHLDs arrive while the write is being asked
+ * about. Prints how many writes were made and how many failed with EACCES.
+ */
+static void late_node(struct node_result *res, const char *prefix, int id, int level, int depth, int width) {
+  char path[4096];
+  if (level < depth) {
+    for (int i = 1; i <= width; i++) {
+      int child = id * width + i;
+      pid_t pid = fork();
+      if (pid < 0) drv_setup_fail("fork", NULL);
+      if (pid == 0) {
+        late_node(res, prefix, child, level + 1, depth, width);
+        _exit(0);
+      }
+    }
+  }
+  snprintf(path, sizeof path, "%s.%d", prefix, id);
+  res[id].pid = getpid();
+  res[id].err = try_create(path);
+  while (wait(NULL) > 0) {
+  }
+}
+
+static int op_tree_late(char **a, int n) {
+  (void)n;
+  int depth = (int)drv_num(a[1]);
+  int width = (int)drv_num(a[2]);
+  int count = 0;
+  for (int l = 0, k = 1; l <= depth; l++, k *= width) count += k;
+  struct node_result *res =
+      mmap(NULL, sizeof *res * (size_t)count, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (res == MAP_FAILED) drv_setup_fail("mmap", NULL);
+  late_node(res, drv_path(a[0]), 0, 0, depth, width);
+  int denied = 0;
+  for (int i = 0; i < count; i++) denied += res[i].err == EACCES;
+  printf("writes %d denied %d\n", count, denied);
+  return 0;
+}
+
+/*
+ * N children, one at a time or several at once, each killed with SIGKILL at
+ * a point chosen by a seeded random number: at once after fork (often before
+ * the child has run at all), after a few yields, after a short sleep, or
+ * later while it is busy making system calls. Prints the children's pids.
+ */
+static int op_kill_children(char **a, int n) {
+  (void)n;
+  int count = (int)drv_num(a[0]);
+  srand((unsigned)drv_num(a[1]));
+  pid_t *pids = calloc((size_t)count, sizeof *pids);
+  if (!pids) drv_setup_fail("calloc", NULL);
+  int killed = 0; /* pids[killed..i] are started and not yet killed */
+  for (int i = 0; i < count; i++) {
+    pid_t pid = fork();
+    if (pid < 0) drv_setup_fail("fork", NULL);
+    if (pid == 0) {
+      for (;;) syscall(SYS_getppid);
+    }
+    pids[i] = pid;
+    int how = rand() % 5;
+    if (how == 1) {
+      for (int y = rand() % 8; y > 0; y--) sched_yield();
+    } else if (how == 2) {
+      usleep((useconds_t)(rand() % 2000));
+    } else if (how == 3 && i + 1 < count) {
+      continue; /* killed together with the next ones */
+    }
+    while (killed < i + 1) {
+      kill(pids[killed++], SIGKILL);
+    }
+  }
+  for (int i = 0; i < count; i++) waitpid(pids[i], NULL, 0);
+  for (int i = 0; i < count; i++) printf("%s%d", i ? " " : "", (int)pids[i]);
+  printf("\n");
+  free(pids);
+  return 0;
+}
+
 struct thread_arg {
   char path[4096];
   int err;
@@ -209,6 +289,8 @@ static int op_signal(char **a, int n) {
 static const struct drv_op ops[] = {
     {"creat", 1, "PATH", op_creat},
     {"tree", 3, "PREFIX DEPTH WIDTH", op_tree},
+    {"tree_late", 3, "PREFIX DEPTH WIDTH", op_tree_late},
+    {"kill_children", 2, "COUNT SEED", op_kill_children},
     {"threads", 2, "PREFIX COUNT", op_threads},
     {"vfork_exec", 1, "PATH", op_vfork_exec},
     {"exec_thread", 1, "PATH", op_exec_thread},

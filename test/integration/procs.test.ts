@@ -8,7 +8,7 @@ import {describe, expect, test} from '@jest/globals'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {BUILDS, runDriver} from '../helpers/driver.js'
+import {BUILDS, driverPath, runBare, runCaptured, runDriver} from '../helpers/driver.js'
 import type {Build, DriverOutcome} from '../helpers/driver.js'
 import {fsState} from '../helpers/expect.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
@@ -154,4 +154,59 @@ describe.each(FOLLOW)('%s', (follow) => {
       })
     })
   })
+})
+
+describe('every process followed: each death and each denied call reported exactly once', () => {
+  test('200 children, each killed with SIGKILL at a random point (some before they ever ran): each reported once, with 9', async () => {
+    // Control, without catbox: the driver starts and kills 200 children.
+    expect(runBare('procs', ['kill_children', '200', '99']).split(' ')).toHaveLength(200)
+    for (const seed of [1, 2, 3]) {
+      const died: number[] = []
+      const deaths: Array<[number, number]> = []
+      const {stdout, result} = await runCaptured(makeTmpDirs(), {
+        command: [driverPath('procs'), 'kill_children', '200', String(seed)],
+        onChildDiedUnexpectedly: (pid, signal) => {
+          died.push(pid)
+          deaths.push([pid, signal])
+        },
+      })
+      expect(result.exitCode).toBe(0)
+      const children = stdout.trim().split(' ').map(Number)
+      expect(new Set(children).size).toBe(200)
+      // Exactly the children, each once, each with SIGKILL.
+      expect([...died].sort((a, b) => a - b)).toEqual([...children].sort((a, b) => a - b))
+      for (const [, signal] of deaths) expect(signal).toBe(9)
+    }
+  }, 120_000)
+
+  test.each(['denied', 'collect'] as const)(
+    'a tree of 3280 processes (3^7 leaves), each writing while its children end: %s writes recorded once each, run after run',
+    async (mode) => {
+      for (let i = 0; i < 4; i++) {
+        const t = makeTmpDirs()
+        let initialized = 0
+        const paths: string[] = []
+        const {stdout, result} = await runCaptured(t, {
+          command: [driverPath('procs'), 'tree_late', join(t.outside, 'w'), '7', '3'],
+          collectOnly: mode === 'collect',
+          onChildInitialized: () => {
+            initialized++
+          },
+          // Every one (the result keeps the first 1000).
+          onViolation: (v) => paths.push(v.canonical),
+        })
+        expect(result.exitCode).toBe(0)
+        expect(stdout.trim()).toBe(mode === 'denied' ? 'writes 3280 denied 3280' : 'writes 3280 denied 0')
+        // Every process was followed (and the shell that execs the driver).
+        expect(initialized).toBeGreaterThanOrEqual(3279)
+        expect({run: i, violations: paths.length, distinct: new Set(paths).size, counted: result.violationCount}).toEqual({
+          run: i,
+          violations: 3280,
+          distinct: 3280,
+          counted: 3280,
+        })
+      }
+    },
+    300_000,
+  )
 })
