@@ -6,6 +6,8 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -61,6 +63,8 @@ class Program {
   // if (A != k) run the next `len` instructions, else skip them
   void if_ne(uint32_t k, uint8_t len) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, len, 0)); }
   void if_ge(uint32_t k, uint8_t len) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, k, 0, len)); }
+  // if (A == k) skip `jt` instructions, else skip `jf`
+  void jump_eq(uint32_t k, uint8_t jt, uint8_t jf) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf)); }
   std::vector<sock_filter> take() { return std::move(code_); }
 
  private:
@@ -191,6 +195,41 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.if_eq(row.nr, 4);
       p.load(arg_lo(0));
       p.if_eq(0, 1);
+      p.ret(SECCOMP_RET_ALLOW);
+      p.ret(kAsk);
+      return;
+    case Filter::TraceOtherWho: {
+      // setpriority(PRIO_PROCESS, 0) and ioprio_set(IOPRIO_WHO_PROCESS, 0)
+      // name the caller (nice, ionice): no stop. Any other pid, a process
+      // group or a user's processes are asked about.
+      constexpr uint32_t kIoprioWhoProcess = 1;
+      uint32_t self_which = row.nr == __NR_setpriority ? static_cast<uint32_t>(PRIO_PROCESS) : kIoprioWhoProcess;
+      p.if_eq(row.nr, 7);
+      p.load(arg_lo(0));
+      p.if_ne(self_which, 1);
+      p.ret(kAsk);
+      p.load(arg_lo(1));
+      p.if_eq(0, 1);
+      p.ret(SECCOMP_RET_ALLOW);
+      p.ret(kAsk);
+      return;
+    }
+    case Filter::TraceSockopt:
+      // Source routes send a datagram to a first hop that is not its
+      // destination: IP_OPTIONS (SOL_IP) may hold LSRR/SSRR, and IPv6
+      // routing headers come as IPV6_RTHDR, IPV6_2292RTHDR or inside
+      // IPV6_2292PKTOPTIONS. Only these stop, and only when restricted.
+      if (!opt.restrict_network) return;
+      p.if_eq(row.nr, 11);
+      p.load(arg_lo(1));                // level
+      p.jump_eq(IPPROTO_IP, 0, 2);      // -> the IPv6 test
+      p.load(arg_lo(2));                // optname
+      p.jump_eq(IP_OPTIONS, 6, 5);      // -> ask : allow
+      p.jump_eq(IPPROTO_IPV6, 0, 4);    // -> allow
+      p.load(arg_lo(2));
+      p.jump_eq(57 /* IPV6_RTHDR */, 3, 0);
+      p.jump_eq(5 /* IPV6_2292RTHDR */, 2, 0);
+      p.jump_eq(6 /* IPV6_2292PKTOPTIONS */, 1, 0);
       p.ret(SECCOMP_RET_ALLOW);
       p.ret(kAsk);
       return;
