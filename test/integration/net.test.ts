@@ -11,7 +11,7 @@ import type {AddressInfo, Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {BUILDS, runDriver, waitFor} from '../helpers/driver.js'
+import {BUILDS, runBare, runDriver, waitFor} from '../helpers/driver.js'
 import type {DriverOutcome} from '../helpers/driver.js'
 import {expectAllowed, expectCollected, expectDenied, fsState} from '../helpers/expect.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
@@ -213,6 +213,73 @@ describe.each(BUILDS)('%s build', (build) => {
       const o: DriverOutcome = await net(build, 'none', ['connect', tcp4.host, String(tcp4.port), 'tcp'], true)
       expectCollected(o, {operation: 'connect', path: addr(tcp4.host, tcp4.port), canonical: ''})
       expect(await reached(tcp4, before)).toEqual(['connection'])
+    })
+  })
+})
+
+// Source routes: with IP_OPTIONS holding LSRR/SSRR, or an IPv6 routing
+// header, a datagram "to 127.0.0.1" goes first to the route's first hop, an
+// address the destination check never saw. Refused (EPERM, recorded) while
+// the network is restricted, as socket options and as sendmsg control
+// messages. Every address used here is a loopback one: the bare controls show
+// the kernel accepts the options, and nothing is sent anywhere else.
+describe('source routes', () => {
+  const isRoot = process.getuid!() === 0
+  // Bare answers on this kernel: a user without CAP_NET_RAW gets EPERM for
+  // IPv4 source routes; type 2 routing headers in control messages and in
+  // IPV6_2292PKTOPTIONS need Mobile IPv6 built in (EINVAL without it). The
+  // tests below compare with these answers instead of assuming them.
+  const bare = (args: string[]) => runBare('net', args)
+  const refused: [string, string[], string, string][] = [
+    ['IP_OPTIONS with a loose source route', ['route', 'lsrr'], 'setsockopt', 'IP_OPTIONS source route'],
+    ['IP_OPTIONS with a strict source route', ['route', 'ssrr'], 'setsockopt', 'IP_OPTIONS source route'],
+    ['IPV6_RTHDR (a segment routing header)', ['route', 'rthdr'], 'setsockopt', 'IPV6_RTHDR'],
+    ['IPV6_2292RTHDR', ['route', 'rthdr2292'], 'setsockopt', 'IPV6_2292RTHDR'],
+    ['IPV6_2292PKTOPTIONS holding a routing header', ['route', 'pktoptions'], 'setsockopt', 'IPV6_2292PKTOPTIONS routing header'],
+    ['sendmsg to 127.0.0.1 with an IP_RETOPTS source route', ['route_msg', '127.0.0.1', '9', 'lsrr'], 'sendmsg', 'source route (control message)'],
+    ['sendmsg to ::1 with an IPV6_RTHDR control message', ['route_msg', '::1', '9', 'rthdr'], 'sendmsg', 'source route (control message)'],
+  ]
+
+  describe('bare, without catbox', () => {
+    test('the kernel accepts IPv6 routing headers from anyone (IPV6_RTHDR, IPV6_2292RTHDR)', () => {
+      expect([bare(['route', 'rthdr']), bare(['route', 'rthdr2292'])]).toEqual(['ok', 'ok'])
+    })
+
+    test(`IPv4 source routes: ${isRoot ? 'accepted, and sent by way of 127.0.0.2 (root)' : 'EPERM from the kernel (not root: CAP_NET_RAW)'}`, () => {
+      const answer = isRoot ? 'ok' : 'err EPERM'
+      expect([bare(['route', 'lsrr']), bare(['route', 'ssrr']), bare(['route_msg', '127.0.0.1', '9', 'lsrr'])]).toEqual([answer, answer, answer])
+    })
+  })
+
+  const FOLLOW = [
+    ['untraced', {}],
+    ['followed by ptrace', {onChildDiedUnexpectedly: () => {}}],
+  ] as const
+  describe.each(FOLLOW)('%s', (_how, follow) => {
+    const route = (network: NetworkMode, args: string[]) => {
+      const tmp = makeTmpDirs()
+      return runDriver(tmp, {driver: 'net', args, network, cwd: tmp.base, ...follow})
+    }
+
+    describe.each(['loopback', 'none'] as const)('network %s', (network) => {
+      test.each(refused)('%s fails with EPERM and is recorded', async (_name, args, operation, path) => {
+        const o = await route(network, args)
+        expect({out: o.out, exitCode: o.result.exitCode}).toEqual({out: 'err EPERM', exitCode: 0})
+        expect(o.result.violations).toEqual([expect.objectContaining({operation, path, denied: true, error: 'EPERM'})])
+      })
+
+      test.each([
+        ['IP_OPTIONS with record route (no route)', ['route', 'rr']],
+        ['IPV6_RTHDR without a value (clears it)', ['route', 'clear']],
+      ])('%s is answered as bare', async (_name, args) => {
+        const o = await route(network, args)
+        expect({out: o.out, violations: o.result.violations}).toEqual({out: bare(args), violations: []})
+      })
+    })
+
+    test.each(refused)('network full: %s is answered as bare', async (_name, args) => {
+      const o = await route('full', args)
+      expect({out: o.out, violations: o.result.violations}).toEqual({out: bare(args), violations: []})
     })
   })
 })
