@@ -922,20 +922,10 @@ class Supervisor {
     for (const PathOperand* op : {&row.a, &row.b}) {
       Target& target = targets_[i++];
       if (op->access == Access::None || op->access == Access::Read) continue;
-      Decision d = check_operand(t, row, *op, args, flags, open_flags, &target);
+      Decision d = check_operand(t, row, *op, args, flags, open_flags, &target, device && op == &row.a);
       if (!d.allow) return d;
     }
-    if (device) return device_node(t, row, targets_[0].path);
     return {};
-  }
-
-  // A device node is the device wherever it lives: one made in an allowed
-  // directory would be a way to write the disk it names. Refused (EPERM, as
-  // for a process without CAP_MKNOD) and recorded.
-  Decision device_node(const Tracee& t, const SyscallDef& row, const std::string& path) {
-    Decision d = decide_device_node(spec_.policy);
-    if (d.violation) record(t.tid, row.name, path, path, d);
-    return d;
   }
 
   // Whether thread tid may make device nodes (CAP_MKNOD in its effective set).
@@ -947,8 +937,9 @@ class Supervisor {
     return caps & (1ULL << CAP_MKNOD);
   }
 
+  // device_node: the operand is a device node mknod would make (see check_paths).
   Decision check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args,
-                         int flags, int open_flags, Target* target) {
+                         int flags, int open_flags, Target* target, bool device_node = false) {
     int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
     std::string given;
     bool names_fd = false;
@@ -969,6 +960,9 @@ class Supervisor {
       target->stat_path = r.path;
     }
     Decision d = decide_path(spec_.policy, op.access, open_flags, r);
+    // A device node is the device wherever it lives: one made in an allowed
+    // directory would be a way to write the disk it names.
+    if (device_node && d.allow && !d.violation) d = decide_device_node(spec_.policy);
     if (d.violation) record(t.tid, row.name, given.empty() ? r.path : given, r.path, d);
     if (spec_.trace.write && !r.anon && !r.path.empty()) log_.access(t.tgid(), true, row.name, r.path, d.allow);
     return d;
@@ -1761,11 +1755,11 @@ class Supervisor {
       bool ro = o.layer == Layer::Map && !o.map->rw && !o.anon;
       Decision d = decide_path(ro ? read_only : spec_.policy, access, open_flags, as_resolved(o));
       if (ro && d.violation) d.err = EROFS;
+      if (device && i == 0 && d.allow && !d.violation) d = decide_device_node(spec_.policy);
       if (d.violation) record(t.tid, row.name, given[i].empty() ? o.guest : given[i], o.guest, d);
       if (spec_.trace.write && !o.anon) log_.access(t.tgid(), true, row.name, o.guest, d.allow);
       if (!d.allow) return d;
     }
-    if (device) return device_node(t, row, obj[0].guest);  // the rules allowed the name
     std::string host[2];
     Decision d = guest_write(row, flags, open_flags, obj, by_fd, host, &proc.ov, act);
     if (!d.allow || act->skip) return d;
