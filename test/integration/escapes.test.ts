@@ -8,7 +8,7 @@ import type {ChildProcess} from 'node:child_process'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {BUILDS, driverPath, runBare, runDriver} from '../helpers/driver.js'
+import {BUILDS, driverPath, runBare, runDriver, SUPERVISIONS, supervised} from '../helpers/driver.js'
 import {fsState} from '../helpers/expect.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
 import type {TmpDirs} from '../helpers/tmp.js'
@@ -250,19 +250,17 @@ describe("other processes' scheduling, memory and events", () => {
     })
   })
 
-  const FOLLOW = [
-    ['untraced', {}],
-    ['followed by ptrace', {onChildDiedUnexpectedly: () => {}}],
-  ] as const
-  describe.each(FOLLOW)('under catbox, %s', (_how, follow) => {
+  describe.each(SUPERVISIONS)('under catbox, %s', (...how) => {
     const attack = (args: string[]) => {
       const t = makeTmpDirs()
-      return runDriver(t, {driver: 'escapes', args, cwd: t.base, ...follow})
+      return supervised(how, () => runDriver(t, {driver: 'escapes', args, cwd: t.base, ...how[1]}))
     }
 
     test.each(calls)('%s of an outside process fails with EPERM and is recorded', async (call) => {
       const o = await attack(['other', call, String(outsider.pid)])
       expect(o.out).toBe('err EPERM')
+      // Asked the way this supervision asks: a ptrace stop, or a notification.
+      expect(how[2] ? o.result.stats.seccompStops : o.result.stats.notifications).toBeGreaterThan(0)
       expect(o.result.violations).toEqual([
         expect.objectContaining({operation: call, path: `pid ${outsider.pid}`, denied: true, error: 'EPERM'}),
       ])

@@ -9,10 +9,11 @@ import {join} from 'node:path'
 
 import {run} from '../../src/index.js'
 import {bin} from '../helpers/cli.js'
-import {driverPath, runCaptured} from '../helpers/driver.js'
+import {driverPath, runCaptured, runCaptured as runCapturedBare, SUPERVISIONS, supervised} from '../helpers/driver.js'
 import {fsState} from '../helpers/expect.js'
 import {inUpper, makeOverlay, runGuest} from '../helpers/overlay.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
+import type {TmpDirs} from '../helpers/tmp.js'
 
 const isRoot = process.getuid!() === 0
 
@@ -305,10 +306,6 @@ describe('device nodes', () => {
     if (loop) execFileSync('losetup', ['-d', loop])
   })
   const imageStart = () => readFileSync(image).subarray(0, 5).toString('latin1')
-  const FOLLOW = [
-    ['untraced', {}],
-    ['followed by ptrace', {onChildDiedUnexpectedly: () => {}}],
-  ] as const
   const disks = () => (loop ? test : test.skip)
 
   describe('bare, without catbox (root with a loop device only)', () => {
@@ -320,7 +317,9 @@ describe('device nodes', () => {
     })
   })
 
-  describe.each(FOLLOW)('%s', (_how, follow) => {
+  describe.each(SUPERVISIONS)('%s', (...how) => {
+    const follow = how[1]
+    const runCaptured = (tmp: TmpDirs, options: Parameters<typeof runCapturedBare>[1]) => supervised(how, () => runCapturedBare(tmp, options))
     disks()('mknod of a node for the loop device in the allowed directory fails with EPERM and is recorded (root)', async () => {
       const tmp = makeTmpDirs()
       const node = join(tmp.allowed, 'x')

@@ -11,7 +11,7 @@ import type {AddressInfo, Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {BUILDS, runBare, runDriver, waitFor} from '../helpers/driver.js'
+import {BUILDS, runBare, runDriver, SUPERVISIONS, supervised, waitFor} from '../helpers/driver.js'
 import type {DriverOutcome} from '../helpers/driver.js'
 import {expectAllowed, expectCollected, expectDenied, fsState} from '../helpers/expect.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
@@ -251,20 +251,17 @@ describe('source routes', () => {
     })
   })
 
-  const FOLLOW = [
-    ['untraced', {}],
-    ['followed by ptrace', {onChildDiedUnexpectedly: () => {}}],
-  ] as const
-  describe.each(FOLLOW)('%s', (_how, follow) => {
+  describe.each(SUPERVISIONS)('%s', (...how) => {
     const route = (network: NetworkMode, args: string[]) => {
       const tmp = makeTmpDirs()
-      return runDriver(tmp, {driver: 'net', args, network, cwd: tmp.base, ...follow})
+      return supervised(how, () => runDriver(tmp, {driver: 'net', args, network, cwd: tmp.base, ...how[1]}))
     }
 
     describe.each(['loopback', 'none'] as const)('network %s', (network) => {
       test.each(refused)('%s fails with EPERM and is recorded', async (_name, args, operation, path) => {
         const o = await route(network, args)
         expect({out: o.out, exitCode: o.result.exitCode}).toEqual({out: 'err EPERM', exitCode: 0})
+        expect(how[2] ? o.result.stats.seccompStops : o.result.stats.notifications).toBeGreaterThan(0)
         expect(o.result.violations).toEqual([expect.objectContaining({operation, path, denied: true, error: 'EPERM'})])
       })
 
