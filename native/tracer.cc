@@ -914,7 +914,7 @@ class Supervisor {
       }
     }
     // mknod of a device node outside fake root (where it is a placeholder).
-    bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), args[row.val_arg + 1]);
+    bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
     // Without CAP_MKNOD the kernel refuses it itself, after its own lookup
     // errors: nothing can be made, so it answers (errno parity).
     if (device && !may_mknod(t.tid)) return {};
@@ -1742,7 +1742,7 @@ class Supervisor {
     if (two_names && !by_fd[0] && obj[0].exists && obj[0].map != obj[1].map) return refuse(EXDEV);
     // mknod of a device node outside fake root: without CAP_MKNOD the
     // kernel's answer (EEXIST, else EPERM), else judged below.
-    bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), args[row.val_arg + 1]);
+    bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
     if (device && !may_mknod(t.tid)) return refuse(obj[0].exists ? EEXIST : EPERM);
     // A write: the rules speak of guest paths.
     for (int i = 0; i < 2; i++) {
