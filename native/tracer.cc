@@ -29,7 +29,6 @@
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
-#include <sys/sysmacros.h>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -928,11 +927,12 @@ class Supervisor {
     return {};
   }
 
-  // Whether thread tid may make device nodes (CAP_MKNOD in its effective set).
+  // Whether thread tid may make device nodes (CAP_MKNOD in its effective
+  // set). When that cannot be read, it is taken to may: judged, not let by.
   static bool may_mknod(pid_t tid) {
     std::string status = read_small_file("/proc/" + std::to_string(tid) + "/status");
     size_t at = status.find("\nCapEff:");
-    if (at == std::string::npos) return false;
+    if (at == std::string::npos) return true;
     unsigned long long caps = strtoull(status.c_str() + at + 8, nullptr, 16);
     return caps & (1ULL << CAP_MKNOD);
   }
@@ -1264,9 +1264,11 @@ class Supervisor {
             pid_t group = who == 0 ? getpgid(t.tgid()) : who;
             return who < 0 || (group > 0 && is_member(this, group)) ? Decision{} : outside("group " + std::to_string(group));
           }
-          case 2:
-            // Every process of a user (0: the caller's): never only the build's.
-            return outside("user " + std::to_string(who == 0 ? static_cast<uid_t>(proc_field("/proc/" + std::to_string(t.tid) + "/status", "Uid:", 10, 0)) : static_cast<uid_t>(who)));
+          case 2: {
+            // Every process of a user (0: the caller's real uid): never only the build's.
+            long uid = who != 0 ? static_cast<uid_t>(who) : proc_field("/proc/" + std::to_string(t.tid) + "/status", "Uid:", 10, 0);
+            return outside("user " + std::to_string(uid));
+          }
           default:
             return {};  // the kernel's EINVAL
         }
