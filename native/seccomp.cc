@@ -63,6 +63,7 @@ class Program {
   // if (A != k) run the next `len` instructions, else skip them
   void if_ne(uint32_t k, uint8_t len) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, len, 0)); }
   void if_ge(uint32_t k, uint8_t len) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, k, 0, len)); }
+  void and_k(uint32_t k) { code_.push_back(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, k)); }
   // if (A == k) skip `jt` instructions, else skip `jf`
   void jump_eq(uint32_t k, uint8_t jt, uint8_t jf) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf)); }
   std::vector<sock_filter> take() { return std::move(code_); }
@@ -180,7 +181,23 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(kAsk);
       return;
     case Filter::Socket:
-      if (opt.restrict_network) refuse_when(p, row.nr, 0, Test::Equals, AF_PACKET, EACCES);
+      // Packet sockets (EACCES), and IP raw sockets of protocol IPPROTO_RAW,
+      // which write their own IP header (EPERM, the kernel's answer to a
+      // user): the header's destination is not the one the check sees.
+      if (!opt.restrict_network) return;
+      p.if_eq(row.nr, 12);
+      p.load(arg_lo(0));             // family
+      p.jump_eq(AF_PACKET, 9, 0);    // -> EACCES
+      p.jump_eq(AF_INET, 1, 0);      // -> the type
+      p.jump_eq(AF_INET6, 0, 5);     // -> allow
+      p.load(arg_lo(1));             // type, with SOCK_NONBLOCK/SOCK_CLOEXEC
+      p.and_k(0xf);
+      p.jump_eq(SOCK_RAW, 0, 2);     // -> allow
+      p.load(arg_lo(2));             // protocol
+      p.jump_eq(IPPROTO_RAW, 1, 0);  // -> EPERM
+      p.ret(SECCOMP_RET_ALLOW);
+      p.ret(errno_action(EPERM));
+      p.ret(errno_action(EACCES));
       return;
     case Filter::TraceFcntl:
       p.if_eq(row.nr, 6);
@@ -220,16 +237,20 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       // routing headers come as IPV6_RTHDR, IPV6_2292RTHDR or inside
       // IPV6_2292PKTOPTIONS. Only these stop, and only when restricted.
       if (!opt.restrict_network) return;
-      p.if_eq(row.nr, 11);
+      // IP_HDRINCL and IPV6_HDRINCL too: a raw socket that writes its own
+      // header sends it wherever the header says.
+      p.if_eq(row.nr, 13);
       p.load(arg_lo(1));                // level
-      p.jump_eq(IPPROTO_IP, 0, 2);      // -> the IPv6 test
+      p.jump_eq(IPPROTO_IP, 0, 3);      // -> the IPv6 test
       p.load(arg_lo(2));                // optname
-      p.jump_eq(IP_OPTIONS, 6, 5);      // -> ask : allow
-      p.jump_eq(IPPROTO_IPV6, 0, 4);    // -> allow
+      p.jump_eq(IP_OPTIONS, 8, 0);      // -> ask
+      p.jump_eq(IP_HDRINCL, 7, 6);      // -> ask : allow
+      p.jump_eq(IPPROTO_IPV6, 0, 5);    // -> allow
       p.load(arg_lo(2));
-      p.jump_eq(57 /* IPV6_RTHDR */, 3, 0);
-      p.jump_eq(5 /* IPV6_2292RTHDR */, 2, 0);
-      p.jump_eq(6 /* IPV6_2292PKTOPTIONS */, 1, 0);
+      p.jump_eq(57 /* IPV6_RTHDR */, 4, 0);
+      p.jump_eq(5 /* IPV6_2292RTHDR */, 3, 0);
+      p.jump_eq(6 /* IPV6_2292PKTOPTIONS */, 2, 0);
+      p.jump_eq(36 /* IPV6_HDRINCL */, 1, 0);
       p.ret(SECCOMP_RET_ALLOW);
       p.ret(kAsk);
       return;

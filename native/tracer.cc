@@ -1126,14 +1126,23 @@ class Supervisor {
   }
 
   // setsockopt(IP_OPTIONS) with a source route, or an IPv6 routing header
-  // (IPV6_RTHDR, IPV6_2292RTHDR, or one in IPV6_2292PKTOPTIONS). Clearing
-  // them (no value) is fine.
+  // (IPV6_RTHDR, IPV6_2292RTHDR, or one in IPV6_2292PKTOPTIONS), or a raw
+  // socket's own header (IP_HDRINCL, IPV6_HDRINCL). Clearing them is fine.
+  static constexpr int kIpv6Hdrincl = 36;
   Decision check_sockopt(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
     if (spec_.policy.network == Network::Full) return {};
     int level = static_cast<int>(args[1]), name = static_cast<int>(args[2]);
     uint64_t val = args[3];
     size_t len = static_cast<uint32_t>(args[4]);
     if (!val || len == 0) return {};
+    if ((level == IPPROTO_IP && name == IP_HDRINCL) || (level == IPPROTO_IPV6 && name == kIpv6Hdrincl)) {
+      // A raw socket that writes its own IP header: its destination is the
+      // header's. Turning it off is fine.
+      int on = 0;
+      if (read_memory(t.tid, val, &on, std::min<size_t>(len, sizeof on)) < 0) return Decision{false, EFAULT, false};
+      if (on) return route_decision(t, row, level == IPPROTO_IP ? "IP_HDRINCL" : "IPV6_HDRINCL");
+      return {};
+    }
     if (level == IPPROTO_IP && name == IP_OPTIONS) {
       if (len > 40) return {};  // the kernel's EINVAL
       unsigned char opts[40];

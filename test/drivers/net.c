@@ -7,6 +7,9 @@
  *                       header), rthdr2292 (IPV6_2292RTHDR), pktoptions
  *                       (IPV6_2292PKTOPTIONS holding a routing header), clear
  *                       (IPV6_RTHDR without a value)
+ *   raw KIND            a raw IP socket: proto, proto6 (IPPROTO_RAW: its own
+ *                       header), hdrincl, hdrincl6 (a UDP raw socket, then
+ *                       IP_HDRINCL / IPV6_HDRINCL on), icmp (as ping opens)
  *   route_msg ADDR PORT KIND
  *                       sendmsg to ADDR:PORT with a control message of KIND:
  *                       lsrr (IP_RETOPTS) or rthdr (IPV6_RTHDR)
@@ -174,6 +177,23 @@ static int op_route(char **a, int n) {
   return 0;
 }
 
+static int op_raw(char **a, int n) {
+  (void)n;
+  const char *kind = a[0];
+  int on = 1;
+  if (strcmp(kind, "proto") == 0) return drv_report(syscall(SYS_socket, AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
+  if (strcmp(kind, "proto6") == 0) return drv_report(syscall(SYS_socket, AF_INET6, SOCK_RAW, IPPROTO_RAW));
+  if (strcmp(kind, "icmp") == 0) return drv_report(syscall(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_ICMP));
+  int v6 = strcmp(kind, "hdrincl6") == 0;
+  if (!v6 && strcmp(kind, "hdrincl") != 0) {
+    errno = EINVAL;
+    drv_setup_fail("bad-kind", kind);
+  }
+  long fd = syscall(SYS_socket, v6 ? AF_INET6 : AF_INET, SOCK_RAW, IPPROTO_UDP);
+  if (fd < 0) drv_setup_fail("socket", NULL);
+  return drv_report(syscall(SYS_setsockopt, fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? 36 /* IPV6_HDRINCL */ : IP_HDRINCL, &on, sizeof on));
+}
+
 static int op_route_msg(char **a, int n) {
   (void)n;
   struct addr ad = ip_addr(a[0], a[1]);
@@ -220,6 +240,7 @@ static const struct drv_op ops[] = {
     {"unix_connect", 1, "PATH", op_unix_connect},
     {"route", 1, "lsrr|ssrr|rr|rthdr|rthdr2292|pktoptions|clear", op_route},
     {"route_msg", 3, "ADDR PORT lsrr|rthdr", op_route_msg},
+    {"raw", 1, "proto|proto6|hdrincl|hdrincl6|icmp", op_raw},
     {0, 0, 0, 0},
 };
 

@@ -223,7 +223,7 @@ describe.each(BUILDS)('%s build', (build) => {
 // the network is restricted, as socket options and as sendmsg control
 // messages. Every address used here is a loopback one: the bare controls show
 // the kernel accepts the options, and nothing is sent anywhere else.
-describe('source routes', () => {
+describe('source routes and raw IP headers', () => {
   const isRoot = process.getuid!() === 0
   // Bare answers on this kernel: a user without CAP_NET_RAW gets EPERM for
   // IPv4 source routes; type 2 routing headers in control messages and in
@@ -248,6 +248,14 @@ describe('source routes', () => {
     test(`IPv4 source routes: ${isRoot ? 'accepted, and sent by way of 127.0.0.2 (root)' : 'EPERM from the kernel (not root: CAP_NET_RAW)'}`, () => {
       const answer = isRoot ? 'ok' : 'err EPERM'
       expect([bare(['route', 'lsrr']), bare(['route', 'ssrr']), bare(['route_msg', '127.0.0.1', '9', 'lsrr'])]).toEqual([answer, answer, answer])
+    })
+
+    test(`raw IP sockets with a header of their own: ${isRoot ? 'made (root)' : 'EPERM from the kernel (not root: CAP_NET_RAW)'}`, () => {
+      if (isRoot) {
+        expect(['proto', 'proto6', 'hdrincl', 'hdrincl6'].map((k) => bare(['raw', k]))).toEqual(['ok', 'ok', 'ok', 'ok'])
+      } else {
+        expect(['proto', 'proto6'].map((k) => bare(['raw', k]))).toEqual(['err EPERM', 'err EPERM'])
+      }
     })
   })
 
@@ -278,5 +286,40 @@ describe('source routes', () => {
       const o = await route('full', args)
       expect({out: o.out, violations: o.result.violations}).toEqual({out: bare(args), violations: []})
     })
+
+    // A raw IP socket that writes its own header (IPPROTO_RAW, IP_HDRINCL,
+    // IPV6_HDRINCL) sends the packet where its header says, whatever address
+    // sendto names. Only root has raw sockets (CAP_NET_RAW).
+    describe.each(['loopback', 'none'] as const)('network %s', (network) => {
+      test.each([
+        ['IPPROTO_RAW', 'proto'],
+        ['IPv6 IPPROTO_RAW', 'proto6'],
+      ])('a raw socket of protocol %s fails with EPERM (the kernel\'s answer to a user)', async (_name, kind) => {
+        const o = await route(network, ['raw', kind])
+        expect({out: o.out, violations: o.result.violations}).toEqual({out: 'err EPERM', violations: []})
+      })
+
+      ;(isRoot ? test.each : test.skip.each)([
+        ['IP_HDRINCL', 'hdrincl'],
+        ['IPV6_HDRINCL', 'hdrincl6'],
+      ])('%s on a raw socket fails with EPERM and is recorded (root: a user has no raw socket)', async (name, kind) => {
+        const o = await route(network, ['raw', kind])
+        expect(o.out).toBe('err EPERM')
+        expect(o.result.violations).toEqual([expect.objectContaining({operation: 'setsockopt', path: name, denied: true, error: 'EPERM'})])
+      })
+
+      test('a raw ICMP socket (as ping opens) is answered as bare', async () => {
+        const o = await route(network, ['raw', 'icmp'])
+        expect({out: o.out, violations: o.result.violations}).toEqual({out: bare(['raw', 'icmp']), violations: []})
+      })
+    })
+
+    ;(isRoot ? test.each : test.skip.each)(['proto', 'proto6', 'hdrincl', 'hdrincl6'])(
+      'network full: raw %s is answered as bare (root)',
+      async (kind) => {
+        const o = await route('full', ['raw', kind])
+        expect({out: o.out, violations: o.result.violations}).toEqual({out: 'ok', violations: []})
+      },
+    )
   })
 })
