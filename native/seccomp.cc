@@ -262,6 +262,11 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       // could answer its own openat calls and skip the tracer.
       refuse_when(p, row.nr, 1, Test::AnyBitOf, SECCOMP_FILTER_FLAG_NEW_LISTENER, EPERM);
       return;
+    case Filter::Fanotify:
+      // FAN_CLASS_CONTENT and FAN_CLASS_PRE_CONTENT: the classes that may ask
+      // for permission events. EPERM is the kernel's answer to a user.
+      refuse_when(p, row.nr, 0, Test::AnyBitOf, 0x4 | 0x8, EPERM);
+      return;
     case Filter::TraceIoctl: {
       constexpr size_t n = sizeof kWritingIoctls / sizeof kWritingIoctls[0] + sizeof kOwnerIoctls / sizeof kOwnerIoctls[0];
       p.if_eq(row.nr, static_cast<uint8_t>(6 + 2 * n));

@@ -278,6 +278,9 @@ const SyscallDef kRows[] = {
     special(__NR_kcmp, "kcmp", Filter::Trace, Kind::Signal),
     special(__NR_process_madvise, "process_madvise", Filter::Trace, Kind::Signal),
     special(__NR_process_mrelease, "process_mrelease", Filter::Trace, Kind::Signal),
+    // Permission events (root): every other process's open on a filesystem
+    // would wait for the build's answer.
+    special(__NR_fanotify_init, "fanotify_init", Filter::Fanotify),
 };
 
 constexpr int kRowCount = sizeof(kRows) / sizeof(kRows[0]);

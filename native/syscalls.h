@@ -17,6 +17,7 @@ enum class Filter : uint8_t {
   TraceIoctl,  // stops only for ioctls that change inode flags
   Clone,       // EPERM for CLONE_UNTRACED / namespace flags, else allowed
   Seccomp,     // EPERM when a tracee asks for a user-notification listener
+  Fanotify,    // EPERM for fanotify groups that may get permission events
   Socket,      // EACCES for packet sockets when the network is restricted
   TraceFcntl,  // stops only for fcntl F_SETOWN / F_SETOWN_EX (who gets the fd's signals)
   TraceOtherPid,  // stops only when arg 0, a pid, is not 0 (another process's limits)

@@ -122,6 +122,7 @@ describe('calls the filter refuses or checks (bare controls show they work witho
     ['process_vm_readv', 'err EPERM'],
     ['fsopen', 'err ENOSYS'], // the new mount API
     ['open_tree', 'err ENOSYS'],
+    ['fanotify_perm', 'err EPERM'], // permission events would hold other processes' opens
   ])('%s is answered %s', async (call, answer) => {
     const tmp = makeTmpDirs()
     const {stdout} = await runCaptured(tmp, {command: [driverPath('hardening'), 'call', call]})
@@ -148,6 +149,13 @@ describe('calls the filter refuses or checks (bare controls show they work witho
     const bare = (...args: string[]) => spawnSync(driverPath('hardening'), ['call', ...args], {encoding: 'utf8'}).stdout
     expect(bare('pidfd_getfd')).toBe('ok\n')
     expect(bare('setflags', file)).toBe('ok\n')
+  })
+
+  test(`fanotify groups: bare, ${isRoot ? 'one that may get permission events is made (root)' : 'EPERM from the kernel (not root)'}; under catbox a notification-only group is answered as bare`, async () => {
+    const bare = (call: string) => spawnSync(driverPath('hardening'), ['call', call], {encoding: 'utf8'}).stdout
+    expect(bare('fanotify_perm')).toBe(isRoot ? 'ok\n' : 'err EPERM\n')
+    const {stdout} = await runCaptured(makeTmpDirs(), {command: [driverPath('hardening'), 'call', 'fanotify_notif']})
+    expect(stdout).toBe(bare('fanotify_notif'))
   })
 })
 
