@@ -2,7 +2,7 @@
 // kernel-written core files, a parent killed between fork and its event,
 // magic links into another mount namespace, names ending in " (deleted)",
 // and truncating a log through /dev/stdout.
-import {afterAll, describe, expect, test} from '@jest/globals'
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals'
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {closeSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -296,25 +296,34 @@ describe('device nodes', () => {
       return false
     }
   })()
-  // Set up when the tests are collected, so that they know whether to skip.
-  const image = join(makeTmpDirs().base, 'disk.img')
+  // Whether a loop device can be had is known when the tests are collected
+  // (losetup --find names a free one without attaching it); the device is
+  // attached only when one of these tests runs, and detached after them.
+  const canLoop = (() => {
+    if (!canMknod) return false
+    try {
+      execFileSync('losetup', ['--find'], {stdio: 'ignore'})
+      return true
+    } catch {
+      return false
+    }
+  })()
+  let image = ''
   let loop = '' // /dev/loopN over image
   let disk = {major: 0, minor: 0}
-  if (canMknod) {
+  beforeAll(() => {
+    if (!canLoop) return
+    image = join(makeTmpDirs().base, 'disk.img')
     writeFileSync(image, Buffer.alloc(1 << 20))
-    try {
-      loop = execFileSync('losetup', ['--find', '--show', image], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim()
-      const rdev = statSync(loop).rdev
-      disk = {major: Math.floor(rdev / 256) & 0xfff, minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00)}
-    } catch {
-      loop = ''
-    }
-  }
+    loop = execFileSync('losetup', ['--find', '--show', image], {encoding: 'utf8'}).trim()
+    const rdev = statSync(loop).rdev
+    disk = {major: Math.floor(rdev / 256) & 0xfff, minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00)}
+  })
   afterAll(() => {
     if (loop) execFileSync('losetup', ['-d', loop])
   })
   const imageStart = () => readFileSync(image).subarray(0, 5).toString('latin1')
-  const disks = () => (loop ? test : test.skip)
+  const disks = () => (canLoop ? test : test.skip)
 
   describe('bare, without catbox (root with a loop device only)', () => {
     disks()('a node for the loop device made in any directory writes its disk image', () => {
