@@ -96,6 +96,15 @@ Spec get_spec(Napi::Object o) {
   if (s.argv.empty()) throw Napi::TypeError::New(env, "spec.argv must not be empty");
   s.policy.writable = get_rules(env, o.Get("writable"), "spec.writable");
   s.policy.devices = get_rules(env, o.Get("devices"), "spec.devices");
+  // Device nodes are judged by the device they name: the implicit devices'
+  // numbers, and those of a node a prefix rule names exactly.
+  for (const char* key : {"devices", "writable"}) {
+    Napi::Array rules = o.Get(key).As<Napi::Array>();
+    for (uint32_t i = 0; i < rules.Length(); i++) {
+      Napi::Object r = rules.Get(i).As<Napi::Object>();
+      if (get_string(r, "kind") == "prefix") allow_device_node(&s.policy, get_string(r, "pattern"));
+    }
+  }
   s.policy.collect_only = o.Get("collectOnly").ToBoolean();
   std::string net = get_string(o, "network");
   if (net == "full") {

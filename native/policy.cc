@@ -2,6 +2,10 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 
 namespace catbox {
 namespace {
@@ -17,7 +21,52 @@ Decision violation(const Policy& policy, int err) {
 // The kernel would fail the call on its own with `err`: answer that, record nothing.
 Decision kernel_says(int err) { return Decision{false, err, false}; }
 
+// Pseudo-terminal slaves (/dev/pts/N): char majors 136-143 (UNIX98_PTY_SLAVE_MAJOR and the seven after it).
+constexpr unsigned kPtySlaveMajorFirst = 136, kPtySlaveMajorLast = 143;
+
+bool device_may_open(const Policy& policy, mode_t mode, dev_t rdev) {
+  bool block = S_ISBLK(mode);
+  unsigned maj = major(rdev);
+  long min = static_cast<long>(minor(rdev));
+  for (const DeviceRange& d : policy.open_devices) {
+    if (d.block == block && d.major_lo <= maj && maj <= d.major_hi && (d.minor < 0 || d.minor == min)) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+void allow_device_node(Policy* policy, const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) < 0) return;
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    DeviceRange d;
+    d.block = S_ISBLK(st.st_mode);
+    d.major_lo = d.major_hi = major(st.st_rdev);
+    d.minor = static_cast<long>(minor(st.st_rdev));
+    policy->open_devices.push_back(d);
+    return;
+  }
+  struct statfs fs;
+  if (S_ISDIR(st.st_mode) && statfs(path.c_str(), &fs) == 0 && fs.f_type == DEVPTS_SUPER_MAGIC) {
+    DeviceRange d;
+    d.major_lo = kPtySlaveMajorFirst;
+    d.major_hi = kPtySlaveMajorLast;
+    policy->open_devices.push_back(d);
+  }
+}
+
+bool makes_device(unsigned mode, unsigned long dev) {
+  if (S_ISBLK(mode)) return true;
+  return S_ISCHR(mode) && dev != 0;
+}
+
+Decision decide_device_node(const Policy& policy) { return violation(policy, EPERM); }
+
+Decision decide_route(const Policy& policy) {
+  if (policy.network == Network::Full) return {};
+  return violation(policy, EPERM);
+}
 
 Decision decide_unreadable(const Policy& policy) { return violation(policy, EACCES); }
 
@@ -38,6 +87,14 @@ Decision decide_path(const Policy& policy, Access access, int open_flags, const 
     // ELOOP, a bad dirfd). Failing it here with the same errno is what the
     // kernel does, and it never lets a path run that we could not resolve.
     return kernel_says(-r.error);
+  }
+  if (access == Access::Open && r.exists && (S_ISCHR(r.mode) || S_ISBLK(r.mode))) {
+    // A device node is the device wherever it lives (a node for a disk made
+    // in an allowed directory is the disk): judged by its numbers. Reopening
+    // an fd already open for writing (a serial console as stdout) stays fine.
+    if (device_may_open(policy, r.mode, r.rdev) || reopens_for_writing(r.reopened_fd_flags, open_flags)) return {};
+    if ((open_flags & O_CREAT) && (open_flags & O_EXCL)) return kernel_says(EEXIST);
+    return violation(policy, EACCES);
   }
   if (policy.writable.matches(r.path)) return {};
   if (access == Access::Open && (reopens_for_writing(r.reopened_fd_flags, open_flags) || policy.devices.matches(r.path))) return {};

@@ -228,6 +228,8 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
     if (last) {
       r.exists = true;
       r.is_dir = S_ISDIR(st.st_mode);
+      r.mode = st.st_mode;
+      r.rdev = st.st_rdev;
     }
   }
   r.path = join(parts);
@@ -239,6 +241,8 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
     if (lstat(r.path.c_str(), &st) == 0) {
       r.exists = true;
       r.is_dir = S_ISDIR(st.st_mode);
+      r.mode = st.st_mode;
+      r.rdev = st.st_rdev;
     }
   }
   return r;
@@ -272,7 +276,11 @@ Resolved resolve_fd(const Tracee& t, int fd) {
   r.exists = true;
   r.path = target;
   struct stat st;
-  if (lstat(target.c_str(), &st) == 0) r.is_dir = S_ISDIR(st.st_mode);
+  if (lstat(target.c_str(), &st) == 0) {
+    r.is_dir = S_ISDIR(st.st_mode);
+    r.mode = st.st_mode;
+    r.rdev = st.st_rdev;
+  }
   return r;
 }
 

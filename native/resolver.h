@@ -12,6 +12,8 @@ struct Resolved {
   int error = 0;        // 0, or -errno when the kernel would fail the lookup itself
   bool exists = false;  // the final object exists (lstat when not following)
   bool is_dir = false;
+  mode_t mode = 0;      // the final object's type and mode, when it exists
+  dev_t rdev = 0;       // ...and the device it names, when it is a device node
   bool anon = false;    // pipe:[..], socket:[..], anon_inode:[..]: not in the filesystem
   std::string link;     // anon: the magic link that reaches it (/proc/TID/fd/N), to stat it by
   // Reached through /proc/self/fd/N (/dev/stdout...): the flags the tracee

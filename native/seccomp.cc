@@ -6,6 +6,8 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -61,6 +63,9 @@ class Program {
   // if (A != k) run the next `len` instructions, else skip them
   void if_ne(uint32_t k, uint8_t len) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, len, 0)); }
   void if_ge(uint32_t k, uint8_t len) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, k, 0, len)); }
+  void and_k(uint32_t k) { code_.push_back(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, k)); }
+  // if (A == k) skip `jt` instructions, else skip `jf`
+  void jump_eq(uint32_t k, uint8_t jt, uint8_t jf) { code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf)); }
   std::vector<sock_filter> take() { return std::move(code_); }
 
  private:
@@ -176,7 +181,23 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(kAsk);
       return;
     case Filter::Socket:
-      if (opt.restrict_network) refuse_when(p, row.nr, 0, Test::Equals, AF_PACKET, EACCES);
+      // Packet sockets (EACCES), and IP raw sockets of protocol IPPROTO_RAW,
+      // which write their own IP header (EPERM, the kernel's answer to a
+      // user): the header's destination is not the one the check sees.
+      if (!opt.restrict_network) return;
+      p.if_eq(row.nr, 12);
+      p.load(arg_lo(0));             // family
+      p.jump_eq(AF_PACKET, 9, 0);    // -> EACCES
+      p.jump_eq(AF_INET, 1, 0);      // -> the type
+      p.jump_eq(AF_INET6, 0, 5);     // -> allow
+      p.load(arg_lo(1));             // type, with SOCK_NONBLOCK/SOCK_CLOEXEC
+      p.and_k(0xf);
+      p.jump_eq(SOCK_RAW, 0, 2);     // -> allow
+      p.load(arg_lo(2));             // protocol
+      p.jump_eq(IPPROTO_RAW, 1, 0);  // -> EPERM
+      p.ret(SECCOMP_RET_ALLOW);
+      p.ret(errno_action(EPERM));
+      p.ret(errno_action(EACCES));
       return;
     case Filter::TraceFcntl:
       p.if_eq(row.nr, 6);
@@ -194,6 +215,45 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(SECCOMP_RET_ALLOW);
       p.ret(kAsk);
       return;
+    case Filter::TraceOtherWho: {
+      // setpriority(PRIO_PROCESS, 0) and ioprio_set(IOPRIO_WHO_PROCESS, 0)
+      // name the caller (nice, ionice): no stop. Any other pid, a process
+      // group or a user's processes are asked about.
+      constexpr uint32_t kIoprioWhoProcess = 1;
+      uint32_t self_which = row.nr == __NR_setpriority ? static_cast<uint32_t>(PRIO_PROCESS) : kIoprioWhoProcess;
+      p.if_eq(row.nr, 7);
+      p.load(arg_lo(0));
+      p.if_ne(self_which, 1);
+      p.ret(kAsk);
+      p.load(arg_lo(1));
+      p.if_eq(0, 1);
+      p.ret(SECCOMP_RET_ALLOW);
+      p.ret(kAsk);
+      return;
+    }
+    case Filter::TraceSockopt:
+      // Source routes send a datagram to a first hop that is not its
+      // destination: IP_OPTIONS (SOL_IP) may hold LSRR/SSRR, and IPv6
+      // routing headers come as IPV6_RTHDR, IPV6_2292RTHDR or inside
+      // IPV6_2292PKTOPTIONS. Only these stop, and only when restricted.
+      if (!opt.restrict_network) return;
+      // IP_HDRINCL and IPV6_HDRINCL too: a raw socket that writes its own
+      // header sends it wherever the header says.
+      p.if_eq(row.nr, 13);
+      p.load(arg_lo(1));                // level
+      p.jump_eq(IPPROTO_IP, 0, 3);      // -> the IPv6 test
+      p.load(arg_lo(2));                // optname
+      p.jump_eq(IP_OPTIONS, 8, 0);      // -> ask
+      p.jump_eq(IP_HDRINCL, 7, 6);      // -> ask : allow
+      p.jump_eq(IPPROTO_IPV6, 0, 5);    // -> allow
+      p.load(arg_lo(2));
+      p.jump_eq(57 /* IPV6_RTHDR */, 4, 0);
+      p.jump_eq(5 /* IPV6_2292RTHDR */, 3, 0);
+      p.jump_eq(6 /* IPV6_2292PKTOPTIONS */, 2, 0);
+      p.jump_eq(36 /* IPV6_HDRINCL */, 1, 0);
+      p.ret(SECCOMP_RET_ALLOW);
+      p.ret(kAsk);
+      return;
     case Filter::Clone:
       refuse_when(p, row.nr, 0, Test::AnyBitOf, kDeniedCloneFlags, EPERM);
       return;
@@ -201,6 +261,11 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       // A user-notification filter outranks SECCOMP_RET_TRACE: the tracee
       // could answer its own openat calls and skip the tracer.
       refuse_when(p, row.nr, 1, Test::AnyBitOf, SECCOMP_FILTER_FLAG_NEW_LISTENER, EPERM);
+      return;
+    case Filter::Fanotify:
+      // FAN_CLASS_CONTENT and FAN_CLASS_PRE_CONTENT: the classes that may ask
+      // for permission events. EPERM is the kernel's answer to a user.
+      refuse_when(p, row.nr, 0, Test::AnyBitOf, 0x4 | 0x8, EPERM);
       return;
     case Filter::TraceIoctl: {
       constexpr size_t n = sizeof kWritingIoctls / sizeof kWritingIoctls[0] + sizeof kOwnerIoctls / sizeof kOwnerIoctls[0];

@@ -29,6 +29,12 @@
 #ifndef __NR_clone3
 #define __NR_clone3 435
 #endif
+#ifndef __NR_process_madvise
+#define __NR_process_madvise 440
+#endif
+#ifndef __NR_process_mrelease
+#define __NR_process_mrelease 448
+#endif
 
 namespace catbox {
 namespace {
@@ -177,6 +183,9 @@ const SyscallDef kRows[] = {
     special(__NR_sendmsg, "sendmsg", Filter::TraceNet, Kind::Net),
     special(__NR_sendmmsg, "sendmmsg", Filter::TraceNet, Kind::Net),
     special(__NR_socket, "socket", Filter::Socket),
+    // IP_OPTIONS with a source route, IPv6 routing headers: the datagram goes
+    // first to an address the destination check never saw.
+    special(__NR_setsockopt, "setsockopt", Filter::TraceSockopt, Kind::Net),
 
     // --- signals: the build may signal its own processes, nothing else ---
     special(__NR_kill, "kill", Filter::Trace, Kind::Signal),
@@ -251,6 +260,27 @@ const SyscallDef kRows[] = {
     refuse(__NR_iopl, "iopl", EPERM),
     refuse(__NR_ioperm, "ioperm", EPERM),
     refuse(__NR_lsm_set_self_attr, "lsm_set_self_attr", EPERM),
+
+    // --- other processes' scheduling, memory and events: the build's own only ---
+    // (rare calls, last: every row before a call costs it a test in the filter)
+    // A perf event on another process can send it SIGTRAP (a breakpoint with
+    // sigtrap); pid -1 watches every process on a CPU.
+    special(__NR_perf_event_open, "perf_event_open", Filter::Trace, Kind::Signal),
+    special(__NR_sched_setattr, "sched_setattr", Filter::TraceOtherPid, Kind::Signal),
+    special(__NR_sched_setparam, "sched_setparam", Filter::TraceOtherPid, Kind::Signal),
+    special(__NR_sched_setscheduler, "sched_setscheduler", Filter::TraceOtherPid, Kind::Signal),
+    special(__NR_sched_setaffinity, "sched_setaffinity", Filter::TraceOtherPid, Kind::Signal),
+    special(__NR_setpriority, "setpriority", Filter::TraceOtherWho, Kind::Signal),
+    special(__NR_ioprio_set, "ioprio_set", Filter::TraceOtherWho, Kind::Signal),
+    special(__NR_migrate_pages, "migrate_pages", Filter::TraceOtherPid, Kind::Signal),
+    special(__NR_move_pages, "move_pages", Filter::TraceOtherPid, Kind::Signal),
+    special(__NR_get_robust_list, "get_robust_list", Filter::TraceOtherPid, Kind::Signal),
+    special(__NR_kcmp, "kcmp", Filter::Trace, Kind::Signal),
+    special(__NR_process_madvise, "process_madvise", Filter::Trace, Kind::Signal),
+    special(__NR_process_mrelease, "process_mrelease", Filter::Trace, Kind::Signal),
+    // Permission events (root): every other process's open on a filesystem
+    // would wait for the build's answer.
+    special(__NR_fanotify_init, "fanotify_init", Filter::Fanotify),
 };
 
 constexpr int kRowCount = sizeof(kRows) / sizeof(kRows[0]);

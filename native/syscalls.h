@@ -17,9 +17,13 @@ enum class Filter : uint8_t {
   TraceIoctl,  // stops only for ioctls that change inode flags
   Clone,       // EPERM for CLONE_UNTRACED / namespace flags, else allowed
   Seccomp,     // EPERM when a tracee asks for a user-notification listener
+  Fanotify,    // EPERM for fanotify groups that may get permission events
   Socket,      // EACCES for packet sockets when the network is restricted
   TraceFcntl,  // stops only for fcntl F_SETOWN / F_SETOWN_EX (who gets the fd's signals)
   TraceOtherPid,  // stops only when arg 0, a pid, is not 0 (another process's limits)
+  TraceOtherWho,  // setpriority, ioprio_set: stops unless (arg 0, arg 1) is (this process, 0)
+  TraceSockopt,   // stops only for options that route (IP_OPTIONS, IPv6 routing headers)
+                  // when the network is restricted
   Errno,       // fails in the kernel with `err`, never runs
   FakeRoot,    // stops only in fake-root mode (identity and stat calls), and in
                // overlay mode when it names a path
@@ -50,10 +54,11 @@ enum class Access : uint8_t {
 enum class Kind : uint8_t {
   Path,     // one or two path operands (below)
   Fd,       // the object is the open file in arg `fd_arg`
-  Net,      // a socket address: connect, sendto, sendmsg, sendmmsg
+  Net,      // a socket address: connect, sendto, sendmsg, sendmmsg; routing options
   Bind,     // bind: a unix path is a Create, an IP address a network check
   Ioctl,    // FS_IOC_SETFLAGS-like on the fd in arg 0
-  Signal,   // kill and friends: only processes of the build may be signalled
+  Signal,   // kill and friends, and calls aimed at another process's scheduling,
+            // memory or events: only processes of the build may be reached
   Identity, // getuid, setresgid...: answered from the fake credentials
   Stat,     // stat family: the result is rewritten at syscall exit
   Cwd,      // getcwd: the result is translated back in overlay mode

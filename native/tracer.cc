@@ -27,6 +27,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/perf_event.h>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -954,18 +956,34 @@ class Supervisor {
         return {};
       }
     }
+    // mknod of a device node outside fake root (where it is a placeholder).
+    bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
+    // Without CAP_MKNOD the kernel refuses it itself, after its own lookup
+    // errors: nothing can be made, so it answers (errno parity).
+    if (device && !may_mknod(t.tid)) return {};
     int i = 0;
     for (const PathOperand* op : {&row.a, &row.b}) {
       Target& target = targets_[i++];
       if (op->access == Access::None || op->access == Access::Read) continue;
-      Decision d = check_operand(t, row, *op, args, flags, open_flags, &target);
+      Decision d = check_operand(t, row, *op, args, flags, open_flags, &target, device && op == &row.a);
       if (!d.allow) return d;
     }
     return {};
   }
 
+  // Whether thread tid may make device nodes (CAP_MKNOD in its effective
+  // set). When that cannot be read, it is taken to may: judged, not let by.
+  static bool may_mknod(pid_t tid) {
+    std::string status = read_small_file("/proc/" + std::to_string(tid) + "/status");
+    size_t at = status.find("\nCapEff:");
+    if (at == std::string::npos) return true;
+    unsigned long long caps = strtoull(status.c_str() + at + 8, nullptr, 16);
+    return caps & (1ULL << CAP_MKNOD);
+  }
+
+  // device_node: the operand is a device node mknod would make (see check_paths).
   Decision check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args,
-                         int flags, int open_flags, Target* target) {
+                         int flags, int open_flags, Target* target, bool device_node = false) {
     int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
     std::string given;
     bool names_fd = false;
@@ -986,6 +1004,9 @@ class Supervisor {
       target->stat_path = r.path;
     }
     Decision d = decide_path(spec_.policy, op.access, open_flags, r);
+    // A device node is the device wherever it lives: one made in an allowed
+    // directory would be a way to write the disk it names.
+    if (device_node && d.allow && !d.violation) d = decide_device_node(spec_.policy);
     if (d.violation) record(t.tid, row.name, given.empty() ? r.path : given, r.path, d);
     if (spec_.trace.write && !r.anon && !r.path.empty()) log_.access(t.tgid(), true, row.name, r.path, d.allow);
     return d;
@@ -1062,9 +1083,12 @@ class Supervisor {
         if (args[4] == 0) return {};  // a connected socket: connect was checked
         if (!read_addr(t.tid, args[4], args[5], &a, &err)) return Decision{false, err, false};
         return net_decision(t, row, a);
+      case __NR_setsockopt:
+        return check_sockopt(t, row, args);
       case __NR_sendmsg: {
         msghdr m;
         if (read_memory(t.tid, args[1], &m, sizeof m) < 0) return Decision{false, EFAULT, false};
+        if (Decision d = check_control(t, row, m); !d.allow) return d;
         if (!m.msg_name) return {};
         if (!read_addr(t.tid, reinterpret_cast<uint64_t>(m.msg_name), m.msg_namelen, &a, &err))
           return Decision{false, err, false};
@@ -1075,6 +1099,7 @@ class Supervisor {
         for (unsigned i = 0; i < vlen; i++) {
           mmsghdr m;
           if (read_memory(t.tid, args[1] + i * sizeof(mmsghdr), &m, sizeof m) < 0) return Decision{false, EFAULT, false};
+          if (Decision d = check_control(t, row, m.msg_hdr); !d.allow) return d;
           if (!m.msg_hdr.msg_name) continue;
           if (!read_addr(t.tid, reinterpret_cast<uint64_t>(m.msg_hdr.msg_name), m.msg_hdr.msg_namelen, &a, &err))
             return Decision{false, err, false};
@@ -1083,6 +1108,99 @@ class Supervisor {
         }
         return {};
       }
+    }
+    return {};
+  }
+
+  // ---- source routes: a datagram's first hop is not its destination ----
+
+  // Whether IPv4 options (as IP_OPTIONS or an IP_RETOPTS message gives them)
+  // hold a loose or strict source route, walked as the kernel walks them
+  // (ip_options_compile); malformed options are the kernel's EINVAL.
+  static bool routes_v4(const unsigned char* p, size_t len) {
+    constexpr unsigned char kEnd = 0, kNoop = 1, kLsrr = 131, kSsrr = 137;
+    size_t i = 0;
+    while (i < len) {
+      if (p[i] == kEnd) return false;
+      if (p[i] == kNoop) {
+        i++;
+        continue;
+      }
+      if (len - i < 2 || p[i + 1] < 2 || p[i + 1] > len - i) return false;
+      if (p[i] == kLsrr || p[i] == kSsrr) return true;
+      i += p[i + 1];
+    }
+    return false;
+  }
+
+  // Whether a control message buffer (sendmsg, IPV6_2292PKTOPTIONS) holds
+  // a source route: IPv4 options with LSRR/SSRR, or an IPv6 routing header.
+  static bool routes_in_control(const std::vector<unsigned char>& buf) {
+    size_t off = 0;
+    while (buf.size() - off >= sizeof(cmsghdr)) {
+      cmsghdr h;
+      memcpy(&h, buf.data() + off, sizeof h);
+      if (h.cmsg_len < sizeof(cmsghdr) || h.cmsg_len > buf.size() - off) return false;  // the kernel's EINVAL
+      const unsigned char* data = buf.data() + off + CMSG_LEN(0);
+      size_t len = h.cmsg_len - CMSG_LEN(0);
+      if (h.cmsg_level == SOL_IP && (h.cmsg_type == IP_RETOPTS || h.cmsg_type == IP_OPTIONS) && routes_v4(data, std::min<size_t>(len, 40)))
+        return true;
+      if (h.cmsg_level == SOL_IPV6 && (h.cmsg_type == IPV6_RTHDR || h.cmsg_type == IPV6_2292RTHDR)) return true;
+      off += CMSG_ALIGN(h.cmsg_len);
+      if (off > buf.size()) break;
+    }
+    return false;
+  }
+
+  Decision route_decision(const Tracee& t, const SyscallDef& row, const char* what) {
+    Decision d = decide_route(spec_.policy);
+    if (d.violation) record(t.tid, row.name, what, "", d);
+    return d;
+  }
+
+  // sendmsg's control messages, when the network is restricted.
+  Decision check_control(const Tracee& t, const SyscallDef& row, const msghdr& m) {
+    if (spec_.policy.network == Network::Full || !m.msg_control || m.msg_controllen < sizeof(cmsghdr)) return {};
+    constexpr size_t kMaxControl = 256 * 1024;  // above net.core.optmem_max: the kernel's ENOBUFS
+    if (m.msg_controllen > kMaxControl) return Decision{false, ENOBUFS, false};
+    std::vector<unsigned char> buf(m.msg_controllen);
+    if (read_memory(t.tid, reinterpret_cast<uint64_t>(m.msg_control), buf.data(), buf.size()) < 0) return Decision{false, EFAULT, false};
+    if (routes_in_control(buf)) return route_decision(t, row, "source route (control message)");
+    return {};
+  }
+
+  // setsockopt(IP_OPTIONS) with a source route, or an IPv6 routing header
+  // (IPV6_RTHDR, IPV6_2292RTHDR, or one in IPV6_2292PKTOPTIONS), or a raw
+  // socket's own header (IP_HDRINCL, IPV6_HDRINCL). Clearing them is fine.
+  static constexpr int kIpv6Hdrincl = 36;
+  Decision check_sockopt(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+    if (spec_.policy.network == Network::Full) return {};
+    int level = static_cast<int>(args[1]), name = static_cast<int>(args[2]);
+    uint64_t val = args[3];
+    size_t len = static_cast<uint32_t>(args[4]);
+    if (!val || len == 0) return {};
+    if ((level == IPPROTO_IP && name == IP_HDRINCL) || (level == IPPROTO_IPV6 && name == kIpv6Hdrincl)) {
+      // A raw socket that writes its own IP header: its destination is the
+      // header's. Turning it off is fine.
+      int on = 0;
+      if (read_memory(t.tid, val, &on, std::min<size_t>(len, sizeof on)) < 0) return Decision{false, EFAULT, false};
+      if (on) return route_decision(t, row, level == IPPROTO_IP ? "IP_HDRINCL" : "IPV6_HDRINCL");
+      return {};
+    }
+    if (level == IPPROTO_IP && name == IP_OPTIONS) {
+      if (len > 40) return {};  // the kernel's EINVAL
+      unsigned char opts[40];
+      if (read_memory(t.tid, val, opts, len) < 0) return Decision{false, EFAULT, false};
+      if (routes_v4(opts, len)) return route_decision(t, row, "IP_OPTIONS source route");
+      return {};
+    }
+    if (level != IPPROTO_IPV6) return {};
+    if (name == IPV6_RTHDR || name == IPV6_2292RTHDR) return route_decision(t, row, name == IPV6_RTHDR ? "IPV6_RTHDR" : "IPV6_2292RTHDR");
+    if (name == IPV6_2292PKTOPTIONS) {
+      if (len > 64 * 1024) return {};  // the kernel's EINVAL
+      std::vector<unsigned char> buf(len);
+      if (read_memory(t.tid, val, buf.data(), len) < 0) return Decision{false, EFAULT, false};
+      if (routes_in_control(buf)) return route_decision(t, row, "IPV6_2292PKTOPTIONS routing header");
     }
     return {};
   }
@@ -1149,6 +1267,8 @@ class Supervisor {
         target = static_cast<pid_t>(args[0]);
         if (target == t.tid || target == t.tgid()) return {};
         break;
+      default:
+        return check_other(t, row, args);
     }
     if (target <= 0 || is_member(this, target)) return {};
     Decision d = decide_signal(spec_.policy);
@@ -1157,6 +1277,75 @@ class Supervisor {
   }
 
 
+
+  // Calls aimed at another process's scheduling, memory or events: like
+  // kill(), the build's own processes only. A perf event with sigtrap is a
+  // SIGTRAP to its process; SCHED_FIFO or a CPU mask can starve one.
+  Decision check_other(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+    auto own = [&](pid_t pid) { return pid == 0 || pid == t.tid || pid == t.tgid() || is_member(this, pid); };
+    auto outside = [&](const std::string& who) {
+      Decision d = decide_signal(spec_.policy);
+      if (d.violation) record(t.tid, row.name, who, "", d);
+      return d;
+    };
+    auto pid_of_pidfd = [&](uint64_t fd) {
+      return static_cast<pid_t>(
+          proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(fd)), "Pid:", 10, 0));
+    };
+    switch (row.nr) {
+      case __NR_perf_event_open: {
+        pid_t pid = static_cast<pid_t>(args[1]);
+        int cpu = static_cast<int>(args[2]);
+        if (args[4] & PERF_FLAG_PID_CGROUP) return outside("cgroup (fd " + std::to_string(pid) + ")");
+        if (pid == -1) {
+          if (cpu < 0) return {};  // the kernel's EINVAL
+          return outside("every process on cpu " + std::to_string(cpu));
+        }
+        if (pid < 0 || own(pid)) return {};  // a negative pid: the kernel's ESRCH
+        return outside("pid " + std::to_string(pid));
+      }
+      case __NR_setpriority:
+      case __NR_ioprio_set: {
+        // PRIO_PROCESS/PGRP/USER are 0/1/2; IOPRIO_WHO_PROCESS/PGRP/USER are 1/2/3.
+        int which = static_cast<int>(args[0]) - (row.nr == __NR_ioprio_set ? 1 : 0);
+        pid_t who = static_cast<pid_t>(args[1]);
+        switch (which) {
+          case 0:
+            return who < 0 || own(who) ? Decision{} : outside("pid " + std::to_string(who));
+          case 1: {
+            // 0: the caller's group, which the first process shares with catbox.
+            pid_t group = who == 0 ? getpgid(t.tgid()) : who;
+            return who < 0 || (group > 0 && is_member(this, group)) ? Decision{} : outside("group " + std::to_string(group));
+          }
+          case 2: {
+            // Every process of a user (0: the caller's real uid): never only the build's.
+            long uid = who != 0 ? static_cast<uid_t>(who) : proc_field("/proc/" + std::to_string(t.tid) + "/status", "Uid:", 10, 0);
+            return outside("user " + std::to_string(uid));
+          }
+          default:
+            return {};  // the kernel's EINVAL
+        }
+      }
+      case __NR_kcmp: {
+        pid_t a = static_cast<pid_t>(args[0]), b = static_cast<pid_t>(args[1]);
+        if (a > 0 && !own(a)) return outside("pid " + std::to_string(a));
+        if (b > 0 && !own(b)) return outside("pid " + std::to_string(b));
+        return {};
+      }
+      case __NR_process_madvise:
+      case __NR_process_mrelease: {
+        pid_t pid = pid_of_pidfd(args[0]);
+        if (pid <= 0 || own(pid)) return {};  // not a pidfd, or its process is gone: the kernel answers
+        return outside("pid " + std::to_string(pid));
+      }
+      default: {
+        // sched_set*, migrate_pages, move_pages, get_robust_list: arg 0, 0 for the caller.
+        pid_t pid = static_cast<pid_t>(args[0]);
+        if (pid <= 0 || own(pid)) return {};
+        return outside("pid " + std::to_string(pid));
+      }
+    }
+  }
 
   // fcntl F_SETOWN/F_SETOWN_EX, ioctl FIOSETOWN/SIOCSPGRP: the process (or
   // process group) that will get the fd's SIGIO, SIGURG or F_SETSIG signal.
@@ -1552,6 +1741,9 @@ class Supervisor {
     r.anon = o.anon;
     r.foreign = o.foreign;
     r.reopened_fd_flags = o.reopened_fd_flags;
+    r.mode = o.mode;
+    struct stat st;
+    if (o.exists && (S_ISCHR(o.mode) || S_ISBLK(o.mode)) && lstat(o.host.c_str(), &st) == 0) r.rdev = st.st_rdev;
     return r;
   }
 
@@ -1603,6 +1795,10 @@ class Supervisor {
     // A rename or link between two mounts fails before any other check.
     bool two_names = row.fake == Fake::Rename || row.nr == __NR_link || row.nr == __NR_linkat;
     if (two_names && !by_fd[0] && obj[0].exists && obj[0].map != obj[1].map) return refuse(EXDEV);
+    // mknod of a device node outside fake root: without CAP_MKNOD the
+    // kernel's answer (EEXIST, else EPERM), else judged below.
+    bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
+    if (device && !may_mknod(t.tid)) return refuse(obj[0].exists ? EEXIST : EPERM);
     // A write: the rules speak of guest paths.
     for (int i = 0; i < 2; i++) {
       const GuestObject& o = obj[i];
@@ -1614,6 +1810,7 @@ class Supervisor {
       bool ro = o.layer == Layer::Map && !o.map->rw && !o.anon;
       Decision d = decide_path(ro ? read_only : spec_.policy, access, open_flags, as_resolved(o));
       if (ro && d.violation) d.err = EROFS;
+      if (device && i == 0 && d.allow && !d.violation) d = decide_device_node(spec_.policy);
       if (d.violation) record(t.tid, row.name, given[i].empty() ? o.guest : given[i], o.guest, d);
       if (spec_.trace.write && !o.anon) log_.access(t.tgid(), true, row.name, o.guest, d.allow);
       if (!d.allow) return d;

@@ -25,7 +25,9 @@ const GLOB_SYNTAX = /[*?[{]/
 
 /**
  * Paths every build may open for writing (content only, not metadata):
- * the data sinks and sources, and terminals.
+ * the data sinks and sources, and terminals. The supervisor reads the device
+ * numbers of these nodes at the start (all pseudo-terminals for /dev/pts) and
+ * judges any device node opened for writing by its numbers, wherever it lives.
  */
 export const DEVICE_PATHS: readonly string[] = [
   '/dev/null',

@@ -3,11 +3,22 @@
  * io_uring, untraced or unseen children (CLONE_UNTRACED, clone3), a filter of
  * our own with a listener, reaching other processes (ptrace, process_vm_writev),
  * opening by handle, and changing what paths mean (mount, chroot, namespaces).
+ * Calls aimed at another process's scheduling, memory or events:
+ *   victim                  a process to aim at: calls victim_tick() in a loop
+ *   perf PID sigtrap|count  perf_event_open on PID: a breakpoint on its
+ *                           victim_tick() that sends SIGTRAP (PID runs this
+ *                           same program), or a counter; PID -1 is every
+ *                           process on CPU 0
+ *   other CALL PID          one call aimed at PID (sched_setattr, setpriority,
+ *                           ...); PID "child" is a victim child of our own
  */
 #include "drv.h"
 
 #include <linux/filter.h>
+#include <linux/hw_breakpoint.h>
 #include <linux/io_uring.h>
+#include <linux/kcmp.h>
+#include <linux/perf_event.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -16,6 +27,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -212,6 +224,208 @@ static int op_setns(char **a, int n) {
   return drv_report(syscall(SYS_setns, fd, 0));
 }
 
+/* ---- other processes ---- */
+
+__attribute__((noinline)) void victim_tick(void) { __asm__ volatile("" ::: "memory"); }
+
+static void victim_loop(void) {
+  for (;;) {
+    victim_tick();
+    usleep(1000);
+  }
+}
+
+static int op_victim(char **a, int n) {
+  (void)a;
+  (void)n;
+  printf("ready\n");
+  fflush(stdout);
+  victim_loop();
+  return 0;
+}
+
+/* The start and file offset of the mapping of `path` in /proc/PID/maps that
+ * holds addr (pid 0: ours; addr 0: the one at `offset`). */
+static int find_mapping(const char *maps, unsigned long addr, unsigned long *start, unsigned long *offset, char *path) {
+  FILE *f = fopen(maps, "r");
+  if (!f) return -1;
+  char line[4096];
+  int found = -1;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long lo, hi, off;
+    char file[4096] = "";
+    if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %4095s", &lo, &hi, &off, file) < 3) continue;
+    if (addr ? (lo <= addr && addr < hi) : (off == *offset && strcmp(file, path) == 0)) {
+      *start = lo;
+      *offset = off;
+      strcpy(path, file);
+      found = 0;
+      break;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+/* victim_tick's address in process pid (which runs this same program). */
+static unsigned long victim_tick_in(long pid) {
+  unsigned long mine = (unsigned long)&victim_tick, start, offset, theirs;
+  char path[4096];
+  if (find_mapping("/proc/self/maps", mine, &start, &offset, path) < 0) drv_setup_fail("own-maps", NULL);
+  char maps[64];
+  snprintf(maps, sizeof maps, "/proc/%ld/maps", pid);
+  if (find_mapping(maps, 0, &theirs, &offset, path) < 0) drv_setup_fail("victim-maps", maps);
+  return theirs + (mine - start);
+}
+
+/* "child": a victim of our own (a process of the build), killed at exit. */
+static pid_t victim_child = 0;
+
+static void kill_victim_child(void) {
+  if (victim_child > 0) kill(victim_child, SIGKILL);
+}
+
+static long target_pid(const char *s) {
+  if (strcmp(s, "child") != 0) return drv_num(s);
+  victim_child = fork();
+  if (victim_child < 0) drv_setup_fail("fork", NULL);
+  if (victim_child == 0) victim_loop();
+  atexit(kill_victim_child);
+  return victim_child;
+}
+
+static int op_perf(char **a, int n) {
+  (void)n;
+  long pid = target_pid(a[0]);
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.exclude_kernel = 1;
+  attr.exclude_hv = 1;
+  if (strcmp(a[1], "sigtrap") == 0) {
+    attr.type = PERF_TYPE_BREAKPOINT;
+    attr.bp_type = HW_BREAKPOINT_X;
+    attr.bp_addr = victim_tick_in(pid);
+    attr.bp_len = sizeof(long);
+    attr.sample_period = 1;
+    attr.sigtrap = 1;
+    attr.remove_on_exec = 1;  /* the kernel wants it with sigtrap */
+  } else {
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_TASK_CLOCK;
+  }
+  int cpu = pid == -1 ? 0 : -1;
+  long fd = syscall(SYS_perf_event_open, &attr, pid, cpu, -1, 0);
+  drv_report(fd);
+  if (fd < 0 || pid <= 0 || strcmp(a[1], "sigtrap") != 0) return 0;
+  /* The event lives as long as its fd: hold it until the breakpoint fires
+   * (at most about 10 s), then say how the target ended. */
+  for (int i = 0; i < 10000; i++) {
+    if (pid == victim_child) {
+      int status;
+      if (waitpid(victim_child, &status, WNOHANG) == victim_child) {
+        victim_child = 0;
+        printf("target %s %d\n", WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        return 0;
+      }
+    } else {
+      char stat[64], buf[256] = "";
+      snprintf(stat, sizeof stat, "/proc/%ld/stat", pid);
+      FILE *f = fopen(stat, "r");
+      if (f) {
+        if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+        fclose(f);
+      }
+      char *state = strrchr(buf, ')');
+      if (!f || (state && (state[2] == 'Z' || state[2] == 'X'))) {
+        printf("target gone\n");
+        return 0;
+      }
+    }
+    usleep(1000);
+  }
+  printf("target alive\n");
+  return 0;
+}
+
+/* A pidfd of pid, for the calls that take one. */
+static int pidfd_of(long pid) {
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) drv_setup_fail("pidfd_open", NULL);
+  return fd;
+}
+
+/* One page of pid's stack, for process_madvise. */
+static struct iovec stack_of(long pid) {
+  char maps[64], line[4096];
+  snprintf(maps, sizeof maps, "/proc/%ld/maps", pid);
+  FILE *f = fopen(maps, "r");
+  if (!f) drv_setup_fail("maps", maps);
+  struct iovec iov = {0, 0};
+  while (fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    if (strstr(line, "[stack]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
+      iov.iov_base = (void *)(hi - 4096);
+      iov.iov_len = 4096;
+    }
+  }
+  fclose(f);
+  if (!iov.iov_len) drv_setup_fail("no-stack", maps);
+  return iov;
+}
+
+static int op_other(char **a, int n) {
+  (void)n;
+  const char *call = a[0];
+  long pid = target_pid(a[1]);
+  if (strcmp(call, "sched_setattr") == 0) {
+    struct {
+      uint32_t size, policy;
+      uint64_t flags;
+      int32_t nice;
+      uint32_t priority;
+      uint64_t runtime, deadline, period;
+    } attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.policy = SCHED_IDLE;
+    return drv_report(syscall(SYS_sched_setattr, pid, &attr, 0));
+  }
+  struct sched_param param = {0};
+  if (strcmp(call, "sched_setparam") == 0) return drv_report(syscall(SYS_sched_setparam, pid, &param));
+  if (strcmp(call, "sched_setscheduler") == 0) return drv_report(syscall(SYS_sched_setscheduler, pid, SCHED_IDLE, &param));
+  if (strcmp(call, "sched_setaffinity") == 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    return drv_report(syscall(SYS_sched_setaffinity, pid, sizeof set, &set));
+  }
+  if (strcmp(call, "setpriority") == 0) return drv_report(syscall(SYS_setpriority, PRIO_PROCESS, pid, 19));
+  if (strcmp(call, "setpriority_pgrp") == 0) return drv_report(syscall(SYS_setpriority, PRIO_PGRP, pid, 19));
+  if (strcmp(call, "setpriority_user") == 0) return drv_report(syscall(SYS_setpriority, PRIO_USER, pid, 19));
+  /* IOPRIO_WHO_PROCESS, class idle */
+  if (strcmp(call, "ioprio_set") == 0) return drv_report(syscall(SYS_ioprio_set, 1, pid, 3 << 13));
+  if (strcmp(call, "migrate_pages") == 0) {
+    unsigned long nodes = 1;
+    return drv_report(syscall(SYS_migrate_pages, pid, 8 * sizeof nodes, &nodes, &nodes));
+  }
+  if (strcmp(call, "move_pages") == 0) return drv_report(syscall(SYS_move_pages, pid, 0, NULL, NULL, NULL, 0));
+  if (strcmp(call, "get_robust_list") == 0) {
+    void *head;
+    size_t len;
+    return drv_report(syscall(SYS_get_robust_list, pid, &head, &len));
+  }
+  if (strcmp(call, "kcmp") == 0) return drv_report(syscall(SYS_kcmp, getpid(), pid, KCMP_VM, 0, 0));
+  if (strcmp(call, "process_madvise") == 0) {
+    struct iovec iov = stack_of(pid);
+    return drv_report(syscall(440, pidfd_of(pid), &iov, 1, 20 /* MADV_COLD */, 0));
+  }
+  if (strcmp(call, "process_mrelease") == 0) return drv_report(syscall(448, pidfd_of(pid), 0));
+  errno = EINVAL;
+  drv_setup_fail("bad-call", call);
+  return 0;
+}
+
 static const struct drv_op ops[] = {
     {"int80", 2, "open|creat|mkdir|chmod PATH", op_int80},
     {"x32", 2, "open|creat|mkdir PATH", op_x32},
@@ -228,6 +442,9 @@ static const struct drv_op ops[] = {
     {"pivot_root", 2, "NEW PUTOLD", op_pivot_root},
     {"unshare", 1, "user|mount|net", op_unshare},
     {"setns", 1, "NSFILE", op_setns},
+    {"victim", 0, "", op_victim},
+    {"perf", 2, "PID|child sigtrap|count", op_perf},
+    {"other", 2, "CALL PID|child", op_other},
     {0, 0, 0, 0},
 };
 

@@ -9,7 +9,9 @@
  *                          tiocsti, setflags PATH (FS_IOC_SETFLAGS through an
  *                          O_RDONLY fd), pidfd_getfd, io_uring_enter,
  *                          io_uring_register, process_vm_readv, fsopen,
- *                          open_tree, setxattrat PATH, file_setattr PATH;
+ *                          open_tree, setxattrat PATH, file_setattr PATH,
+ *                          fanotify_perm (a group that may get permission
+ *                          events), fanotify_notif (one that may not);
  *                          prints ok or err E
  */
 #define _GNU_SOURCE
@@ -97,6 +99,8 @@ static int call(const char *name, const char *path) {
   if (strcmp(name, "open_tree") == 0) return report(syscall(428, AT_FDCWD, "/", 1 /* OPEN_TREE_CLONE */));
   if (strcmp(name, "setxattrat") == 0) return report(syscall(463, AT_FDCWD, path, 0, "user.x", NULL, 0));
   if (strcmp(name, "file_setattr") == 0) return report(syscall(469, AT_FDCWD, path, NULL, 0, 0));
+  if (strcmp(name, "fanotify_perm") == 0) return report(syscall(SYS_fanotify_init, 0x4 /* FAN_CLASS_CONTENT */, O_RDONLY));
+  if (strcmp(name, "fanotify_notif") == 0) return report(syscall(SYS_fanotify_init, 0 /* FAN_CLASS_NOTIF */, O_RDONLY));
   fprintf(stderr, "unknown call %s\n", name);
   return 2;
 }

@@ -115,3 +115,30 @@ export async function waitFor(cond: () => boolean, what: string, stop?: Promise<
   }
   throw new Error(`gave up waiting for ${what}`)
 }
+
+/**
+ * The three ways a build is supervised, for tests that must hold in each:
+ * untraced (questions by user notification, a reaper keeps the tree),
+ * followed by ptrace (the library's process hooks; questions still by
+ * notification), and every question a ptrace stop (CATBOX_NO_USER_NOTIF=1).
+ * Pass each entry's options to run()/runDriver() inside supervised(entry, ...).
+ */
+export type Supervision = readonly [name: string, options: {onChildDiedUnexpectedly?: () => void}, ptraceOnly: boolean]
+export const SUPERVISIONS: readonly Supervision[] = [
+  ['untraced', {}, false],
+  ['followed by ptrace', {onChildDiedUnexpectedly: () => {}}, false],
+  ['every question a ptrace stop', {}, true],
+]
+
+/** Runs f with CATBOX_NO_USER_NOTIF=1 set for the ptrace-only entry (tests of a file run one at a time). */
+export async function supervised<T>(s: Supervision, f: () => Promise<T>): Promise<T> {
+  if (!s[2]) return f()
+  const before = process.env.CATBOX_NO_USER_NOTIF
+  process.env.CATBOX_NO_USER_NOTIF = '1'
+  try {
+    return await f()
+  } finally {
+    if (before === undefined) delete process.env.CATBOX_NO_USER_NOTIF
+    else process.env.CATBOX_NO_USER_NOTIF = before
+  }
+}

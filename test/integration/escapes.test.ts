@@ -3,12 +3,12 @@
 // listener of the build's own, reaching other processes, opening by handle,
 // and changing what paths mean.
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals'
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {BUILDS, runBare, runDriver} from '../helpers/driver.js'
+import {BUILDS, driverPath, runBare, runDriver, SUPERVISIONS, supervised} from '../helpers/driver.js'
 import {fsState} from '../helpers/expect.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
 import type {TmpDirs} from '../helpers/tmp.js'
@@ -170,6 +170,143 @@ describe.each(BUILDS)('%s build', (build) => {
       const o = await escape(build, t, args(t))
       expect(o.out).toBe('err EPERM')
       expect(fsState(join(t.allowed, 'mnt')).content).toBe('')
+    })
+  })
+})
+
+// Calls aimed at another process's scheduling, memory or events reach the
+// build's own processes only. The sharpest: a perf breakpoint with sigtrap on
+// a function another process runs kills it with SIGTRAP (aimed at catbox's
+// node process, it ended the run). Each is shown working bare on a process
+// of ours outside the build, refused under catbox (EPERM, recorded), and
+// answered as bare when aimed at the build's own child.
+describe("other processes' scheduling, memory and events", () => {
+  const isRoot = process.getuid!() === 0
+  const paranoid = Number(readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8'))
+  // 3 and above (some distributions) refuse perf_event_open to users altogether.
+  const perfForUs = isRoot || paranoid <= 2
+  const calls = [
+    'sched_setattr',
+    'sched_setparam',
+    'sched_setscheduler',
+    'sched_setaffinity',
+    'setpriority',
+    'ioprio_set',
+    'migrate_pages',
+    'move_pages',
+    'get_robust_list',
+    'kcmp',
+    'process_madvise',
+    'process_mrelease',
+  ]
+  // What the kernel answers bare, aimed at an outside process of ours.
+  const bareAnswer = (call: string) =>
+    call === 'process_mrelease'
+      ? 'err EINVAL' // it reaches the process: only one already dying can be reaped
+      : call === 'process_madvise' && !isRoot
+        ? 'err EPERM' // a user needs CAP_SYS_NICE for another process's memory
+        : 'ok'
+
+  /** A sacrificial process outside the build (never jest's worker): calls victim_tick() in a loop. */
+  async function startVictim(): Promise<ChildProcess> {
+    const v = spawn(driverPath('escapes'), ['victim'], {stdio: ['ignore', 'pipe', 'ignore']})
+    await new Promise<void>((resolve, reject) => {
+      v.stdout!.once('data', () => resolve())
+      v.once('exit', (code, signal) => reject(new Error(`victim ended early: ${code ?? signal}`)))
+    })
+    return v
+  }
+  const ended = (v: ChildProcess) => new Promise<NodeJS.Signals | number | null>((resolve) => {
+    if (v.exitCode !== null || v.signalCode !== null) resolve(v.signalCode ?? v.exitCode)
+    else v.once('exit', (code, signal) => resolve(signal ?? code))
+  })
+
+  let outsider: ChildProcess
+  beforeAll(async () => {
+    outsider = await startVictim()
+  })
+  afterAll(() => {
+    outsider.kill('SIGKILL')
+  })
+
+  describe('bare, without catbox', () => {
+    test.each(calls)('%s reaches an outside process', (call) => {
+      expect(runBare('escapes', ['other', call, String(outsider.pid)])).toBe(bareAnswer(call))
+    })
+
+    ;(perfForUs ? test : test.skip)('perf_event_open: a breakpoint with sigtrap kills an outside process with SIGTRAP', async () => {
+      const victim = await startVictim()
+      try {
+        const out = execFileSync(driverPath('escapes'), ['perf', String(victim.pid), 'sigtrap'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
+        expect(out).toBe('ok\ntarget gone\n')
+        expect(await ended(victim)).toBe('SIGTRAP')
+      } finally {
+        victim.kill('SIGKILL')
+      }
+    })
+
+    test(`perf_event_open of every process on a CPU: ${isRoot ? 'works (root)' : 'EACCES from the kernel at this perf_event_paranoid (not root)'}`, () => {
+      expect(runBare('escapes', ['perf', '-1', 'count'])).toBe(isRoot || paranoid < 1 ? 'ok' : 'err EACCES')
+    })
+  })
+
+  describe.each(SUPERVISIONS)('under catbox, %s', (...how) => {
+    const attack = (args: string[]) => {
+      const t = makeTmpDirs()
+      return supervised(how, () => runDriver(t, {driver: 'escapes', args, cwd: t.base, ...how[1]}))
+    }
+
+    test.each(calls)('%s of an outside process fails with EPERM and is recorded', async (call) => {
+      const o = await attack(['other', call, String(outsider.pid)])
+      expect(o.out).toBe('err EPERM')
+      // Asked the way this supervision asks: a ptrace stop, or a notification.
+      expect(how[2] ? o.result.stats.seccompStops : o.result.stats.notifications).toBeGreaterThan(0)
+      expect(o.result.violations).toEqual([
+        expect.objectContaining({operation: call, path: `pid ${outsider.pid}`, denied: true, error: 'EPERM'}),
+      ])
+    })
+
+    test.each(calls)("%s of the build's own child is answered as bare", async (call) => {
+      const o = await attack(['other', call, 'child'])
+      expect({out: o.out, violations: o.result.violations}).toEqual({out: runBare('escapes', ['other', call, 'child']), violations: []})
+    })
+
+    test('perf_event_open with sigtrap on an outside process fails with EPERM; the process lives on', async () => {
+      const victim = await startVictim()
+      try {
+        const o = await attack(['perf', String(victim.pid), 'sigtrap'])
+        expect(o.stdout).toBe('err EPERM\n')
+        expect(o.result.violations).toEqual([
+          expect.objectContaining({operation: 'perf_event_open', path: `pid ${victim.pid}`, denied: true, error: 'EPERM'}),
+        ])
+        expect(victim.exitCode).toBeNull()
+        expect(victim.signalCode).toBeNull()
+      } finally {
+        victim.kill('SIGKILL')
+      }
+    })
+
+    test('perf_event_open of every process on a CPU fails with EPERM', async () => {
+      const o = await attack(['perf', '-1', 'count'])
+      expect(o.out).toBe('err EPERM')
+      expect(o.result.violations).toEqual([
+        expect.objectContaining({operation: 'perf_event_open', path: 'every process on cpu 0', denied: true, error: 'EPERM'}),
+      ])
+    })
+
+    ;(perfForUs ? test : test.skip)("perf_event_open with sigtrap on the build's own child works (it dies of SIGTRAP)", async () => {
+      const o = await attack(['perf', 'child', 'sigtrap'])
+      expect({stdout: o.stdout, violations: o.result.violations}).toEqual({stdout: 'ok\ntarget signal 5\n', violations: []})
+    })
+
+    test.each([
+      ['setpriority of the caller itself (nice)', ['other', 'setpriority', '0'], 'ok', []],
+      ["setpriority of the caller's process group (catbox's)", ['other', 'setpriority_pgrp', '0'], 'err EPERM', ['setpriority']],
+      ["setpriority of every process of the caller's user", ['other', 'setpriority_user', '0'], 'err EPERM', ['setpriority']],
+    ])('%s', async (_what, args, answer, operations) => {
+      const o = await attack(args)
+      expect(o.out).toBe(answer)
+      expect(o.result.violations.map((v) => v.operation)).toEqual(operations)
     })
   })
 })

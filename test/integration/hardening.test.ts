@@ -2,15 +2,18 @@
 // kernel-written core files, a parent killed between fork and its event,
 // magic links into another mount namespace, names ending in " (deleted)",
 // and truncating a log through /dev/stdout.
-import {describe, expect, test} from '@jest/globals'
-import {spawn, spawnSync} from 'node:child_process'
-import {closeSync, openSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals'
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
+import {closeSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {run} from '../../src/index.js'
 import {bin} from '../helpers/cli.js'
-import {driverPath, runCaptured} from '../helpers/driver.js'
+import {driverPath, runCaptured, runCaptured as runCapturedBare, SUPERVISIONS, supervised} from '../helpers/driver.js'
+import {fsState} from '../helpers/expect.js'
+import {inUpper, makeOverlay, runGuest} from '../helpers/overlay.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
+import type {TmpDirs} from '../helpers/tmp.js'
 
 const isRoot = process.getuid!() === 0
 
@@ -119,6 +122,7 @@ describe('calls the filter refuses or checks (bare controls show they work witho
     ['process_vm_readv', 'err EPERM'],
     ['fsopen', 'err ENOSYS'], // the new mount API
     ['open_tree', 'err ENOSYS'],
+    ['fanotify_perm', 'err EPERM'], // permission events would hold other processes' opens
   ])('%s is answered %s', async (call, answer) => {
     const tmp = makeTmpDirs()
     const {stdout} = await runCaptured(tmp, {command: [driverPath('hardening'), 'call', call]})
@@ -145,6 +149,13 @@ describe('calls the filter refuses or checks (bare controls show they work witho
     const bare = (...args: string[]) => spawnSync(driverPath('hardening'), ['call', ...args], {encoding: 'utf8'}).stdout
     expect(bare('pidfd_getfd')).toBe('ok\n')
     expect(bare('setflags', file)).toBe('ok\n')
+  })
+
+  test(`fanotify groups: bare, ${isRoot ? 'one that may get permission events is made (root)' : 'EPERM from the kernel (not root)'}; under catbox a notification-only group is answered as bare`, async () => {
+    const bare = (call: string) => spawnSync(driverPath('hardening'), ['call', call], {encoding: 'utf8'}).stdout
+    expect(bare('fanotify_perm')).toBe(isRoot ? 'ok\n' : 'err EPERM\n')
+    const {stdout} = await runCaptured(makeTmpDirs(), {command: [driverPath('hardening'), 'call', 'fanotify_notif']})
+    expect(stdout).toBe(bare('fanotify_notif'))
   })
 })
 
@@ -264,5 +275,148 @@ describe('reopening stdout', () => {
     expect(json.violations.map((v: {operation: string; canonical: string}) => [v.operation, v.canonical])).toEqual([['openat', log]])
     expect(lines.slice(0, 2)).toEqual(['before', 'appended'])
     expect(cli.stderr).toContain('last')
+  })
+})
+
+// A device node is the device wherever it lives. A root build allowed one
+// directory could make a node for a disk there and write the disk through it
+// (repro: mknod x b 7 0 after losetup, then dd). Making block and character
+// device nodes is refused outside fake root (EPERM, as for a process without
+// CAP_MKNOD), and opening a node for writing is judged by the device it
+// names: the implicit devices (/dev/null, ptys...) wherever their node lives,
+// nothing else whatever the path. The disk here is a loop device over a
+// temporary image, detached after the tests.
+describe('device nodes', () => {
+  const canMknod = (() => {
+    if (!isRoot) return false
+    try {
+      execFileSync('mknod', [join(makeTmpDirs().base, 'probe'), 'c', '1', '3'], {stdio: 'ignore'})
+      return true
+    } catch {
+      return false
+    }
+  })()
+  // Whether a loop device can be had is known when the tests are collected
+  // (losetup --find names a free one without attaching it); the device is
+  // attached only when one of these tests runs, and detached after them.
+  const canLoop = (() => {
+    if (!canMknod) return false
+    try {
+      execFileSync('losetup', ['--find'], {stdio: 'ignore'})
+      return true
+    } catch {
+      return false
+    }
+  })()
+  let image = ''
+  let loop = '' // /dev/loopN over image
+  let disk = {major: 0, minor: 0}
+  beforeAll(() => {
+    if (!canLoop) return
+    image = join(makeTmpDirs().base, 'disk.img')
+    writeFileSync(image, Buffer.alloc(1 << 20))
+    loop = execFileSync('losetup', ['--find', '--show', image], {encoding: 'utf8'}).trim()
+    const rdev = statSync(loop).rdev
+    disk = {major: Math.floor(rdev / 256) & 0xfff, minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00)}
+  })
+  afterAll(() => {
+    if (loop) execFileSync('losetup', ['-d', loop])
+  })
+  const imageStart = () => readFileSync(image).subarray(0, 5).toString('latin1')
+  const disks = () => (canLoop ? test : test.skip)
+
+  describe('bare, without catbox (root with a loop device only)', () => {
+    disks()('a node for the loop device made in any directory writes its disk image', () => {
+      const dir = makeTmpDirs().allowed
+      execFileSync('sh', ['-c', `mknod ${dir}/x b ${disk.major} ${disk.minor} && printf PWNED | dd of=${dir}/x conv=notrunc status=none`])
+      expect(imageStart()).toBe('PWNED')
+      writeFileSync(image, Buffer.alloc(1 << 20))
+    })
+  })
+
+  describe.each(SUPERVISIONS)('%s', (...how) => {
+    const follow = how[1]
+    const runCaptured = (tmp: TmpDirs, options: Parameters<typeof runCapturedBare>[1]) => supervised(how, () => runCapturedBare(tmp, options))
+    disks()('mknod of a node for the loop device in the allowed directory fails with EPERM and is recorded (root)', async () => {
+      const tmp = makeTmpDirs()
+      const node = join(tmp.allowed, 'x')
+      const {stderr, result} = await runCaptured(tmp, {
+        command: ['sh', '-c', `mknod ${node} b ${disk.major} ${disk.minor} && printf PWNED | dd of=${node} conv=notrunc status=none`],
+        ...follow,
+      })
+      expect(result.exitCode).not.toBe(0)
+      expect(stderr).toContain('Operation not permitted')
+      expect(result.violations).toEqual([expect.objectContaining({operation: 'mknodat', canonical: node, denied: true, error: 'EPERM'})])
+      expect(fsState(node).exists).toBe(false)
+      expect(imageStart()).toBe('\0\0\0\0\0')
+    })
+
+    disks()('a node for the loop device made before the run in the allowed directory cannot be opened for writing (root)', async () => {
+      const tmp = makeTmpDirs()
+      const node = join(tmp.allowed, 'x')
+      execFileSync('mknod', [node, 'b', String(disk.major), String(disk.minor)])
+      const {result} = await runCaptured(tmp, {command: ['sh', '-c', `printf PWNED | dd of=${node} conv=notrunc status=none`], ...follow})
+      expect(result.exitCode).not.toBe(0)
+      expect(result.violations).toEqual([expect.objectContaining({operation: 'openat', canonical: node, denied: true, error: 'EACCES'})])
+      expect(imageStart()).toBe('\0\0\0\0\0')
+    })
+
+    ;(canMknod ? test : test.skip)("a node for /dev/null's numbers outside the rules may be written: it is /dev/null (root)", async () => {
+      const tmp = makeTmpDirs()
+      const node = join(tmp.outside, 'null')
+      execFileSync('mknod', [node, 'c', '1', '3'])
+      const {result} = await runCaptured(tmp, {command: ['sh', '-c', `echo gone > ${node}`], ...follow})
+      expect({exitCode: result.exitCode, violations: result.violations}).toEqual({exitCode: 0, violations: []})
+      expect(fsState(node).kind).toBe('other')
+    })
+
+    // The kernel lets anyone make a whiteout, root or not.
+    test('mknod of a whiteout (char 0:0) is no device: made inside the rules, refused outside like a file', async () => {
+      const tmp = makeTmpDirs()
+      const inside = join(tmp.allowed, 'w')
+      const outside = join(tmp.outside, 'w')
+      const {result} = await runCaptured(tmp, {command: ['sh', '-c', `mknod ${inside} c 0 0 && ! mknod ${outside} c 0 0 2>/dev/null`], ...follow})
+      expect(result.exitCode).toBe(0)
+      expect(result.violations).toEqual([expect.objectContaining({operation: 'mknodat', canonical: outside, error: 'EACCES'})])
+      expect(fsState(inside).kind).toBe('other')
+      expect(fsState(outside).exists).toBe(false)
+    })
+
+    test(`mknod of a character device in the allowed directory: ${isRoot ? 'EPERM, recorded (root)' : "EPERM from the kernel, nothing recorded (not root)"}`, async () => {
+      const tmp = makeTmpDirs()
+      const node = join(tmp.allowed, 'null')
+      const {stderr, result} = await runCaptured(tmp, {command: ['mknod', node, 'c', '1', '3'], ...follow})
+      expect(result.exitCode).not.toBe(0)
+      expect(stderr).toContain('Operation not permitted')
+      expect(result.violations).toEqual(isRoot ? [expect.objectContaining({operation: 'mknodat', canonical: node, error: 'EPERM'})] : [])
+      expect(fsState(node).exists).toBe(false)
+    })
+
+    test('the implicit devices still work: /dev/null, /dev/zero, /dev/full, the terminal by /dev/tty when there is one', async () => {
+      const tmp = makeTmpDirs()
+      const {stdout, result} = await runCaptured(tmp, {
+        command: ['sh', '-c', 'echo x > /dev/null && echo x > /dev/zero && (echo x > /dev/full) 2>/dev/null; echo ok'],
+        ...follow,
+      })
+      expect({stdout, exitCode: result.exitCode, violations: result.violations}).toEqual({stdout: 'ok\n', exitCode: 0, violations: []})
+    })
+  })
+
+  disks()('overlay: a node for the loop device cannot be made in the environment\'s root, nor written (root)', async () => {
+    const fx = makeOverlay()
+    const node = join(fx.host, 'x')
+    const r = await runGuest(fx, `mknod ${node} b ${disk.major} ${disk.minor}; printf PWNED | dd of=${node} conv=notrunc status=none; echo done`)
+    expect(r.stdout).toBe('done\n')
+    expect(r.result.violations.map((v) => [v.operation, v.canonical, v.error])).toEqual([['mknodat', node, 'EPERM']])
+    expect(imageStart()).toBe('\0\0\0\0\0')
+    // dd made a plain file instead. A node made in upper before the run (left
+    // by an earlier run, or by hand): opening it for writing is refused too.
+    expect(fsState(inUpper(fx, node)).kind).toBe('file')
+    rmSync(inUpper(fx, node))
+    execFileSync('mknod', [inUpper(fx, node), 'b', String(disk.major), String(disk.minor)])
+    const again = await runGuest(fx, `printf PWNED | dd of=${node} conv=notrunc status=none; echo done`)
+    expect(again.stdout).toBe('done\n')
+    expect(again.result.violations.map((v) => [v.operation, v.canonical, v.error])).toEqual([['openat', node, 'EACCES']])
+    expect(imageStart()).toBe('\0\0\0\0\0')
   })
 })

@@ -11,7 +11,7 @@ import type {AddressInfo, Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {BUILDS, runDriver, waitFor} from '../helpers/driver.js'
+import {BUILDS, runBare, runDriver, SUPERVISIONS, supervised, waitFor} from '../helpers/driver.js'
 import type {DriverOutcome} from '../helpers/driver.js'
 import {expectAllowed, expectCollected, expectDenied, fsState} from '../helpers/expect.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
@@ -214,5 +214,112 @@ describe.each(BUILDS)('%s build', (build) => {
       expectCollected(o, {operation: 'connect', path: addr(tcp4.host, tcp4.port), canonical: ''})
       expect(await reached(tcp4, before)).toEqual(['connection'])
     })
+  })
+})
+
+// Source routes: with IP_OPTIONS holding LSRR/SSRR, or an IPv6 routing
+// header, a datagram "to 127.0.0.1" goes first to the route's first hop, an
+// address the destination check never saw. Refused (EPERM, recorded) while
+// the network is restricted, as socket options and as sendmsg control
+// messages. Every address used here is a loopback one: the bare controls show
+// the kernel accepts the options, and nothing is sent anywhere else.
+describe('source routes and raw IP headers', () => {
+  const isRoot = process.getuid!() === 0
+  // Bare answers on this kernel: a user without CAP_NET_RAW gets EPERM for
+  // IPv4 source routes; type 2 routing headers in control messages and in
+  // IPV6_2292PKTOPTIONS need Mobile IPv6 built in (EINVAL without it). The
+  // tests below compare with these answers instead of assuming them.
+  const bare = (args: string[]) => runBare('net', args)
+  const refused: [string, string[], string, string][] = [
+    ['IP_OPTIONS with a loose source route', ['route', 'lsrr'], 'setsockopt', 'IP_OPTIONS source route'],
+    ['IP_OPTIONS with a strict source route', ['route', 'ssrr'], 'setsockopt', 'IP_OPTIONS source route'],
+    ['IPV6_RTHDR (a segment routing header)', ['route', 'rthdr'], 'setsockopt', 'IPV6_RTHDR'],
+    ['IPV6_2292RTHDR', ['route', 'rthdr2292'], 'setsockopt', 'IPV6_2292RTHDR'],
+    ['IPV6_2292PKTOPTIONS holding a routing header', ['route', 'pktoptions'], 'setsockopt', 'IPV6_2292PKTOPTIONS routing header'],
+    ['sendmsg to 127.0.0.1 with an IP_RETOPTS source route', ['route_msg', '127.0.0.1', '9', 'lsrr'], 'sendmsg', 'source route (control message)'],
+    ['sendmsg to ::1 with an IPV6_RTHDR control message', ['route_msg', '::1', '9', 'rthdr'], 'sendmsg', 'source route (control message)'],
+  ]
+
+  describe('bare, without catbox', () => {
+    test('the kernel accepts IPv6 routing headers from anyone (IPV6_RTHDR, IPV6_2292RTHDR)', () => {
+      expect([bare(['route', 'rthdr']), bare(['route', 'rthdr2292'])]).toEqual(['ok', 'ok'])
+    })
+
+    test(`IPv4 source routes: ${isRoot ? 'accepted, and sent by way of 127.0.0.2 (root)' : 'EPERM from the kernel (not root: CAP_NET_RAW)'}`, () => {
+      const answer = isRoot ? 'ok' : 'err EPERM'
+      expect([bare(['route', 'lsrr']), bare(['route', 'ssrr']), bare(['route_msg', '127.0.0.1', '9', 'lsrr'])]).toEqual([answer, answer, answer])
+    })
+
+    test(`raw IP sockets with a header of their own: ${isRoot ? 'made (root)' : 'EPERM from the kernel (not root: CAP_NET_RAW)'}`, () => {
+      if (isRoot) {
+        expect(['proto', 'proto6', 'hdrincl', 'hdrincl6'].map((k) => bare(['raw', k]))).toEqual(['ok', 'ok', 'ok', 'ok'])
+      } else {
+        expect(['proto', 'proto6'].map((k) => bare(['raw', k]))).toEqual(['err EPERM', 'err EPERM'])
+      }
+    })
+  })
+
+  describe.each(SUPERVISIONS)('%s', (...how) => {
+    const route = (network: NetworkMode, args: string[]) => {
+      const tmp = makeTmpDirs()
+      return supervised(how, () => runDriver(tmp, {driver: 'net', args, network, cwd: tmp.base, ...how[1]}))
+    }
+
+    describe.each(['loopback', 'none'] as const)('network %s', (network) => {
+      test.each(refused)('%s fails with EPERM and is recorded', async (_name, args, operation, path) => {
+        const o = await route(network, args)
+        expect({out: o.out, exitCode: o.result.exitCode}).toEqual({out: 'err EPERM', exitCode: 0})
+        expect(how[2] ? o.result.stats.seccompStops : o.result.stats.notifications).toBeGreaterThan(0)
+        expect(o.result.violations).toEqual([expect.objectContaining({operation, path, denied: true, error: 'EPERM'})])
+      })
+
+      test.each([
+        ['IP_OPTIONS with record route (no route)', ['route', 'rr']],
+        ['IPV6_RTHDR without a value (clears it)', ['route', 'clear']],
+      ])('%s is answered as bare', async (_name, args) => {
+        const o = await route(network, args)
+        expect({out: o.out, violations: o.result.violations}).toEqual({out: bare(args), violations: []})
+      })
+    })
+
+    test.each(refused)('network full: %s is answered as bare', async (_name, args) => {
+      const o = await route('full', args)
+      expect({out: o.out, violations: o.result.violations}).toEqual({out: bare(args), violations: []})
+    })
+
+    // A raw IP socket that writes its own header (IPPROTO_RAW, IP_HDRINCL,
+    // IPV6_HDRINCL) sends the packet where its header says, whatever address
+    // sendto names. Only root has raw sockets (CAP_NET_RAW).
+    describe.each(['loopback', 'none'] as const)('network %s', (network) => {
+      test.each([
+        ['IPPROTO_RAW', 'proto'],
+        ['IPv6 IPPROTO_RAW', 'proto6'],
+      ])('a raw socket of protocol %s fails with EPERM (the kernel\'s answer to a user)', async (_name, kind) => {
+        const o = await route(network, ['raw', kind])
+        expect({out: o.out, violations: o.result.violations}).toEqual({out: 'err EPERM', violations: []})
+      })
+
+      ;(isRoot ? test.each : test.skip.each)([
+        ['IP_HDRINCL', 'hdrincl'],
+        ['IPV6_HDRINCL', 'hdrincl6'],
+      ])('%s on a raw socket fails with EPERM and is recorded (root: a user has no raw socket)', async (name, kind) => {
+        const o = await route(network, ['raw', kind])
+        expect(o.out).toBe('err EPERM')
+        expect(o.result.violations).toEqual([expect.objectContaining({operation: 'setsockopt', path: name, denied: true, error: 'EPERM'})])
+      })
+
+      test('a raw ICMP socket (as ping opens) is answered as bare', async () => {
+        const o = await route(network, ['raw', 'icmp'])
+        expect({out: o.out, violations: o.result.violations}).toEqual({out: bare(['raw', 'icmp']), violations: []})
+      })
+    })
+
+    ;(isRoot ? test.each : test.skip.each)(['proto', 'proto6', 'hdrincl', 'hdrincl6'])(
+      'network full: raw %s is answered as bare (root)',
+      async (kind) => {
+        const o = await route('full', ['raw', kind])
+        expect({out: o.out, violations: o.result.violations}).toEqual({out: 'ok', violations: []})
+      },
+    )
   })
 })
