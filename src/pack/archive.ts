@@ -5,6 +5,7 @@
 import {spawn} from 'node:child_process'
 import {createWriteStream, lstatSync, readdirSync, readlinkSync, rmSync, type BigIntStats} from 'node:fs'
 import {open, rename, rm, type FileHandle} from 'node:fs/promises'
+import {isUtf8} from 'node:buffer'
 import {basename, dirname, join} from 'node:path'
 import {PassThrough, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -80,6 +81,10 @@ export interface PackEntry {
   linkpath?: string
   devmajor?: number
   devminor?: number
+  /** The name's bytes when they are not UTF-8 (name is then a stand-in of the same length). */
+  nameBytes?: Buffer
+  /** The same for linkpath. */
+  linkBytes?: Buffer
   /** The owner's and group's names ('' when the id has none), as GNU tar writes them. */
   uname?: string
   gname?: string
@@ -89,7 +94,7 @@ export interface PackResult {
   entries: number
   /** Files whose owner or mode came from the journal. */
   recorded: number
-  /** Entries that cannot be archived (sockets, names that are not UTF-8): skipped, with why. */
+  /** Entries that cannot be archived (sockets): skipped, with why. */
   skipped: string[]
   /** Entries removed while pack ran (./relative/path), left out, as GNU tar does ("file removed before we read it"). */
   removed: string[]
@@ -115,31 +120,26 @@ export function collectEntries(options: Omit<PackOptions, 'out' | 'format'>): {
   const entries: PackEntry[] = []
   const skipped: string[] = []
   const removed: string[] = []
-  const firstName = new Map<string, string>() // inode -> first archive name (hard links)
+  const firstName = new Map<string, PackEntry>() // inode -> the entry of its first archive name (hard links)
   const tree = options.tree ?? (hostTree(options.from) as PackTree<unknown>)
   const names = options.names ?? readIdNames()
   let recorded = 0
   const gone = (error: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')
+  // rel: the path so far as a byte string (latin1), as names need not be UTF-8; shown as UTF-8.
+  const shown = (rel: string): string => `./${Buffer.from(rel, 'latin1').toString('utf8')}`
   const walk = (dir: unknown, rel: string, top: boolean): void => {
     let list: ReturnType<PackTree<unknown>['list']>
     try {
       list = tree.list(dir)
     } catch (error) {
       // A directory removed after its parent was read: as GNU tar, say so and go on.
-      if (!top && gone(error)) return void removed.push(`./${rel.slice(0, -1)}`)
-      throw errors.packUnreadable(top ? options.from : `./${rel}`, error)
+      if (!top && gone(error)) return void removed.push(shown(rel.slice(0, -1)))
+      throw errors.packUnreadable(top ? options.from : shown(rel), error)
     }
     for (const item of list.sort((a, b) => Buffer.compare(a.name, b.name))) {
-      const raw = item.name
-      const name = raw.toString('utf8')
-      if (!Buffer.from(name, 'utf8').equals(raw)) {
-        // A tar name is text; such a name would be archived as another one.
-        skipped.push(`./${rel}${raw.toString('latin1')}: its name is not UTF-8`)
-        continue
-      }
-      const relName = `${rel}${name}`
+      const relName = `${rel}${item.name.toString('latin1')}`
       if ('gone' in item) {
-        removed.push(`./${relName}`)
+        removed.push(shown(relName))
         continue
       }
       let st: BigIntStats | undefined
@@ -147,8 +147,8 @@ export function collectEntries(options: Omit<PackOptions, 'out' | 'format'>): {
         try {
           st = lstatSync(item.source, {bigint: true}) as BigIntStats
         } catch (error) {
-          if (!gone(error)) throw errors.packUnreadable(`./${relName}`, error)
-          removed.push(`./${relName}`)
+          if (!gone(error)) throw errors.packUnreadable(shown(relName), error)
+          removed.push(shown(relName))
           continue
         }
       }
@@ -156,12 +156,12 @@ export function collectEntries(options: Omit<PackOptions, 'out' | 'format'>): {
       try {
         entry = describe(item.source, relName, st, options, names)
       } catch (error) {
-        if (!gone(error)) throw errors.packUnreadable(`./${relName}`, error)
-        removed.push(`./${relName}`)
+        if (!gone(error)) throw errors.packUnreadable(shown(relName), error)
+        removed.push(shown(relName))
         continue
       }
       if (!entry) {
-        skipped.push(`./${relName}: a socket cannot be archived`)
+        skipped.push(`${shown(relName)}: a socket cannot be archived`)
         continue
       }
       if (entry.recorded) recorded++
@@ -169,10 +169,10 @@ export function collectEntries(options: Omit<PackOptions, 'out' | 'format'>): {
         const key = `${st.dev}:${st.ino}`
         const first = firstName.get(key)
         if (first) {
-          entries.push({...entry.entry, type: 'Link', linkpath: first, size: 0})
+          entries.push({...entry.entry, type: 'Link', linkpath: first.name, linkBytes: first.nameBytes, size: 0})
           continue
         }
-        firstName.set(key, entry.entry.name)
+        firstName.set(key, entry.entry)
       }
       entries.push(entry.entry)
       if (entry.entry.type === 'Directory') walk(item.node, `${relName}/`, false)
@@ -182,7 +182,17 @@ export function collectEntries(options: Omit<PackOptions, 'out' | 'format'>): {
   return {entries, recorded, skipped, removed}
 }
 
-/** st undefined (source null): a directory that exists only in the guest view, as the build sees it: 0755, root's. */
+/**
+ * A name for the tar header's text fields: the name itself when it is UTF-8;
+ * else one of the same length in bytes whose non-ASCII bytes are "x", with
+ * the real bytes beside it (binaryNames puts them in the header).
+ */
+function tarText(bytes: Buffer): {text: string; bytes?: Buffer} {
+  if (isUtf8(bytes)) return {text: bytes.toString('utf8')}
+  return {text: bytes.toString('latin1').replace(/[\x80-\xff]/g, 'x'), bytes}
+}
+
+/** st undefined (source null): a directory that exists only in the guest view, as the build sees it: 0755, root's. rel: a byte string. */
 function describe(
   source: Buffer | null,
   rel: string,
@@ -197,8 +207,10 @@ function describe(
   if (!type) return undefined
   const uid = record?.uid ?? options.defaultUid ?? 0
   const gid = record?.gid ?? options.defaultGid ?? 0
+  const name = tarText(Buffer.from(`./${rel}${type === 'Directory' ? '/' : ''}`, 'latin1'))
   const entry: PackEntry = {
-    name: `./${rel}${type === 'Directory' ? '/' : ''}`,
+    name: name.text,
+    ...(name.bytes ? {nameBytes: name.bytes} : {}),
     source: source ?? '',
     type,
     mode: mode & 0o7777,
@@ -209,7 +221,11 @@ function describe(
     uname: names.users.get(uid) ?? '',
     gname: names.groups.get(gid) ?? '',
   }
-  if (type === 'SymbolicLink') entry.linkpath = readlinkSync(source!, {encoding: 'buffer'}).toString('utf8')
+  if (type === 'SymbolicLink') {
+    const target = tarText(readlinkSync(source!, {encoding: 'buffer'}))
+    entry.linkpath = target.text
+    if (target.bytes) entry.linkBytes = target.bytes
+  }
   if (type === 'CharacterDevice' || type === 'BlockDevice') {
     const {major, minor} = splitDev(record?.rdev ?? Number(st!.rdev))
     entry.devmajor = major
@@ -240,6 +256,78 @@ function headerBlocks(e: PackEntry): Buffer[] {
   // Long names or large ids: a PAX extended header carries them.
   const pax = new Pax({path: e.name, linkpath: e.linkpath, uid: e.uid, gid: e.gid, size: e.size, mtime: data.mtime})
   return [pax.encode(), block]
+}
+
+/** The bytes up to the first NUL of a header field. */
+function field(block: Buffer, offset: number, size: number): Buffer {
+  const value = block.subarray(offset, offset + size)
+  const end = value.indexOf(0)
+  return end === -1 ? value : value.subarray(0, end)
+}
+
+function setChecksum(block: Buffer): void {
+  block.fill(0x20, 148, 156)
+  let sum = 0
+  for (let i = 0; i < 512; i++) sum += block[i]
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1')
+}
+
+/** One PAX record, "LENGTH key=value\n", LENGTH counting itself. */
+function paxRecord(key: string, value: Buffer): Buffer {
+  const rest = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')])
+  let length = rest.length + 1
+  while (String(length).length + rest.length !== length) length++
+  return Buffer.concat([Buffer.from(String(length)), rest])
+}
+
+/**
+ * The header blocks of an entry whose name or link target is not UTF-8, with
+ * their real bytes: in the ustar fields when it fits them, and in the PAX
+ * path and linkpath records. As GNU tar --format=posix, without a
+ * hdrcharset=BINARY record, which GNU tar would warn about ("unknown
+ * extended header keyword") and readers do without.
+ */
+function binaryNames(blocks: Buffer[], e: PackEntry): Buffer[] {
+  if (!e.nameBytes && !e.linkBytes) return blocks
+  const out = blocks.map((block) => Buffer.from(block))
+  const ustar = out[out.length - 1]
+  if (e.nameBytes) {
+    const standIn = Buffer.from(e.name)
+    const name = field(ustar, 0, 100)
+    const prefix = field(ustar, 345, 155)
+    if (prefix.length === 0 && name.equals(standIn)) e.nameBytes.copy(ustar, 0)
+    else if (prefix.length > 0 && Buffer.concat([prefix, Buffer.from('/'), name]).equals(standIn)) {
+      e.nameBytes.copy(ustar, 345, 0, prefix.length)
+      e.nameBytes.copy(ustar, 0, prefix.length + 1)
+    }
+  }
+  if (e.linkBytes && field(ustar, 157, 100).equals(Buffer.from(e.linkpath ?? ''))) e.linkBytes.copy(ustar, 157)
+  setChecksum(ustar)
+  if (out.length < 2) return out
+  // The PAX header: its records again, path and linkpath with their bytes.
+  const pax = out[0]
+  const size = parseInt(field(pax, 124, 12).toString('latin1').trim(), 8)
+  const body = pax.subarray(512, 512 + size)
+  const records: Buffer[] = []
+  for (let at = 0; at < body.length; ) {
+    const space = body.indexOf(0x20, at)
+    const length = Number(body.subarray(at, space).toString('latin1'))
+    if (space === -1 || !(length > 0)) break
+    const record = body.subarray(at, at + length)
+    const equals = record.indexOf(0x3d)
+    const key = record.subarray(space - at + 1, equals).toString('latin1')
+    let value: Buffer = record.subarray(equals + 1, record.length - 1)
+    at += length
+    if (key === 'path' && e.nameBytes && value.equals(Buffer.from(e.name))) value = e.nameBytes
+    if (key === 'linkpath' && e.linkBytes && value.equals(Buffer.from(e.linkpath ?? ''))) value = e.linkBytes
+    records.push(paxRecord(key, value))
+  }
+  const data = Buffer.concat(records)
+  const header = Buffer.from(pax.subarray(0, 512))
+  header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 12, 'latin1')
+  setChecksum(header)
+  out[0] = Buffer.concat([header, data, Buffer.alloc((512 - (data.length % 512)) % 512)])
+  return out
 }
 
 /** A Writable's write as a promise that waits for drain; no listener outlives its write. */
@@ -276,32 +364,35 @@ async function writeTar(entries: PackEntry[], out: Writable, onProgress?: (done:
   const write = writer(out)
   const removed: string[] = []
   // A hard link's first name removed: the next name of the inode carries its data.
-  const movedTo = new Map<string, string>()
+  const movedTo = new Map<string, PackEntry>()
   const gone = new Set<string>()
   let done = 0
+  // Names as bytes (latin1) for the maps: stand-ins of names that are not UTF-8 may repeat.
+  const nameKey = (e: PackEntry): string => (e.nameBytes ?? Buffer.from(e.name)).toString('latin1')
+  const linkKey = (e: PackEntry): string => (e.linkBytes ?? Buffer.from(e.linkpath ?? '')).toString('latin1')
   for (const listed of entries) {
     let e = listed
     if (e.type === 'Link' && e.linkpath !== undefined) {
-      const first = movedTo.get(e.linkpath)
-      if (first !== undefined) e = {...e, linkpath: first}
-      else if (gone.has(e.linkpath)) e = {...e, type: 'File', linkpath: undefined}
+      const first = movedTo.get(linkKey(e))
+      if (first !== undefined) e = {...e, linkpath: first.name, linkBytes: first.nameBytes}
+      else if (gone.has(linkKey(e))) e = {...e, type: 'File', linkpath: undefined, linkBytes: undefined}
     }
     let file: FileHandle | undefined
     if (e.type === 'File') {
       file = await openSource(e)
       if (!file) {
-        removed.push(e.name)
+        removed.push(e.nameBytes ? e.nameBytes.toString('utf8') : e.name)
         // (A link standing in for a removed first name that is gone too: the next link tries.)
-        if (listed.type === 'File') gone.add(e.name)
+        if (listed.type === 'File') gone.add(nameKey(e))
         onProgress?.(++done, entries.length)
         continue
       }
-      if (listed.type === 'Link' && listed.linkpath !== undefined) movedTo.set(listed.linkpath, e.name)
+      if (listed.type === 'Link' && listed.linkpath !== undefined) movedTo.set(linkKey(listed), e)
     }
     try {
       // The size when opened: what is archived is what is read now.
       if (file) e = {...e, size: Number((await file.stat()).size)}
-      for (const block of headerBlocks(e)) await write(block)
+      for (const block of binaryNames(headerBlocks(e), e)) await write(block)
       if (file && e.size > 0) {
         let copied = 0
         while (copied < e.size) {
