@@ -1,7 +1,7 @@
 // Fake root through the real CLI: an environment with --fake-root, two
 // separate exec runs, env show's recorded ownership, and catbox pack.
 import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {execa} from 'execa'
@@ -225,6 +225,18 @@ describe('robustness', () => {
     expect(json(packed.stdout)).toMatchObject({entries: 2, removed: ['./b']})
     expect(execFileSync('tar', ['-tf', out], {encoding: 'utf8'})).toBe('./a\n./c\n')
     expect(execFileSync('tar', ['-xOf', out, './c'], {encoding: 'utf8'})).toBe('c\n'.repeat(1000))
+  })
+
+  // Root reads every file whatever its mode: the case has no meaning for root.
+  ;(process.getuid!() === 0 ? test.skip : test)('a file pack may not read ends it with a clear error and no archive (as a user)', async () => {
+    const dir = tree('unreadable', ['a', 'secret'])
+    chmodSync(join(dir, 'secret'), 0)
+    const outDir = join(work, 'out-unreadable')
+    mkdirSync(outDir)
+    const packed = await cli(['pack', 'pkg', join(outDir, 'x.tar'), '--from', dir])
+    expect(packed.exitCode).toBe(1)
+    expect(packed.stderr).toBe('catbox: cannot pack ./secret: EACCES.\nMake it readable to you, or remove it from the tree before packing.')
+    expect(readdirSync(outDir)).toEqual([])
   })
 
   test('20 000 files and a 3 MiB one pack without a MaxListenersExceededWarning', async () => {
