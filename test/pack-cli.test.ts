@@ -120,7 +120,8 @@ describe('in an overlay environment, --from is read in the guest view', () => {
   test('the host entries the build saw, less those it removed, its own, the maps; names from the guest /etc/passwd', async () => {
     const stage = join(work, 'stage')
     mkdirSync(join(stage, 'sub'), {recursive: true})
-    for (const file of ['keep', 'gone', 'sub/c']) writeFileSync(join(stage, file), `${file}\n`)
+    mkdirSync(join(stage, 'remade'))
+    for (const file of ['keep', 'gone', 'sub/c', 'remade/old']) writeFileSync(join(stage, file), `${file}\n`)
     mkdirSync(join(work, 'extra'))
     writeFileSync(join(work, 'extra', 'x'), 'x\n')
     const created = await cli([
@@ -130,6 +131,10 @@ describe('in an overlay environment, --from is read in the guest view', () => {
     expect(created.exitCode).toBe(0)
     const build = await cli(['exec', 'ov', '--', 'sh', '-c', [
       'cd stage && rm gone && echo new > added && chown 4242:4343 keep',
+      // Removed and made again: none of the host's entries show in it.
+      'rm -r remade && mkdir remade && echo new > remade/new',
+      // A symlink the host does not have, to follow in the guest view.
+      'ln -s stage ../stage-link',
       "echo 'pkguser:x:4242:4343::/:/bin/false' >> /etc/passwd && echo 'pkgroup:x:4343:' >> /etc/group",
     ].join(' && ')])
     expect(build.stderr).toBe('')
@@ -141,14 +146,21 @@ describe('in an overlay environment, --from is read in the guest view', () => {
     const packed = await cli(['pack', 'ov', out, '--from', stage, '--mtime', '0'])
     expect(packed.stderr).toBe('')
     expect(packed.exitCode).toBe(0)
-    expect(tarNames(out)).toEqual([
+    const expected = [
       '-rw-r--r-- root/root ./added',
       'drwxr-xr-x root/root ./extra/',
       '-rw-r--r-- root/root ./extra/x',
       '-rw-r--r-- pkguser/pkgroup ./keep',
+      'drwxr-xr-x root/root ./remade/',
+      '-rw-r--r-- root/root ./remade/new',
       'drwxr-xr-x root/root ./sub/',
       '-rw-r--r-- root/root ./sub/c',
-    ])
+    ]
+    expect(tarNames(out)).toEqual(expected)
+    expect(existsSync(join(work, 'stage-link'))).toBe(false)
+    const viaLink = join(work, 'stage-link.tar')
+    expect((await cli(['pack', 'ov', viaLink, '--from', join(work, 'stage-link'), '--mtime', '0'])).exitCode).toBe(0)
+    expect(tarNames(viaLink)).toEqual(expected)
     expect(execFileSync('tar', ['-xOf', out, './keep', './sub/c', './extra/x'], {encoding: 'utf8'})).toBe('x\nkeep\nsub/c\n')
     // A directory the guest view does not have, though the host might.
     const missing = await cli(['pack', 'ov', join(work, 'x.tar'), '--from', join(stage, 'gone')])
