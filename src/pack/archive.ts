@@ -3,7 +3,7 @@
 // journal), not the ones on disk. Entries are sorted and, with an mtime,
 // the archive is byte-for-byte reproducible.
 import {spawn} from 'node:child_process'
-import {createWriteStream, lstatSync, readdirSync, readlinkSync, rmSync, type BigIntStats} from 'node:fs'
+import {createWriteStream, lstatSync, openSync, readdirSync, readlinkSync, rmSync, type BigIntStats} from 'node:fs'
 import {open, rename, rm, type FileHandle} from 'node:fs/promises'
 import {isUtf8} from 'node:buffer'
 import {basename, dirname, join} from 'node:path'
@@ -348,6 +348,9 @@ function writer(out: Writable): (chunk: Buffer) => Promise<void> {
 
 const CHUNK = 1 << 16
 
+/** An entry's name for people: its bytes as UTF-8 (U+FFFD for what is not). */
+const shownName = (e: PackEntry): string => (e.nameBytes ? e.nameBytes.toString('utf8') : e.name)
+
 /** Opens a file to archive; undefined when it was removed since the walk. */
 async function openSource(e: PackEntry): Promise<FileHandle | undefined> {
   try {
@@ -355,7 +358,7 @@ async function openSource(e: PackEntry): Promise<FileHandle | undefined> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-    throw errors.packUnreadable(e.name, error)
+    throw errors.packUnreadable(shownName(e), error)
   }
 }
 
@@ -381,7 +384,7 @@ async function writeTar(entries: PackEntry[], out: Writable, onProgress?: (done:
     if (e.type === 'File') {
       file = await openSource(e)
       if (!file) {
-        removed.push(e.nameBytes ? e.nameBytes.toString('utf8') : e.name)
+        removed.push(shownName(e))
         // (A link standing in for a removed first name that is gone too: the next link tries.)
         if (listed.type === 'File') gone.add(nameKey(e))
         onProgress?.(++done, entries.length)
@@ -401,7 +404,7 @@ async function writeTar(entries: PackEntry[], out: Writable, onProgress?: (done:
           try {
             ;({bytesRead: read} = await file.read(buf, 0, buf.length, null))
           } catch (error) {
-            throw errors.packUnreadable(e.name, error)
+            throw errors.packUnreadable(shownName(e), error)
           }
           if (read === 0) break
           copied += read
@@ -447,11 +450,20 @@ export async function pack(options: PackOptions & {onInterrupt?: (signal: NodeJS
   const onTerm = (): void => interrupted('SIGTERM')
   const stopListening = (): void => void process.off('SIGINT', onInt).off('SIGTERM', onTerm)
   if (options.onInterrupt) process.on('SIGINT', onInt).on('SIGTERM', onTerm)
+  // Made here, synchronously, so that no later moment has a temporary file being created that the handlers above could miss.
+  let fd: number
+  try {
+    fd = openSync(temp, 'w')
+  } catch (error) {
+    stopListening()
+    throw errors.cannotWrite(temp, error)
+  }
+  const file = createWriteStream(temp, {fd})
+  let output: Promise<void> | undefined
   let vanished: string[]
   try {
     const writing = writeTar(entries, tarStream, options.onProgress)
-    const file = createWriteStream(temp)
-    const output =
+    output =
       options.format === 'tar'
         ? pipeline(tarStream, file)
         : options.format === 'tar.gz'
@@ -463,6 +475,8 @@ export async function pack(options: PackOptions & {onInterrupt?: (signal: NodeJS
     await rename(temp, options.out).catch((error: unknown) => Promise.reject(errors.cannotWrite(options.out, error)))
   } catch (error) {
     tarStream.destroy()
+    file.destroy()
+    await output?.catch(() => {})
     await rm(temp, {force: true})
     throw error
   } finally {
