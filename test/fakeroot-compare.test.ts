@@ -2,7 +2,7 @@
 // (Debian's source, autotools) plus the root-owned setuid steps a package
 // makes, once under catbox's fake root and packed with catbox pack, once under
 // Debian's fakeroot and packed with GNU tar. The two archives must list the
-// same entries with the same owners, modes, types and links.
+// same entries with the same owners (ids and names), modes, types and links.
 import {execFileSync} from 'node:child_process'
 import {mkdtempSync, realpathSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -23,13 +23,17 @@ const installSteps = (destdir: string): string =>
     `install -o root -g root -m 4755 ${destdir}/usr/bin/hello ${destdir}/usr/bin/hello-suid`,
     `install -d -o 0 -g 50 -m 2775 ${destdir}/var/lib/hello`,
     `chown -R root:root ${destdir}/usr/share`,
+    // Owners with names other than root's, and an id that has no name.
+    `install -d -o daemon -g staff -m 750 ${destdir}/var/cache/hello`,
+    `touch ${destdir}/var/lib/hello/state && chown 4242:4343 ${destdir}/var/lib/hello/state`,
     `ln -s hello ${destdir}/usr/bin/hi`,
     `ln ${destdir}/usr/bin/hello ${destdir}/usr/bin/hello-hard`,
   ].join(' && ')
 
-// `tar tv` without size, date and time: perms owner/group name [-> target | link to name]
-const listing = (archive: string): string[] =>
-  execFileSync('tar', ['--numeric-owner', '-tvf', archive], {encoding: 'utf8'})
+// `tar tv` without size, date and time: perms owner/group name [-> target | link to name].
+// With numeric, the ids; else the names the archive holds (tar shows the id where there is none).
+const listing = (archive: string, numeric = true): string[] =>
+  execFileSync('tar', [...(numeric ? ['--numeric-owner'] : []), '-tvf', archive], {encoding: 'utf8'})
     .trim()
     .split('\n')
     .map((line) => line.split(/\s+/).filter((_, i) => i !== 2 && i !== 3 && i !== 4).join(' '))
@@ -70,6 +74,14 @@ test('catbox pack lists the same entries as fakeroot + GNU tar', async () => {
   const reference = listing(join(T, 'fakeroot.tar')).filter((line) => !line.endsWith(' ./'))
   const packed = listing(join(T, 'catbox.tar'))
   expect(packed).toEqual(reference)
+  // The names (tar's uname and gname), as GNU tar wrote them from the same passwd and group files.
+  const referenceNames = listing(join(T, 'fakeroot.tar'), false).filter((line) => !line.endsWith(' ./'))
+  const packedNames = listing(join(T, 'catbox.tar'), false)
+  expect(packedNames).toEqual(referenceNames)
+  expect(packedNames).toContain('drwxr-x--- daemon/staff ./var/cache/hello/')
+  expect(packedNames).toContain('-rwsr-xr-x root/root ./usr/bin/hello-suid')
+  expect(packedNames).toContain('-rw-r--r-- 4242/4343 ./var/lib/hello/state')
+  expect(packed).toContain('drwxr-x--- 1/50 ./var/cache/hello/')
   // And the listing is the package a maintainer expects.
   expect(packed).toContain('-rwsr-xr-x 0/0 ./usr/bin/hello-suid')
   expect(packed).toContain('drwxrwsr-x 0/50 ./var/lib/hello/')

@@ -4,7 +4,7 @@
 // root nothing is really chowned either way.
 import {execFileSync, spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -174,4 +174,41 @@ describe('the journal', () => {
     const {out} = await fakeRoot('stat -c "%u:%g" k')
     expect(out).toBe('42:43\n')
   })
+})
+
+test('names and link targets that are not UTF-8 are archived byte for byte: GNU tar extracts the tree its own archive gives', async () => {
+  const tree = join(T, 'bytes')
+  const at = (...parts: (string | number[])[]): Buffer =>
+    Buffer.concat([Buffer.from(`${tree}/`), ...parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)))])
+  mkdirSync(tree)
+  mkdirSync(at('d', [0xff]))
+  writeFileSync(at('d', [0xff], '/f', [0xfe]), 'in a directory whose name is not UTF-8\n')
+  writeFileSync(at('caf', [0xc3, 0xa9]), 'UTF-8 stays as it is\n')
+  // Too long for the ustar name field: a PAX path record carries the bytes.
+  writeFileSync(at('L'.repeat(120), [0xe9]), 'long\n')
+  const deep = at('deep/', ...Array<number[]>(40).fill([0x71, 0xff]))
+  mkdirSync(deep, {recursive: true})
+  writeFileSync(Buffer.concat([deep, Buffer.from('/'), ...Array<Buffer>(50).fill(Buffer.from([0x72, 0xfe]))]), 'split over prefix and name\n')
+  symlinkSync(Buffer.from([0x74, 0xff]), at('sym'))
+  linkSync(at('d', [0xff], '/f', [0xfe]), at('hard'))
+
+  const ours = join(T, 'bytes-catbox.tar')
+  const result = await pack({from: tree, out: ours, format: 'tar', owners: new Map(), mtime: 0})
+  expect(result).toMatchObject({entries: 9, skipped: [], removed: []})
+  const theirs = join(T, 'bytes-gnu.tar')
+  execFileSync('tar', ['--sort=name', '-C', tree, '-cf', theirs, '.'])
+
+  // What each archive lists (GNU tar shows bytes that are not UTF-8 as \ooo) and what extracting it makes.
+  const names = (archive: string): string[] => execFileSync('tar', ['-tf', archive], {encoding: 'utf8'}).trim().split('\n')
+  expect(names(ours)).toEqual(names(theirs).filter((name) => name !== './'))
+  expect(names(ours)).toContain('./d\\377/f\\376')
+  const extracted = (archive: string): Buffer => {
+    const dir = mkdtempSync(join(T, 'x-'))
+    execFileSync('tar', ['-C', dir, '-xf', archive])
+    return execFileSync('sh', ['-c', `cd ${dir} && find . -printf '%y %n %p -> %l\\n' | LC_ALL=C sort && cat ./hard`])
+  }
+  const made = extracted(ours)
+  expect(made).toEqual(extracted(theirs))
+  expect(made.includes(Buffer.concat([Buffer.from('l 1 ./sym -> t'), Buffer.from([0xff])]))).toBe(true)
+  expect(made.includes(Buffer.from('f 2 ./hard'))).toBe(true)
 })

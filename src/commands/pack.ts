@@ -8,7 +8,7 @@ import {FORMATS, packEnv} from '../pack/pack-env.js'
 
 export default class Pack extends CatboxCommand {
   static summary = "Write an environment's output as an archive with the owners and modes fake root recorded."
-  static description = `Archives the environment's root/ (or --from DIR) as tar, tar.gz or tar.zst. Owners, modes, device nodes that the build made under fake root (chown, chmod 4755, mknod) are written as recorded, not as they are on disk; files never chowned belong to root, as under fakeroot. Entries are sorted by name; with --mtime or SOURCE_DATE_EPOCH every entry gets that time, so the same tree packs to the same bytes.`
+  static description = `Archives the environment's root/ (or --from DIR; with the overlay or maps, DIR as the build saw it) as tar, tar.gz or tar.zst. Owners, modes, device nodes that the build made under fake root (chown, chmod 4755, mknod) are written as recorded, not as they are on disk; files never chowned belong to root, as under fakeroot. Entries are sorted by name; with --mtime or SOURCE_DATE_EPOCH every entry gets that time, so the same tree packs to the same bytes.`
 
   static examples = [
     '<%= config.bin %> pack pkg out.tar.gz --from /var/tmp/pkg/install',
@@ -22,7 +22,7 @@ export default class Pack extends CatboxCommand {
 
   static flags = {
     ...jsonFlag,
-    from: Flags.string({description: "the directory to pack (absolute; default: the environment's root/)"}),
+    from: Flags.string({description: "the directory to pack, as the build saw it (absolute; default: the environment's root/)"}),
     format: Flags.string({options: [...FORMATS], description: "archive format (default: from OUT's name)"}),
     mtime: Flags.string({description: 'seconds since 1970 for every entry (default: SOURCE_DATE_EPOCH, else each file’s own)'}),
   }
@@ -44,6 +44,9 @@ export default class Pack extends CatboxCommand {
     if (flags.json) this.printJson(result)
     else this.log(`Packed ${result.entries} entries (${result.recorded} with recorded owners or modes) from ${result.from} into ${result.out}`)
     for (const why of result.skipped) this.logToStderr(`catbox: skipped ${why}`)
+    // As GNU tar: the archive is made without them, and the exit status says it differs from the tree.
+    for (const name of result.removed) this.logToStderr(`catbox: ${name}: file removed before we read it; left out`)
+    if (result.removed.length > 0) this.exit(1)
   }
 }
 

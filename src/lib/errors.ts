@@ -353,8 +353,12 @@ export const errors = {
   packFromRelative: (from: string) =>
     new CatboxError('BAD_OPTION', `catbox: --from ${q(from)} is relative.\nGive the directory to pack as an absolute path.`),
 
-  packFromMissing: (from: string) =>
-    new CatboxError('BAD_OPTION', `catbox: ${from} is not a directory.\nGive --from the directory the build installed into.`),
+  packFromMissing: (from: string, env?: string) =>
+    new CatboxError(
+      'BAD_OPTION',
+      `catbox: ${from} is not a directory${env === undefined ? '' : ` in environment ${q(env)}'s view (its root over the host, and its maps)`}.\n` +
+        'Give --from the directory the build installed into.',
+    ),
 
   packNothing: (name: string, root: string) =>
     new CatboxError(
@@ -362,6 +366,15 @@ export const errors = {
       `catbox: nothing to pack: environment ${q(name)}'s root ${root} is empty.\n` +
         'Without the overlay a build writes to real paths: name its install directory, e.g. catbox pack ' +
         `${name} out.tar.gz --from /var/tmp/${name}/install`,
+    ),
+
+  packUnreadable: (path: string, cause: unknown) =>
+    new CatboxError(
+      'BAD_FILE',
+      `catbox: cannot pack ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause instanceof Error ? cause.message : String(cause))}.\n` +
+        'Make it readable to you, or remove it from the tree before packing.',
+      EXIT_FAILURE,
+      {cause},
     ),
 
   badMtime: (value: string, from: string) =>
