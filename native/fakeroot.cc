@@ -30,6 +30,14 @@ int id_of(const Target& t, FileId* id, uint32_t* mode, uint64_t* nlink) {
   return file_id_at(t.stat_path, t.follow, id, mode, nlink);
 }
 
+uint32_t umask_of(pid_t tid) {
+  return static_cast<uint32_t>(proc_field("/proc/" + std::to_string(tid) + "/status", "Umask:", 8, 022));
+}
+
+// The permission bits a mode is made with on disk in fake root: no set-id or
+// sticky bit, and the owner (the build) keeps the access root would have.
+uint32_t disk_bits(uint32_t want, bool dir) { return (want & 0777) | S_IRUSR | S_IWUSR | (dir ? S_IXUSR : 0); }
+
 }  // namespace
 
 Creds FakeRoot::initial() const {
@@ -94,31 +102,39 @@ Action FakeRoot::effect(const SyscallDef& row, pid_t tid, const uint64_t* args, 
   switch (row.fake) {
     case Fake::None:
       return {};
-    case Fake::Chown:
+    case Fake::Chown: {
       // Nothing exists to record: let the kernel give its ENOENT.
       if (id_of(a, &id, &mode, nullptr) < 0) return {};
-      db_.set_owner(id, a.path, mode, u32(args[row.val_arg]) == kUnchanged ? -1 : u32(args[row.val_arg]),
-                    u32(args[row.val_arg + 1]) == kUnchanged ? -1 : u32(args[row.val_arg + 1]));
+      // -1 leaves that id as it is: as recorded, else as shown (the fake
+      // owner of a file never chowned).
+      const OwnerRecord* r = db_.find(id);
+      uint32_t uid = u32(args[row.val_arg]), gid = u32(args[row.val_arg + 1]);
+      if (uid == kUnchanged) uid = r && r->has_owner ? r->uid : uid_;
+      if (gid == kUnchanged) gid = r && r->has_owner ? r->gid : gid_;
+      db_.set_owner(id, a.path, mode, uid, gid);
       return skip(0);
+    }
     case Fake::Chmod: {
       if (id_of(a, &id, &mode, nullptr) < 0) return {};
       uint32_t want = u32(args[row.val_arg]) & 07777;
-      db_.set_mode(id, a.path, (mode & S_IFMT) | want);
-      // On disk: no set-id or sticky bit, and the owner keeps access.
-      uint32_t disk = (want & 0777) | S_IRUSR | S_IWUSR | (S_ISDIR(mode) ? S_IXUSR : 0);
+      // The type is the recorded one: a device node stays a device (its rdev
+      // stays in the record), though on disk it is a plain file.
+      const OwnerRecord* r = db_.find(id);
+      uint32_t type = (r && r->has_mode ? r->mode : mode) & S_IFMT;
+      db_.set_mode(id, a.path, type | want);
       Action act;
       act.arg = row.val_arg;
-      act.value = disk;
+      act.value = disk_bits(want, S_ISDIR(mode));
       return act;
     }
     case Fake::Mknod: {
       uint32_t want = u32(args[row.val_arg]);
       uint32_t type = want & S_IFMT;
-      if (type != S_IFCHR && type != S_IFBLK) return {};
+      if (type != S_IFCHR && type != S_IFBLK) return create(row, tid, args, a, type ? type : S_IFREG, p);
       p->kind = Pending::Kind::Mknod;
       p->path = a.path;
-      long umask = proc_field("/proc/" + std::to_string(tid) + "/status", "Umask:", 8, 022);
-      p->mode = type | (want & 07777 & ~static_cast<uint32_t>(umask));
+      p->at = a.stat_path;
+      p->mode = type | (want & 07777 & ~umask_of(tid));
       p->rdev = args[row.val_arg + 1];
       Action act;
       act.arg = row.val_arg;
@@ -127,6 +143,14 @@ Action FakeRoot::effect(const SyscallDef& row, pid_t tid, const uint64_t* args, 
       act.value2 = 0;
       act.exit_stop = true;
       return act;
+    }
+    case Fake::Create: {
+      if (row.a.access != Access::Open) return create(row, tid, args, a, S_IFDIR, p);
+      int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : O_CREAT | O_WRONLY | O_TRUNC;
+      if (flags & kOpenTmpfile) return create(row, tid, args, a, S_IFREG, p);
+      // O_CREAT of an existing file: its mode is not changed.
+      if (!(flags & O_CREAT) || id_of(a, &id, nullptr, nullptr) == 0) return {};
+      return create(row, tid, args, a, S_IFREG, p);
     }
     case Fake::Unlink:
     case Fake::Rename: {
@@ -147,6 +171,29 @@ Action FakeRoot::effect(const SyscallDef& row, pid_t tid, const uint64_t* args, 
   return {};
 }
 
+Action FakeRoot::create(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a, uint32_t type,
+                        Pending* p) {
+  uint32_t asked = u32(args[row.val_arg]);
+  uint32_t want = asked & 07777;
+  uint32_t disk = disk_bits(want, type == S_IFDIR);
+  // Made on disk as asked: nothing to change, nothing to record.
+  if (disk == want) return {};
+  Action act;
+  act.arg = row.val_arg;
+  act.value = (asked & S_IFMT) | disk;
+  bool open = row.a.access == Access::Open;
+  if (!open && (a.stat_path.empty() || a.follow)) return act;  // nowhere to look at it afterwards
+  p->kind = Pending::Kind::Create;
+  p->path = a.path;
+  p->at = a.stat_path;
+  p->by_fd = open;
+  // mkdir keeps the sticky bit, but a set-id bit only as the parent's set-group-ID.
+  uint32_t kept = type == S_IFDIR ? (0777 | S_ISVTX) : 07777;
+  p->mode = type | (want & kept & ~umask_of(tid));
+  act.exit_stop = true;
+  return act;
+}
+
 Action FakeRoot::stat_entry(const SyscallDef& row, const uint64_t* args, Pending* p) {
   p->kind = Pending::Kind::Stat;
   p->nr = row.nr;
@@ -159,6 +206,10 @@ Action FakeRoot::stat_entry(const SyscallDef& row, const uint64_t* args, Pending
 void FakeRoot::exit(const Tracee& t, Pending& p, int64_t result) {
   Pending done = std::move(p);
   p = Pending{};
+  if (done.kind == Pending::Kind::Create && done.by_fd && result >= 0) {
+    done.at = "/proc/" + std::to_string(t.tid) + "/fd/" + std::to_string(result);
+    result = 0;
+  }
   if (result != 0) return;
   switch (done.kind) {
     case Pending::Kind::None:
@@ -172,7 +223,17 @@ void FakeRoot::exit(const Tracee& t, Pending& p, int64_t result) {
       return;
     case Pending::Kind::Mknod: {
       FileId id;
-      if (file_id_at(done.path, false, &id, nullptr, nullptr) == 0) db_.set_node(id, done.path, done.mode, done.rdev);
+      if (file_id_at(done.at, false, &id, nullptr, nullptr) == 0) db_.set_node(id, done.path, done.mode, done.rdev);
+      return;
+    }
+    case Pending::Kind::Create: {
+      FileId id;
+      uint32_t disk = 0;
+      if (file_id_at(done.at, done.by_fd, &id, &disk, nullptr) < 0) return;
+      uint32_t want = done.mode;
+      if (S_ISDIR(want)) want |= disk & S_ISGID;  // a set-group-ID parent's
+      if ((disk & 07777) != (want & 07777))
+        db_.set_mode(id, done.path, (disk & S_IFMT) | (want & 07777));
       return;
     }
     case Pending::Kind::Drop:
@@ -189,20 +250,29 @@ const OwnerRecord* FakeRoot::lookup(const Tracee& t, const Pending& p, uint64_t 
   // the inode number was not reused since the record was made.
   Target again;
   again.valid = true;
-  if (p.nr == __NR_fstat) {
+  if (!p.object.empty()) {
+    // The supervisor answered the call itself: the object it looked at.
+    again.stat_path = p.object;
+    again.follow = p.object_follow;
+  } else if (p.nr == __NR_fstat) {
     again.stat_path = "/proc/" + std::to_string(t.tid) + "/fd/" + std::to_string(static_cast<int>(p.args[0]));
     again.follow = true;
   } else {
-    bool newfstatat = p.nr == __NR_newfstatat;
-    int dirfd = newfstatat ? static_cast<int>(p.args[0]) : AT_FDCWD;
-    int flags = newfstatat ? static_cast<int>(p.args[3]) : 0;
+    // stat(path, buf), lstat(path, buf), newfstatat(dirfd, path, buf, flags),
+    // statx(dirfd, path, flags, mask, buf).
+    bool at = p.nr == __NR_newfstatat || p.nr == __NR_statx;
+    int dirfd = at ? static_cast<int>(p.args[0]) : AT_FDCWD;
+    uint64_t path = p.args[at ? 1 : 0];
+    int flags = p.nr == __NR_newfstatat ? static_cast<int>(p.args[3]) : p.nr == __NR_statx ? static_cast<int>(p.args[2]) : 0;
     std::string given;
-    if (read_string(t.tid, p.args[newfstatat ? 1 : 0], &given, 4096) < 0) return r;
+    // A NULL path with AT_EMPTY_PATH names the dirfd (Linux 6.11 and later), as "" does.
+    if (!(path == 0 && (flags & AT_EMPTY_PATH)) && read_string(t.tid, path, &given, 4096) < 0) return r;
     if (given.empty()) {
+      if (!(flags & AT_EMPTY_PATH) && at) return r;
       again.stat_path = "/proc/" + std::to_string(t.tid) + (dirfd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(dirfd));
       again.follow = true;
     } else {
-      bool follow = p.nr == __NR_stat || (newfstatat && !(flags & AT_SYMLINK_NOFOLLOW));
+      bool follow = p.nr == __NR_stat || (at && !(flags & AT_SYMLINK_NOFOLLOW));
       Resolved res = resolve_path(t, dirfd, given, follow);
       if (res.error || res.anon) return r;
       again.stat_path = res.path;

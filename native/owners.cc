@@ -10,6 +10,8 @@
 namespace catbox {
 namespace {
 
+constexpr int64_t kUnchangedId = 0xffffffffLL;
+
 // Our own journal format only: "key":number or "key":"string".
 bool field_num(const std::string& line, const char* key, int64_t* out) {
   std::string k = std::string("\"") + key + "\":";
@@ -122,8 +124,9 @@ void OwnerDb::apply_line(const std::string& line) {
   r.path = path;
   if (op == "own") {
     r.has_owner = true;
-    if (field_num(line, "uid", &v)) r.uid = static_cast<uint32_t>(v);
-    if (field_num(line, "gid", &v)) r.gid = static_cast<uint32_t>(v);
+    // 4294967295 (-1, "unchanged") is no owner: older catbox wrote it for chown :GROUP.
+    if (field_num(line, "uid", &v) && v != kUnchangedId) r.uid = static_cast<uint32_t>(v);
+    if (field_num(line, "gid", &v) && v != kUnchangedId) r.gid = static_cast<uint32_t>(v);
   } else if (op == "mode" || op == "node") {
     r.has_mode = true;
     if (field_num(line, "mode", &v)) r.mode = static_cast<uint32_t>(v);

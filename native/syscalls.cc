@@ -48,8 +48,8 @@ constexpr SyscallDef path2(int nr, const char* name, PathOperand a, PathOperand 
                            Fake fake = Fake::None) {
   return {nr, name, Filter::Trace, Kind::Path, flags, -1, a, b, 0, fake, -1};
 }
-constexpr SyscallDef open_call(int nr, const char* name, PathOperand a, int8_t flags) {
-  return {nr, name, Filter::TraceOpen, Kind::Path, flags, -1, a, kNone, 0};
+constexpr SyscallDef open_call(int nr, const char* name, PathOperand a, int8_t flags, int8_t mode) {
+  return {nr, name, Filter::TraceOpen, Kind::Path, flags, -1, a, kNone, 0, Fake::Create, mode};
 }
 constexpr SyscallDef fd_call(int nr, const char* name, Fake fake = Fake::None, int8_t val = -1) {
   return {nr, name, Filter::Trace, Kind::Fd, -1, 0, kNone, kNone, 0, fake, val};
@@ -77,16 +77,16 @@ constexpr SyscallDef overlay_refuse(int nr, const char* name, int err) {
 // Most frequent first: the filter tests rows in this order.
 const SyscallDef kRows[] = {
     // --- opening for write ---
-    open_call(__NR_openat, "openat", At(0, 1, Follow::OpenFlags, Access::Open), 2),
-    open_call(__NR_open, "open", P(0, Follow::OpenFlags, Access::Open), 1),
-    path1(__NR_creat, "creat", P(0, Follow::OpenFlags, Access::Open)),
+    open_call(__NR_openat, "openat", At(0, 1, Follow::OpenFlags, Access::Open), 2, 3),
+    open_call(__NR_open, "open", P(0, Follow::OpenFlags, Access::Open), 1, 2),
+    path1(__NR_creat, "creat", P(0, Follow::OpenFlags, Access::Open), -1, Fake::Create, 1),
     refuse(__NR_openat2, "openat2", ENOSYS),  // open_how lives in tracee memory; libc falls back to openat
     path1(__NR_truncate, "truncate", P(0, Follow::Yes, Access::Modify)),
     fd_call(__NR_ftruncate, "ftruncate"),
 
     // --- namespace: create, remove, rename, link ---
-    path1(__NR_mkdir, "mkdir", P(0, Follow::No, Access::Create)),
-    path1(__NR_mkdirat, "mkdirat", At(0, 1, Follow::No, Access::Create)),
+    path1(__NR_mkdir, "mkdir", P(0, Follow::No, Access::Create), -1, Fake::Create, 1),
+    path1(__NR_mkdirat, "mkdirat", At(0, 1, Follow::No, Access::Create), -1, Fake::Create, 2),
     path1(__NR_mknod, "mknod", P(0, Follow::No, Access::Create), -1, Fake::Mknod, 1),
     path1(__NR_mknodat, "mknodat", At(0, 1, Follow::No, Access::Create), -1, Fake::Mknod, 2),
     path1(__NR_rmdir, "rmdir", P(0, Follow::No, Access::Remove), -1, Fake::Unlink),

@@ -1323,6 +1323,8 @@ class Supervisor {
       // Fake root shows what was recorded, as at a syscall-exit stop.
       Pending p;
       fake_->stat_entry(row, args, &p);
+      p.object = path;  // what it names was looked up here: no need to read the arguments again
+      p.object_follow = follow;
       fake_->exit(t, p, 0);
     }
     return true;

@@ -35,6 +35,8 @@ interface JournalLine {
   rdev?: number
 }
 
+const UNCHANGED = 0xffffffff
+
 // The journal's numbers exceed 2^53 (dev and btime): read them as text.
 const BIG_FIELDS = /"(dev|ino|btime)":(\d+)/g
 
@@ -70,8 +72,9 @@ export function applyJournalLine(table: OwnerTable, line: string): void {
   if (btime !== 0n) record.btime = btime
   record.path = entry.path ?? record.path
   if (entry.op === 'own') {
-    record.uid = entry.uid
-    record.gid = entry.gid
+    // 4294967295 is chown's -1, "unchanged": older catbox wrote it for chown :GROUP.
+    record.uid = entry.uid === UNCHANGED ? record.uid : entry.uid
+    record.gid = entry.gid === UNCHANGED ? record.gid : entry.gid
   } else {
     record.mode = entry.mode
     if (entry.op === 'node') record.rdev = entry.rdev
