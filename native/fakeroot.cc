@@ -242,6 +242,18 @@ void FakeRoot::exit(const Tracee& t, Pending& p, int64_t result) {
   }
 }
 
+void FakeRoot::copied_up(const std::string& host, const std::string& upper, const std::string& guest,
+                         uint32_t host_mode) {
+  FileId copy, from;
+  uint32_t disk = 0;
+  if (file_id_at(upper, false, &copy, &disk, nullptr) < 0) return;
+  const OwnerRecord* r = file_id_at(host, false, &from, nullptr, nullptr) == 0 ? db_.find(from) : nullptr;
+  OwnerRecord was = r ? *r : OwnerRecord{};
+  if (was.has_owner) db_.set_owner(copy, guest, disk, was.uid, was.gid);
+  uint32_t mode = was.has_mode ? was.mode : host_mode;
+  if (mode != disk) db_.set_mode(copy, guest, mode);
+}
+
 const OwnerRecord* FakeRoot::lookup(const Tracee& t, const Pending& p, uint64_t dev, uint64_t ino, int64_t btime) {
   FileId id{dev, ino, btime};
   const OwnerRecord* r = db_.find(id);

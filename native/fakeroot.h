@@ -64,6 +64,9 @@ class FakeRoot {
   Action effect(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a, const Target& b, Pending* p);
   Action stat_entry(const SyscallDef& row, const uint64_t* args, Pending* p);
   void exit(const Tracee& t, Pending& p, int64_t result);
+  // An overlay copy-up made `upper` from `host`: the copy keeps what the guest
+  // saw, the host's record (if any) and its mode (set-id bits included).
+  void copied_up(const std::string& host, const std::string& upper, const std::string& guest, uint32_t host_mode);
 
  private:
   // The mode argument of a call that creates an object of `type`.

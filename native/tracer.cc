@@ -516,6 +516,10 @@ class Supervisor {
     if (spec_.fake_root) {
       if (owners_.open(spec_.owner_db) < 0) return fail(("cannot open the ownership database " + spec_.owner_db).c_str());
       fake_ = std::make_unique<FakeRoot>(spec_.fake_uid, spec_.fake_gid, owners_);
+      if (ov_)
+        ov_->on_copy_up([this](const std::string& host, const std::string& upper, const std::string& g, mode_t mode) {
+          fake_->copied_up(host, upper, g, mode);
+        });
     }
     if (spec_.trace.any() && !spec_.event_log.empty() && log_.open(spec_.event_log) < 0)
       return fail(("cannot open the event log " + spec_.event_log).c_str());

@@ -1,10 +1,11 @@
 /*
  * Modes given at creation, and what the stat family shows. Every call that
- * creates takes an octal MODE and runs with umask 022; a created file gets
- * "x" written into it (a set-uid program as root, if its bits land on disk).
- *   open/openat/creat PATH MODE     O_CREAT|O_WRONLY (creat: O_TRUNC too)
+ * creates takes an octal MODE and runs with umask 022; with "write" after it,
+ * a file opened gets "x" written into it (as root, a set-uid program if its
+ * bits land on disk; as a user the kernel clears set-id bits on that write).
+ *   open/openat/creat PATH MODE [write]   O_CREAT|O_WRONLY (creat: O_TRUNC too)
  *   mknod/mknodat PATH MODE         S_IFREG|MODE
- *   tmpfile DIR NEW MODE            O_TMPFILE|O_WRONLY in DIR, then linked as NEW
+ *   tmpfile DIR NEW MODE [write]    O_TMPFILE|O_WRONLY in DIR, then linked as NEW
  *                                   (linkat of /proc/self/fd/N, AT_SYMLINK_FOLLOW)
  *   mkdir/mkdirat PATH MODE
  * The stat forms print "MODE UID GID" (MODE in octal, type bits included):
@@ -17,25 +18,24 @@
 
 #include <linux/stat.h>
 
-static int created(long fd) {
+static int writes(char **a, int n, int at) { return n > at && strcmp(a[at], "write") == 0; }
+
+static int created(long fd, int write) {
   if (fd < 0) return drv_report(fd);
-  if (syscall(SYS_write, fd, "x", 1) != 1) drv_setup_fail("write", NULL);
+  if (write && syscall(SYS_write, fd, "x", 1) != 1) drv_setup_fail("write", NULL);
   return drv_report(0);
 }
 
 static int op_open(char **a, int n) {
-  (void)n;
-  return created(syscall(SYS_open, drv_path(a[0]), O_CREAT | O_WRONLY, drv_octal(a[1])));
+  return created(syscall(SYS_open, drv_path(a[0]), O_CREAT | O_WRONLY, drv_octal(a[1])), writes(a, n, 2));
 }
 
 static int op_openat(char **a, int n) {
-  (void)n;
-  return created(syscall(SYS_openat, AT_FDCWD, drv_path(a[0]), O_CREAT | O_WRONLY, drv_octal(a[1])));
+  return created(syscall(SYS_openat, AT_FDCWD, drv_path(a[0]), O_CREAT | O_WRONLY, drv_octal(a[1])), writes(a, n, 2));
 }
 
 static int op_creat(char **a, int n) {
-  (void)n;
-  return created(syscall(SYS_creat, drv_path(a[0]), drv_octal(a[1])));
+  return created(syscall(SYS_creat, drv_path(a[0]), drv_octal(a[1])), writes(a, n, 2));
 }
 
 static int op_mknod(char **a, int n) {
@@ -49,10 +49,9 @@ static int op_mknodat(char **a, int n) {
 }
 
 static int op_tmpfile(char **a, int n) {
-  (void)n;
   long fd = syscall(SYS_openat, AT_FDCWD, drv_path(a[0]), O_TMPFILE | O_WRONLY, drv_octal(a[2]));
   if (fd < 0) return drv_report(fd);
-  if (syscall(SYS_write, fd, "x", 1) != 1) drv_setup_fail("write", NULL);
+  if (writes(a, n, 3) && syscall(SYS_write, fd, "x", 1) != 1) drv_setup_fail("write", NULL);
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%ld", fd);
   return drv_report(syscall(SYS_linkat, AT_FDCWD, proc, AT_FDCWD, drv_path(a[1]), AT_SYMLINK_FOLLOW));
@@ -111,12 +110,12 @@ static int op_statx(char **a, int n) {
 }
 
 static const struct drv_op ops[] = {
-    {"open", 2, "PATH MODE", op_open},
-    {"openat", 2, "PATH MODE", op_openat},
-    {"creat", 2, "PATH MODE", op_creat},
+    {"open", 2, "PATH MODE [write]", op_open},
+    {"openat", 2, "PATH MODE [write]", op_openat},
+    {"creat", 2, "PATH MODE [write]", op_creat},
     {"mknod", 2, "PATH MODE", op_mknod},
     {"mknodat", 2, "PATH MODE", op_mknodat},
-    {"tmpfile", 3, "DIR NEW MODE", op_tmpfile},
+    {"tmpfile", 3, "DIR NEW MODE [write]", op_tmpfile},
     {"mkdir", 2, "PATH MODE", op_mkdir},
     {"mkdirat", 2, "PATH MODE", op_mkdirat},
     {"stat", 1, "PATH", op_stat},
