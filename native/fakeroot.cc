@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "memory.h"
@@ -84,6 +85,9 @@ Action FakeRoot::identity(pid_t tid, Creds& c, long nr, const uint64_t* args) {
       return skip(old);
     }
     case __NR_setgroups: return skip(0);
+    // Root may raise any capability (setcap raises CAP_SETFCAP before it
+    // sets a file's): allowed, and changing nothing, as under fakeroot.
+    case __NR_capset: return skip(0);
     case __NR_getgroups: {
       // One supplementary group: the fake gid (root's usual view).
       if (static_cast<int>(args[0]) == 0) return skip(1);
@@ -152,6 +156,11 @@ Action FakeRoot::effect(const SyscallDef& row, pid_t tid, const uint64_t* args, 
       if (!(flags & O_CREAT) || id_of(a, &id, nullptr, nullptr) == 0) return {};
       return create(row, tid, args, a, S_IFREG, p);
     }
+    case Fake::SetXattr:
+    case Fake::RemoveXattr:
+    case Fake::GetXattr:
+    case Fake::ListXattr:
+      return xattr(row, tid, args, a);
     case Fake::Unlink:
     case Fake::Rename: {
       const Target& gone = row.fake == Fake::Unlink ? a : b;
@@ -192,6 +201,101 @@ Action FakeRoot::create(const SyscallDef& row, pid_t tid, const uint64_t* args, 
   p->mode = type | (want & kept & ~umask_of(tid));
   act.exit_stop = true;
   return act;
+}
+
+namespace {
+
+// The xattrs only a privileged process may set: recorded in fake root, as
+// fakeroot does (file capabilities, trusted.*); the others are the build's own.
+bool faked_xattr(const std::string& name) {
+  return name.compare(0, 9, "security.") == 0 || name.compare(0, 8, "trusted.") == 0;
+}
+
+constexpr size_t kXattrMax = 65536;  // XATTR_SIZE_MAX
+
+// The answer of a call that fills a buffer of `size` bytes (0: only asks how many).
+Action fill(pid_t tid, uint64_t buf, uint64_t size, const std::string& data) {
+  if (size == 0) return skip(static_cast<int64_t>(data.size()));
+  if (size < data.size()) return skip(-ERANGE);
+  if (!data.empty() && write_memory(tid, buf, data.data(), data.size()) < 0) return skip(-EFAULT);
+  return skip(static_cast<int64_t>(data.size()));
+}
+
+}  // namespace
+
+Target FakeRoot::object(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a) const {
+  if (a.valid || !resolve_reads) return a;
+  Target t;
+  if (row.fd_arg >= 0) {
+    t.valid = true;
+    t.stat_path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string(static_cast<int>(args[row.fd_arg]));
+    t.follow = true;
+    return t;
+  }
+  std::string given;
+  if (row.a.path < 0 || read_string(tid, args[row.a.path], &given, 4096) < 0 || given.empty()) return t;
+  Resolved r = resolve_path(Tracee{tid, 0}, AT_FDCWD, given, row.a.follow == Follow::Yes);
+  if (r.error || r.anon || !r.exists) return t;
+  t.valid = true;
+  t.stat_path = r.path;
+  t.path = r.path;
+  return t;
+}
+
+Action FakeRoot::xattr(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& given) {
+  Target a = object(row, tid, args, given);
+  FileId id;
+  uint32_t mode = 0;
+  if (id_of(a, &id, &mode, nullptr) < 0) return {};  // the kernel's own answer
+  const OwnerRecord* r = db_.find(id);
+  if (row.fake == Fake::ListXattr) {
+    if (!r || r->xattrs.empty()) return {};
+    // The real names, then the recorded ones the object does not have.
+    std::string real(kXattrMax, '\0');
+    const char* p = a.stat_path.c_str();
+    ssize_t n = a.follow ? listxattr(p, &real[0], real.size()) : llistxattr(p, &real[0], real.size());
+    real.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    std::string names = real;
+    const std::string nul(1, '\0');
+    for (const auto& [name, value] : r->xattrs) {
+      if ((nul + real).find(nul + name + nul) == std::string::npos) names += name + nul;
+    }
+    return fill(tid, args[row.val_arg], args[row.val_arg + 1], names);
+  }
+  std::string name;
+  int rc = read_string(tid, args[row.val_arg], &name, 256);
+  if (rc < 0) return skip(rc == -ENAMETOOLONG ? -ERANGE : rc);
+  if (!faked_xattr(name)) return {};
+  switch (row.fake) {
+    case Fake::GetXattr: {
+      if (!r || !r->xattrs.count(name)) return {};
+      return fill(tid, args[row.val_arg + 1], args[row.val_arg + 2], r->xattrs.at(name));
+    }
+    case Fake::SetXattr: {
+      uint64_t size = args[row.val_arg + 2];
+      int flags = static_cast<int>(args[row.val_arg + 3]);
+      if (size > kXattrMax) return skip(-E2BIG);
+      if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return skip(-EINVAL);
+      bool have = r && r->xattrs.count(name);
+      if ((flags & XATTR_CREATE) && have) return skip(-EEXIST);
+      if ((flags & XATTR_REPLACE) && !have) return skip(-ENODATA);
+      std::string value(size, '\0');
+      if (size && read_memory(tid, args[row.val_arg + 1], &value[0], size) < 0) return skip(-EFAULT);
+      db_.set_xattr(id, a.path, name, value);
+      return skip(0);
+    }
+    case Fake::RemoveXattr:
+      if (!r || !r->xattrs.count(name)) {
+        // One really there is the kernel's to remove (or refuse); else root's ENODATA.
+        const char* p = a.stat_path.c_str();
+        ssize_t n = a.follow ? getxattr(p, name.c_str(), nullptr, 0) : lgetxattr(p, name.c_str(), nullptr, 0);
+        return n >= 0 ? Action{} : skip(-ENODATA);
+      }
+      db_.remove_xattr(id, a.path, name);
+      return skip(0);
+    default:
+      return {};
+  }
 }
 
 Action FakeRoot::stat_entry(const SyscallDef& row, const uint64_t* args, Pending* p) {

@@ -66,6 +66,9 @@ class FakeRoot {
   void exit(const Tracee& t, Pending& p, int64_t result);
   // An overlay copy-up made `upper` from `host`: the copy keeps what the guest
   // saw, the host's record (if any) and its mode (set-id bits included).
+  // Whether reads (getxattr, listxattr) are resolved here from their
+  // arguments; the guest view translates them itself (and they are not faked there).
+  bool resolve_reads = true;
   void copied_up(const std::string& host, const std::string& upper, const std::string& guest, uint32_t host_mode);
 
  private:
@@ -75,6 +78,11 @@ class FakeRoot {
   void rewrite_statx(const Tracee& t, const Pending& p);
   // The record for an inode the tracee stat'ed, checked against a reused inode number.
   const OwnerRecord* lookup(const Tracee& t, const Pending& p, uint64_t dev, uint64_t ino, int64_t btime);
+
+  // The xattr calls: what fake root records and shows instead.
+  Action xattr(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a);
+  // The object a call that reads names (its operand or fd), when the tracer did not resolve it.
+  Target object(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a) const;
 
   uint32_t uid_, gid_;
   OwnerDb& db_;

@@ -70,6 +70,11 @@ constexpr SyscallDef stat_call(int nr, const char* name, int8_t buf, PathOperand
 constexpr SyscallDef read_call(int nr, const char* name, PathOperand a, int8_t flags = -1) {
   return {nr, name, Filter::Overlay, Kind::Path, flags, -1, a, kNone, 0, Fake::None, -1};
 }
+// getxattr and listxattr (and their fd forms, fd in arg 0): stop in fake root
+// (and in overlay mode when they name a path).
+constexpr SyscallDef xattr_read(int nr, const char* name, PathOperand a, Fake fake, int8_t val) {
+  return {nr, name, Filter::FakeRoot, Kind::Path, -1, static_cast<int8_t>(a.path < 0 ? 0 : -1), a, kNone, 0, fake, val};
+}
 constexpr SyscallDef overlay_refuse(int nr, const char* name, int err) {
   return {nr, name, Filter::OverlayErrno, Kind::Path, -1, -1, kNone, kNone, err, Fake::None, -1};
 }
@@ -117,12 +122,12 @@ const SyscallDef kRows[] = {
     path1(__NR_utimes, "utimes", P(0, Follow::Yes, Access::Modify)),
     path1(__NR_futimesat, "futimesat", At(0, 1, Follow::Yes, Access::Modify, Empty::NullOrAtEmptyPath)),
     path1(__NR_utimensat, "utimensat", At(0, 1, Follow::UnlessNoFollow, Access::Modify, Empty::NullOrAtEmptyPath), 3),
-    path1(__NR_setxattr, "setxattr", P(0, Follow::Yes, Access::Modify)),
-    path1(__NR_lsetxattr, "lsetxattr", P(0, Follow::No, Access::Modify)),
-    fd_call(__NR_fsetxattr, "fsetxattr"),
-    path1(__NR_removexattr, "removexattr", P(0, Follow::Yes, Access::Modify)),
-    path1(__NR_lremovexattr, "lremovexattr", P(0, Follow::No, Access::Modify)),
-    fd_call(__NR_fremovexattr, "fremovexattr"),
+    path1(__NR_setxattr, "setxattr", P(0, Follow::Yes, Access::Modify), -1, Fake::SetXattr, 1),
+    path1(__NR_lsetxattr, "lsetxattr", P(0, Follow::No, Access::Modify), -1, Fake::SetXattr, 1),
+    fd_call(__NR_fsetxattr, "fsetxattr", Fake::SetXattr, 1),
+    path1(__NR_removexattr, "removexattr", P(0, Follow::Yes, Access::Modify), -1, Fake::RemoveXattr, 1),
+    path1(__NR_lremovexattr, "lremovexattr", P(0, Follow::No, Access::Modify), -1, Fake::RemoveXattr, 1),
+    fd_call(__NR_fremovexattr, "fremovexattr", Fake::RemoveXattr, 1),
     special(__NR_ioctl, "ioctl", Filter::TraceIoctl, Kind::Ioctl),
 
     // --- fake root: identity and what stat shows ---
@@ -142,6 +147,7 @@ const SyscallDef kRows[] = {
     identity(__NR_setfsgid, "setfsgid"),
     identity(__NR_setgroups, "setgroups"),
     identity(__NR_getgroups, "getgroups"),
+    identity(__NR_capset, "capset"),
     stat_call(__NR_newfstatat, "newfstatat", 2, At(0, 1, Follow::UnlessNoFollow, Access::Read, Empty::AtEmptyPath), 3),
     stat_call(__NR_statx, "statx", 4, At(0, 1, Follow::UnlessNoFollow, Access::Read, Empty::AtEmptyPath), 2),
     stat_call(__NR_fstat, "fstat", 1),
@@ -157,10 +163,13 @@ const SyscallDef kRows[] = {
     read_call(__NR_chdir, "chdir", P(0, Follow::Yes, Access::Read)),
     read_call(__NR_execve, "execve", P(0, Follow::Yes, Access::Read)),
     read_call(__NR_execveat, "execveat", At(0, 1, Follow::UnlessNoFollow, Access::Read, Empty::AtEmptyPath), 4),
-    read_call(__NR_getxattr, "getxattr", P(0, Follow::Yes, Access::Read)),
-    read_call(__NR_lgetxattr, "lgetxattr", P(0, Follow::No, Access::Read)),
-    read_call(__NR_listxattr, "listxattr", P(0, Follow::Yes, Access::Read)),
-    read_call(__NR_llistxattr, "llistxattr", P(0, Follow::No, Access::Read)),
+    // Reads of xattrs: translated in overlay mode, shown as recorded in fake root.
+    xattr_read(__NR_getxattr, "getxattr", P(0, Follow::Yes, Access::Read), Fake::GetXattr, 1),
+    xattr_read(__NR_lgetxattr, "lgetxattr", P(0, Follow::No, Access::Read), Fake::GetXattr, 1),
+    xattr_read(__NR_fgetxattr, "fgetxattr", kNone, Fake::GetXattr, 1),
+    xattr_read(__NR_listxattr, "listxattr", P(0, Follow::Yes, Access::Read), Fake::ListXattr, 1),
+    xattr_read(__NR_llistxattr, "llistxattr", P(0, Follow::No, Access::Read), Fake::ListXattr, 1),
+    xattr_read(__NR_flistxattr, "flistxattr", kNone, Fake::ListXattr, 1),
     read_call(__NR_statfs, "statfs", P(0, Follow::Yes, Access::Read)),
     read_call(__NR_inotify_add_watch, "inotify_add_watch", P(1, Follow::Yes, Access::Read)),
     read_call(__NR_name_to_handle_at, "name_to_handle_at", At(0, 1, Follow::IfFollow, Access::Read, Empty::AtEmptyPath), 4),

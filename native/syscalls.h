@@ -70,6 +70,10 @@ enum class Fake : uint8_t {
   Create,  // creates with a mode at val_arg (open with O_CREAT or O_TMPFILE, creat, mkdir):
            // made on disk without set-id or sticky bits and with the owner's access, and the
            // mode asked for recorded when that differs
+  SetXattr,     // a privileged xattr (security.*, trusted.*) recorded, not set; name at val_arg
+  RemoveXattr,  // a recorded one removed; name at val_arg
+  GetXattr,     // a recorded one shown; name at val_arg, buffer and size after it
+  ListXattr,    // recorded names shown with the real ones; buffer at val_arg, size after it
   Unlink,  // operand a's record goes when its last link does
   Rename,  // operand b's record goes when it is replaced
 };

@@ -516,6 +516,7 @@ class Supervisor {
     if (spec_.fake_root) {
       if (owners_.open(spec_.owner_db) < 0) return fail(("cannot open the ownership database " + spec_.owner_db).c_str());
       fake_ = std::make_unique<FakeRoot>(spec_.fake_uid, spec_.fake_gid, owners_);
+      fake_->resolve_reads = !ov_;  // the guest view resolves its reads itself
       if (ov_)
         ov_->on_copy_up([this](const std::string& host, const std::string& upper, const std::string& g, mode_t mode) {
           fake_->copied_up(host, upper, g, mode);
@@ -800,7 +801,9 @@ class Supervisor {
     bool dirty = false;  // regs were changed (translated arguments)
     if (ov_) {
       switch (row->kind) {
-        case Kind::Path: d = guest_paths(t, proc, *row, args, regs, &act, &dirty); break;
+        case Kind::Path:
+          if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);  // not fgetxattr, flistxattr
+          break;
         case Kind::Stat:
           if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);
           if (d.allow && !act.skip && fake_) act.exit_stop |= fake_->stat_entry(*row, args, &proc.pending).exit_stop;

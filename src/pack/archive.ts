@@ -46,6 +46,8 @@ export interface PackEntry {
   linkpath?: string
   devmajor?: number
   devminor?: number
+  /** Recorded xattrs, sorted by name: pax SCHILY.xattr.NAME records, as GNU tar --xattrs writes them. */
+  xattrs?: Array<[string, Buffer]>
 }
 
 export interface PackResult {
@@ -128,6 +130,7 @@ function describe(
     mtime: options.mtime ?? Number(st.mtimeMs) / 1000,
   }
   if (type === 'SymbolicLink') entry.linkpath = readlinkSync(source)
+  if (record?.xattrs?.size) entry.xattrs = [...record.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   if (type === 'CharacterDevice' || type === 'BlockDevice') {
     const {major, minor} = splitDev(record?.rdev ?? Number(st.rdev))
     entry.devmajor = major
@@ -156,10 +159,36 @@ function headerBlocks(e: PackEntry): Buffer[] {
   const block = Buffer.alloc(512)
   const header = new Header(data)
   header.encode(block, 0)
+  if (e.xattrs?.length) return [xattrPax(e, data.mtime, header.needPax), block]
   if (!header.needPax) return [block]
   // Long names or large ids: a PAX extended header carries them.
   const pax = new Pax({path: e.name, linkpath: e.linkpath, uid: e.uid, gid: e.gid, size: e.size, mtime: data.mtime})
   return [pax.encode(), block]
+}
+
+/** One pax record: "LEN key=value\n", LEN counting itself. */
+function paxRecord(key: string, value: Buffer): Buffer {
+  const rest = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')])
+  let len = rest.length + 1
+  while (String(len).length + rest.length > len) len++
+  return Buffer.concat([Buffer.from(String(len)), rest])
+}
+
+/** A pax extended header with e's xattrs (and, when the ustar header cannot hold them, its long fields). */
+function xattrPax(e: PackEntry, mtime: Date, long: boolean): Buffer {
+  const records: Buffer[] = []
+  if (long) {
+    records.push(paxRecord('path', Buffer.from(e.name)))
+    if (e.linkpath) records.push(paxRecord('linkpath', Buffer.from(e.linkpath)))
+    for (const [key, value] of [['uid', e.uid], ['gid', e.gid], ['size', e.size], ['mtime', Math.floor(mtime.getTime() / 1000)]] as const)
+      records.push(paxRecord(key, Buffer.from(String(value))))
+  }
+  for (const [name, value] of e.xattrs ?? []) records.push(paxRecord(`SCHILY.xattr.${name}`, value))
+  const body = Buffer.concat(records)
+  const block = Buffer.alloc(512)
+  const base = e.name.replace(/\/$/, '').split('/').pop() ?? ''
+  new Header({path: `./PaxHeaders/${base}`.slice(0, 99), mode: 0o644, uid: 0, gid: 0, size: body.length, mtime, type: 'ExtendedHeader'}).encode(block, 0)
+  return Buffer.concat([block, body, Buffer.alloc((512 - (body.length % 512)) % 512)])
 }
 
 async function writeTar(entries: PackEntry[], out: Writable, onProgress?: (done: number, total: number) => void): Promise<void> {

@@ -299,3 +299,76 @@ describe.each([
     expect(r.stdout).toBe(seen)
   })
 })
+
+// Extended attributes only a privileged process may set (file capabilities,
+// trusted.*): recorded in the journal, shown to the get/list calls merged with
+// the real ones, and packed as GNU tar --xattrs archives them.
+describe.each(ASKING)('privileged xattrs are recorded, shown and packed (%s)', (_, ptraceOnly) => {
+  // The pax xattr records of each member, value bytes in hex.
+  const paxXattrs = (archive: string): string =>
+    execFileSync(
+      'python3',
+      [
+        '-c',
+        [
+          'import sys, tarfile',
+          'for m in tarfile.open(sys.argv[1]):',
+          '    for k, v in sorted(m.pax_headers.items()):',
+          '        if k.startswith("SCHILY.xattr."): print(m.name.lstrip("./"), k, v.encode("utf-8", "surrogateescape").hex())',
+        ].join('\n'),
+        archive,
+      ],
+      {encoding: 'utf8'},
+    )
+
+  test('setcap, getcap, trusted.* set, read by path and fd, listed, removed; catbox pack as fakeroot + GNU tar --xattrs', async () => {
+    asking(ptraceOnly)
+    const tmp = makeTmpDirs()
+    const steps = 'cp /bin/true t && cp /bin/true u && setcap cap_net_raw+ep t && setcap cap_chown+ep u && setcap -r u'
+    const py = [
+      'import os',
+      'os.setxattr("t", "trusted.x", b"1")',
+      'os.setxattr("t", "user.y", b"2")',
+      'fd = os.open("t", os.O_RDONLY)',
+      'print(sorted(os.listxattr("t")), sorted(os.listxattr(fd)), os.getxattr("t", "trusted.x"), os.getxattr(fd, "trusted.x"))',
+      'try: os.setxattr("t", "trusted.x", b"2", os.XATTR_CREATE)',
+      'except FileExistsError: print("EEXIST")',
+      'os.removexattr("t", "trusted.x")',
+      'try: os.removexattr("t", "trusted.x")',
+      'except OSError as e: print(e.strerror)',
+      'print(sorted(os.listxattr("t")), sorted(os.listxattr("u")))',
+    ].join('\n')
+    const r = await fakeSh(tmp, `${steps} && getcap t u && python3 -c '${py}'`)
+    expect(r).toEqual({
+      out: [
+        't cap_net_raw=ep',
+        "['security.capability', 'trusted.x', 'user.y'] ['security.capability', 'trusted.x', 'user.y'] b'1' b'1'",
+        'EEXIST',
+        'No data available',
+        "['security.capability', 'user.y'] []",
+        '',
+      ].join('\n'),
+      err: '',
+      code: 0,
+    })
+    // Not on disk: only user.y, the build's own, is there.
+    expect(execFileSync('getcap', [join(tmp.allowed, 't')], {encoding: 'utf8'})).toBe('')
+    expect(readFileSync(journal(tmp), 'utf8')).toContain('"name":"security.capability","value":"01000002')
+
+    const ours = join(tmp.base, 'ours.tar')
+    await pack({from: tmp.allowed, out: ours, format: 'tar', owners: await readOwners(journal(tmp))})
+    const theirsDir = join(tmp.base, 'theirs')
+    execFileSync('mkdir', [theirsDir])
+    execFileSync('fakeroot', ['sh', '-c', `cd ${theirsDir} && ${steps} && tar --xattrs --sort=name -cf ../theirs.tar t u`])
+    const packed = paxXattrs(ours)
+    expect(packed).toBe(paxXattrs(join(tmp.base, 'theirs.tar')))
+    expect(packed).toMatch(/^t SCHILY\.xattr\.security\.capability 01000002/)
+    if (isRoot) {
+      // GNU tar gives the capability back on extraction.
+      const out = join(tmp.base, 'x')
+      execFileSync('mkdir', [out])
+      execFileSync('tar', ['--xattrs', "--xattrs-include=*", '-xf', ours, '-C', out])
+      expect(execFileSync('getcap', [join(out, 't')], {encoding: 'utf8'}).trim()).toBe(`${join(out, 't')} cap_net_raw=ep`)
+    }
+  })
+})
