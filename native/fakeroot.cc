@@ -243,10 +243,16 @@ Target FakeRoot::object(const SyscallDef& row, pid_t tid, const uint64_t* args, 
 }
 
 Action FakeRoot::xattr(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& given) {
+  // The name first: most calls (ls asks for ACLs and SELinux labels) are not ours.
+  std::string name;
+  if (row.fake != Fake::ListXattr) {
+    int rc = read_string(tid, args[row.val_arg], &name, 255);  // XATTR_NAME_MAX
+    if (rc < 0) return skip(rc == -ENAMETOOLONG ? -ERANGE : rc);
+    if (!faked_xattr(name)) return {};
+  }
   Target a = object(row, tid, args, given);
   FileId id;
-  uint32_t mode = 0;
-  if (id_of(a, &id, &mode, nullptr) < 0) return {};  // the kernel's own answer
+  if (id_of(a, &id, nullptr, nullptr) < 0) return {};  // the kernel's own answer
   const OwnerRecord* r = db_.find(id);
   if (row.fake == Fake::ListXattr) {
     if (!r || r->xattrs.empty()) return {};
@@ -262,10 +268,6 @@ Action FakeRoot::xattr(const SyscallDef& row, pid_t tid, const uint64_t* args, c
     }
     return fill(tid, args[row.val_arg], args[row.val_arg + 1], names);
   }
-  std::string name;
-  int rc = read_string(tid, args[row.val_arg], &name, 256);
-  if (rc < 0) return skip(rc == -ENAMETOOLONG ? -ERANGE : rc);
-  if (!faked_xattr(name)) return {};
   switch (row.fake) {
     case Fake::GetXattr: {
       if (!r || !r->xattrs.count(name)) return {};
