@@ -223,6 +223,42 @@ Action fill(pid_t tid, uint64_t buf, uint64_t size, const std::string& data) {
 
 }  // namespace
 
+Action FakeRoot::acl_mode(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a) {
+  // The ACL of a mode alone: version 2, then USER_OBJ, GROUP_OBJ and OTHER
+  // entries (tag, perm: 16 bits each; id: 32 bits). Anything more is the kernel's.
+  uint64_t size = args[row.val_arg + 2];
+  if (size != 4 + 3 * 8) return {};
+  unsigned char v[28];
+  if (read_memory(tid, args[row.val_arg + 1], v, sizeof v) < 0) return {};
+  auto u16 = [&](int at) { return static_cast<uint32_t>(v[at] | (v[at + 1] << 8)); };
+  if (u16(0) != 2 || u16(2) != 0) return {};
+  const uint32_t tags[3] = {0x01, 0x04, 0x20};  // ACL_USER_OBJ, ACL_GROUP_OBJ, ACL_OTHER
+  uint32_t perms = 0;
+  for (int i = 0; i < 3; i++) {
+    if (u16(4 + 8 * i) != tags[i]) return {};
+    perms = (perms << 3) | (u16(6 + 8 * i) & 7);
+  }
+  FileId id;
+  uint32_t mode = 0;
+  if (id_of(a, &id, &mode, nullptr) < 0 || S_ISLNK(mode)) return {};
+  // As chmod: the mode recorded (set-id bits kept, as the kernel keeps them),
+  // and on disk the harmless one, set here through a descriptor of the object.
+  const OwnerRecord* r = db_.find(id);
+  uint32_t was = r && r->has_mode ? r->mode : mode;
+  int fd = open(a.stat_path.c_str(), O_PATH | O_CLOEXEC | (a.follow ? 0 : O_NOFOLLOW));
+  if (fd < 0) return {};
+  FileId now;
+  std::string via = "/proc/self/fd/" + std::to_string(fd);
+  int rc = file_id_at(via, true, &now, nullptr, nullptr) == 0 && now.ino == id.ino && now.dev == id.dev
+               ? chmod(via.c_str(), disk_bits(perms, S_ISDIR(mode)))
+               : -1;
+  int err = errno;
+  close(fd);
+  if (rc < 0) return skip(-err);
+  db_.set_mode(id, a.path, (was & ~0777u) | perms);
+  return skip(0);
+}
+
 Target FakeRoot::object(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a) const {
   if (a.valid || !resolve_reads) return a;
   Target t;
@@ -248,6 +284,7 @@ Action FakeRoot::xattr(const SyscallDef& row, pid_t tid, const uint64_t* args, c
   if (row.fake != Fake::ListXattr) {
     int rc = read_string(tid, args[row.val_arg], &name, 255);  // XATTR_NAME_MAX
     if (rc < 0) return skip(rc == -ENAMETOOLONG ? -ERANGE : rc);
+    if (row.fake == Fake::SetXattr && name == "system.posix_acl_access") return acl_mode(row, tid, args, given);
     if (!faked_xattr(name)) return {};
   }
   Target a = object(row, tid, args, given);

@@ -81,6 +81,8 @@ class FakeRoot {
 
   // The xattr calls: what fake root records and shows instead.
   Action xattr(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a);
+  // setxattr of an ACL that is only a mode (cp -a, cp -p set modes so): done as chmod.
+  Action acl_mode(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a);
   // The object a call that reads names (its operand or fd), when the tracer did not resolve it.
   Target object(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a) const;
 

@@ -226,6 +226,18 @@ describe.each(ASKING)('root ignores permission bits, so the fake root does (%s)'
     expect(diskMode(join(tmp.allowed, 'p'))).toBe('644')
   })
 
+  test('cp -a of a tree with a 0500 directory (coreutils sets its mode as a POSIX ACL), then a file added into it', async () => {
+    asking(ptraceOnly)
+    const tmp = makeTmpDirs()
+    const r = await fakeSh(
+      tmp,
+      "umask 022; mkdir -p a/b && echo x > a/b/f && chmod 500 a/b && chmod 4555 a/b/f && cp -a a c && touch c/b/g && stat -c '%a %n' c/b c/b/f",
+    )
+    expect(r).toEqual({out: '500 c/b\n4555 c/b/f\n', err: '', code: 0})
+    expect(diskMode(join(tmp.allowed, 'c/b'))).toBe('700')
+    expect(diskMode(join(tmp.allowed, 'c/b/f'))).toBe('755')
+  })
+
   test('tar -x of an archive with a 0555 directory, then a file added into it; the modes are packed', async () => {
     asking(ptraceOnly)
     const tmp = makeTmpDirs()
