@@ -260,7 +260,8 @@ Action FakeRoot::acl_mode(const SyscallDef& row, pid_t tid, const uint64_t* args
 }
 
 Target FakeRoot::object(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a) const {
-  if (a.valid || !resolve_reads) return a;
+  // The guest view resolves a path itself (a, valid or not); the fd forms are the same in both.
+  if (a.valid || !a.stat_path.empty()) return a;
   Target t;
   if (row.fd_arg >= 0) {
     t.valid = true;

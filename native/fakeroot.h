@@ -66,9 +66,6 @@ class FakeRoot {
   void exit(const Tracee& t, Pending& p, int64_t result);
   // An overlay copy-up made `upper` from `host`: the copy keeps what the guest
   // saw, the host's record (if any) and its mode (set-id bits included).
-  // Whether reads (getxattr, listxattr) are resolved here from their
-  // arguments; the guest view translates them itself (and they are not faked there).
-  bool resolve_reads = true;
   void copied_up(const std::string& host, const std::string& upper, const std::string& guest, uint32_t host_mode);
 
  private:

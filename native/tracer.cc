@@ -516,7 +516,6 @@ class Supervisor {
     if (spec_.fake_root) {
       if (owners_.open(spec_.owner_db) < 0) return fail(("cannot open the ownership database " + spec_.owner_db).c_str());
       fake_ = std::make_unique<FakeRoot>(spec_.fake_uid, spec_.fake_gid, owners_);
-      fake_->resolve_reads = !ov_;  // the guest view resolves its reads itself
       if (ov_)
         ov_->on_copy_up([this](const std::string& host, const std::string& upper, const std::string& g, mode_t mode) {
           fake_->copied_up(host, upper, g, mode);
@@ -1562,6 +1561,8 @@ class Supervisor {
       std::string named = given[0];
       if (row.nr == __NR_execveat && !named.empty() && named[0] != '/' && static_cast<int>(args[0]) != AT_FDCWD)
         named = obj[0].guest;
+      // Fake root's xattr reads look at the host object the guest path names.
+      if (fake_ && row.fake != Fake::None && !by_fd[0]) targets_[0] = Target{obj[0].exists && !obj[0].anon, obj[0].host, false, obj[0].guest};
       return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty);
     }
 

@@ -336,7 +336,9 @@ describe.each(ASKING)('privileged xattrs are recorded, shown and packed (%s)', (
   test('setcap, getcap, trusted.* set, read by path and fd, listed, removed; catbox pack as fakeroot + GNU tar --xattrs', async () => {
     asking(ptraceOnly)
     const tmp = makeTmpDirs()
-    const steps = 'cp /bin/true t && cp /bin/true u && setcap cap_net_raw+ep t && setcap cap_chown+ep u && setcap -r u'
+    // w: a chown after its setcap keeps the capability, as under fakeroot (the kernel would clear it).
+    const steps =
+      'cp /bin/true t && cp /bin/true u && cp /bin/true w && setcap cap_net_raw+ep t && setcap cap_chown+ep u && setcap -r u && setcap cap_kill+ep w && chown 0:0 w'
     const py = [
       'import os',
       'os.setxattr("t", "trusted.x", b"1")',
@@ -348,16 +350,17 @@ describe.each(ASKING)('privileged xattrs are recorded, shown and packed (%s)', (
       'os.removexattr("t", "trusted.x")',
       'try: os.removexattr("t", "trusted.x")',
       'except OSError as e: print(e.strerror)',
-      'print(sorted(os.listxattr("t")), sorted(os.listxattr("u")))',
+      'print(sorted(os.listxattr("t")), sorted(os.listxattr("u")), sorted(os.listxattr("w")))',
     ].join('\n')
-    const r = await fakeSh(tmp, `${steps} && getcap t u && python3 -c '${py}'`)
+    const r = await fakeSh(tmp, `${steps} && getcap t u w && python3 -c '${py}'`)
     expect(r).toEqual({
       out: [
         't cap_net_raw=ep',
+        'w cap_kill=ep',
         "['security.capability', 'trusted.x', 'user.y'] ['security.capability', 'trusted.x', 'user.y'] b'1' b'1'",
         'EEXIST',
         'No data available',
-        "['security.capability', 'user.y'] []",
+        "['security.capability', 'user.y'] [] ['security.capability']",
         '',
       ].join('\n'),
       err: '',
@@ -371,7 +374,7 @@ describe.each(ASKING)('privileged xattrs are recorded, shown and packed (%s)', (
     await pack({from: tmp.allowed, out: ours, format: 'tar', owners: await readOwners(journal(tmp))})
     const theirsDir = join(tmp.base, 'theirs')
     execFileSync('mkdir', [theirsDir])
-    execFileSync('fakeroot', ['sh', '-c', `cd ${theirsDir} && ${steps} && tar --xattrs --sort=name -cf ../theirs.tar t u`])
+    execFileSync('fakeroot', ['sh', '-c', `cd ${theirsDir} && ${steps} && tar --xattrs --sort=name -cf ../theirs.tar t u w`])
     const packed = paxXattrs(ours)
     expect(packed).toBe(paxXattrs(join(tmp.base, 'theirs.tar')))
     expect(packed).toMatch(/^t SCHILY\.xattr\.security\.capability 01000002/)
@@ -383,4 +386,26 @@ describe.each(ASKING)('privileged xattrs are recorded, shown and packed (%s)', (
       expect(execFileSync('getcap', [join(out, 't')], {encoding: 'utf8'}).trim()).toBe(`${join(out, 't')} cap_net_raw=ep`)
     }
   })
+})
+
+test('privileged xattrs in the guest view: set on a new file and on a host file (copied up), shown by path and by fd', async () => {
+  const fx = makeOverlay()
+  const lower = join(fx.host, 'lower')
+  execFileSync('cp', ['/bin/true', lower])
+  const py = 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); print(os.getxattr(fd, "security.capability").hex()[:8], "security.capability" in os.listxattr(fd))'
+  const r = await runCaptured(fx.tmp, {
+    command: ['/bin/sh', '-c', `cp /bin/true new && setcap cap_net_raw+ep new && setcap cap_chown+ep lower && getcap new lower && python3 -c '${py}' lower`],
+    writable: ['/'],
+    cwd: fx.host,
+    env: {PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C'},
+    guestView: {root: {dir: fx.upper, whiteouts: fx.whiteouts}, maps: [{host: fx.tmp.io, guest: fx.tmp.io, mode: 'rw'}], cache: fx.cache},
+    fakeRoot: {db: journal(fx.tmp)},
+  })
+  expect({out: r.stdout, err: r.stderr, code: r.result.exitCode}).toEqual({
+    out: 'new cap_net_raw=ep\nlower cap_chown=ep\n01000002 True\n',
+    err: '',
+    code: 0,
+  })
+  // Nothing on the host file, nothing on disk in upper.
+  expect(execFileSync('getcap', [lower, join(fx.upper, lower), join(fx.upper, fx.host, 'new')], {encoding: 'utf8'})).toBe('')
 })
