@@ -249,9 +249,11 @@ Action FakeRoot::acl_mode(const SyscallDef& row, pid_t tid, const uint64_t* args
   if (fd < 0) return {};
   FileId now;
   std::string via = "/proc/self/fd/" + std::to_string(fd);
-  int rc = file_id_at(via, true, &now, nullptr, nullptr) == 0 && now.ino == id.ino && now.dev == id.dev
-               ? chmod(via.c_str(), disk_bits(perms, S_ISDIR(mode)))
-               : -1;
+  if (file_id_at(via, true, &now, nullptr, nullptr) < 0 || now.ino != id.ino || now.dev != id.dev) {
+    close(fd);
+    return {};  // it changed under us: the kernel's call, as asked
+  }
+  int rc = chmod(via.c_str(), disk_bits(perms, S_ISDIR(mode)));
   int err = errno;
   close(fd);
   if (rc < 0) return skip(-err);

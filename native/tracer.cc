@@ -1562,7 +1562,8 @@ class Supervisor {
       if (row.nr == __NR_execveat && !named.empty() && named[0] != '/' && static_cast<int>(args[0]) != AT_FDCWD)
         named = obj[0].guest;
       // Fake root's xattr reads look at the host object the guest path names.
-      if (fake_ && row.fake != Fake::None && !by_fd[0]) targets_[0] = Target{obj[0].exists && !obj[0].anon, obj[0].host, false, obj[0].guest};
+      if (fake_ && (row.fake == Fake::GetXattr || row.fake == Fake::ListXattr))
+        targets_[0] = Target{obj[0].exists && !obj[0].anon, obj[0].host, false, obj[0].guest};
       return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty);
     }
 
