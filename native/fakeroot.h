@@ -29,13 +29,19 @@ struct Target {
 
 // Work left for the syscall-exit stop of one thread.
 struct Pending {
-  enum class Kind { None, Stat, Mknod, Drop } kind = Kind::None;
+  enum class Kind { None, Stat, Mknod, Create, Drop } kind = Kind::None;
   long nr = 0;
   uint64_t args[6] = {};
   FileId id;
-  std::string path;
-  uint32_t mode = 0;
+  std::string path;     // the record's name
+  std::string at;       // Mknod, Create: where to look at the new object (not followed)
+  bool by_fd = false;   // Create: the call returns an fd to the new object (open, creat, O_TMPFILE)
+  uint32_t mode = 0;    // Mknod, Create: the mode asked for, after the umask, type bits included
   uint64_t rdev = 0;
+  // Stat: the object the supervisor itself looked at (a notification's
+  // answer); empty when the call's own arguments name it.
+  std::string object;
+  bool object_follow = false;
 };
 
 // What to do with the call at its seccomp stop.
@@ -58,12 +64,24 @@ class FakeRoot {
   Action effect(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a, const Target& b, Pending* p);
   Action stat_entry(const SyscallDef& row, const uint64_t* args, Pending* p);
   void exit(const Tracee& t, Pending& p, int64_t result);
+  // An overlay copy-up made `upper` from `host`: the copy keeps what the guest
+  // saw, the host's record (if any) and its mode (set-id bits included).
+  void copied_up(const std::string& host, const std::string& upper, const std::string& guest, uint32_t host_mode);
 
  private:
+  // The mode argument of a call that creates an object of `type`.
+  Action create(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a, uint32_t type, Pending* p);
   void rewrite_stat(const Tracee& t, const Pending& p);
   void rewrite_statx(const Tracee& t, const Pending& p);
   // The record for an inode the tracee stat'ed, checked against a reused inode number.
   const OwnerRecord* lookup(const Tracee& t, const Pending& p, uint64_t dev, uint64_t ino, int64_t btime);
+
+  // The xattr calls: what fake root records and shows instead.
+  Action xattr(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a);
+  // setxattr of an ACL that is only a mode (cp -a, cp -p set modes so): done as chmod.
+  Action acl_mode(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a);
+  // The object a call that reads names (its operand or fd), when the tracer did not resolve it.
+  Target object(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& a) const;
 
   uint32_t uid_, gid_;
   OwnerDb& db_;

@@ -497,6 +497,17 @@ void Overlay::set_times(const std::string& g, const struct stat& st) const {
   close(dfd);
 }
 
+// The mode a copy of host object st is made with: a set-user-ID bit only when
+// the copy has the same owner (the supervisor's uid), a set-group-ID bit only
+// with the same group. A user's copy of a root-owned set-uid program would
+// otherwise be a set-uid program of that user, anywhere in the environment.
+static mode_t copy_mode(const struct stat& st) {
+  mode_t mode = st.st_mode & 07777;
+  if (st.st_uid != geteuid()) mode &= ~S_ISUID;
+  if (st.st_gid != getegid()) mode &= ~S_ISGID;
+  return mode;
+}
+
 int Overlay::make_dir(const std::string& g, mode_t mode) {
   int dfd = upper_dir_fd(parent_of(g));
   if (dfd < 0) return dfd;
@@ -542,9 +553,10 @@ int Overlay::make_parents(const std::string& g) {
     if (!next.upper) {
       struct stat st;
       bool have = next.layer == Layer::Lower && stat(next.host.c_str(), &st) == 0;
-      rc = make_dir(next.guest, have ? st.st_mode : 0755);
+      rc = make_dir(next.guest, have ? copy_mode(st) : 0755);
       if (rc < 0) break;
       if (have) made.emplace_back(next.guest, st);
+      if (have && copied_up_) copied_up_(next.host, cfg_.upper_dir + next.guest, next.guest, st.st_mode);
       next.upper = true;
       next.host = cfg_.upper_dir + next.guest;
       next.layer = Layer::Upper;
@@ -589,7 +601,7 @@ int Overlay::copy_file(const std::string& from, const std::string& g, const stru
       break;
     }
   }
-  if (rc == 0 && fchmod(out, st.st_mode & 07777) < 0) rc = -errno;
+  if (rc == 0 && fchmod(out, copy_mode(st)) < 0) rc = -errno;
   if (rc == 0) {
     timespec t[2] = {st.st_atim, st.st_mtim};
     futimens(out, t);
@@ -620,7 +632,7 @@ int Overlay::copy_up(const GuestObject& o) {
     if (S_ISREG(st.st_mode)) {
       rc = copy_file(o.host, o.guest, st);
     } else if (S_ISDIR(st.st_mode)) {
-      rc = make_dir(o.guest, st.st_mode);
+      rc = make_dir(o.guest, copy_mode(st));
       if (rc == 0) set_times(o.guest, st);
     } else if (S_ISLNK(st.st_mode)) {
       std::string target;
@@ -639,6 +651,9 @@ int Overlay::copy_up(const GuestObject& o) {
     generation_++;
     copy_ups_++;
     forget();
+    struct stat st;
+    if (copied_up_ && o.layer != Layer::Virtual && lstat(o.host.c_str(), &st) == 0)
+      copied_up_(o.host, cfg_.upper_dir + o.guest, o.guest, st.st_mode);
   }
   return rc;
 }

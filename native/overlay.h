@@ -6,6 +6,7 @@
 // builds merged directory listings, and translates host paths back.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -92,6 +93,11 @@ class Overlay {
   int make_parents(const std::string& g);
   // Copies o (a lower file, directory or symlink) into upper: content, mode, times; 0 or -errno.
   int copy_up(const GuestObject& o);
+  // Called after a copy-up made upper path `upper` (guest g) from host path
+  // `host` whose mode was `host_mode` (the copy may lack its set-id bits).
+  using CopiedUp =
+      std::function<void(const std::string& host, const std::string& upper, const std::string& g, mode_t host_mode)>;
+  void on_copy_up(CopiedUp f) { copied_up_ = std::move(f); }
   // Hides the lower entry at g and below; persisted before it returns.
   int add_whiteout(const std::string& g);
   bool whiteout(const std::string& g) const { return whiteouts_.count(g) > 0; }
@@ -155,6 +161,7 @@ class Overlay {
   uint64_t merged_made_ = 0;
   uint64_t copy_ups_ = 0;
   uint64_t whiteouts_added_ = 0;
+  CopiedUp copied_up_;
 };
 
 }  // namespace catbox

@@ -10,6 +10,8 @@
 namespace catbox {
 namespace {
 
+constexpr int64_t kUnchangedId = 0xffffffffLL;
+
 // Our own journal format only: "key":number or "key":"string".
 bool field_num(const std::string& line, const char* key, int64_t* out) {
   std::string k = std::string("\"") + key + "\":";
@@ -61,6 +63,22 @@ std::string json_str(const std::string& s) {
     }
   }
   return out + "\"";
+}
+
+std::string to_hex(const std::string& v) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : v) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+std::string from_hex(const std::string& h) {
+  std::string out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) out += static_cast<char>(strtol(h.substr(i, 2).c_str(), nullptr, 16));
+  return out;
 }
 
 }  // namespace
@@ -122,8 +140,17 @@ void OwnerDb::apply_line(const std::string& line) {
   r.path = path;
   if (op == "own") {
     r.has_owner = true;
-    if (field_num(line, "uid", &v)) r.uid = static_cast<uint32_t>(v);
-    if (field_num(line, "gid", &v)) r.gid = static_cast<uint32_t>(v);
+    // 4294967295 (-1, "unchanged") is no owner: older catbox wrote it for chown :GROUP.
+    if (field_num(line, "uid", &v) && v != kUnchangedId) r.uid = static_cast<uint32_t>(v);
+    if (field_num(line, "gid", &v) && v != kUnchangedId) r.gid = static_cast<uint32_t>(v);
+  } else if (op == "xattr") {
+    std::string name, value;
+    if (!field_str(line, "name", &name)) return;
+    if (field_num(line, "remove", &v) && v) {
+      r.xattrs.erase(name);
+    } else if (field_str(line, "value", &value)) {
+      r.xattrs[name] = from_hex(value);
+    }
   } else if (op == "mode" || op == "node") {
     r.has_mode = true;
     if (field_num(line, "mode", &v)) r.mode = static_cast<uint32_t>(v);
@@ -187,6 +214,20 @@ void OwnerDb::set_node(const FileId& id, const std::string& path, uint32_t mode,
   r.rdev = rdev;
   r.path = path;
   append("node", id, path, ",\"mode\":" + std::to_string(mode) + ",\"rdev\":" + std::to_string(rdev));
+}
+
+void OwnerDb::set_xattr(const FileId& id, const std::string& path, const std::string& name, const std::string& value) {
+  OwnerRecord& r = slot(id);
+  r.xattrs[name] = value;
+  r.path = path;
+  append("xattr", id, path, ",\"name\":" + json_str(name) + ",\"value\":\"" + to_hex(value) + "\"");
+}
+
+void OwnerDb::remove_xattr(const FileId& id, const std::string& path, const std::string& name) {
+  OwnerRecord& r = slot(id);
+  r.xattrs.erase(name);
+  r.path = path;
+  append("xattr", id, path, ",\"name\":" + json_str(name) + ",\"remove\":1");
 }
 
 void OwnerDb::drop(const FileId& id, const std::string& path) {

@@ -7,9 +7,12 @@
 //   {"op":"own","dev":D,"ino":I,"btime":B,"path":"..","uid":U,"gid":G}
 //   {"op":"mode","dev":D,"ino":I,"btime":B,"path":"..","mode":M}     (M with type bits)
 //   {"op":"node","dev":D,"ino":I,"btime":B,"path":"..","mode":M,"rdev":R}
+//   {"op":"xattr","dev":D,"ino":I,"btime":B,"path":"..","name":"security.capability","value":"HEX"}
+//   {"op":"xattr","dev":D,"ino":I,"btime":B,"path":"..","name":"..","remove":1}
 //   {"op":"drop","dev":D,"ino":I,"btime":B,"path":".."}
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 
@@ -39,6 +42,7 @@ struct OwnerRecord {
   bool has_mode = false;
   uint32_t mode = 0;  // full st_mode, type bits included
   uint64_t rdev = 0;
+  std::map<std::string, std::string> xattrs;  // privileged xattrs set, by name: their values
   std::string path;   // the last name it was changed under (for reports)
 };
 
@@ -59,6 +63,8 @@ class OwnerDb {
   void set_owner(const FileId& id, const std::string& path, uint32_t current_mode, int64_t uid, int64_t gid);
   void set_mode(const FileId& id, const std::string& path, uint32_t mode);
   void set_node(const FileId& id, const std::string& path, uint32_t mode, uint64_t rdev);
+  void set_xattr(const FileId& id, const std::string& path, const std::string& name, const std::string& value);
+  void remove_xattr(const FileId& id, const std::string& path, const std::string& name);
   void drop(const FileId& id, const std::string& path);
   size_t size() const { return records_.size(); }
 

@@ -54,8 +54,8 @@ constexpr SyscallDef path2(int nr, const char* name, PathOperand a, PathOperand 
                            Fake fake = Fake::None) {
   return {nr, name, Filter::Trace, Kind::Path, flags, -1, a, b, 0, fake, -1};
 }
-constexpr SyscallDef open_call(int nr, const char* name, PathOperand a, int8_t flags) {
-  return {nr, name, Filter::TraceOpen, Kind::Path, flags, -1, a, kNone, 0};
+constexpr SyscallDef open_call(int nr, const char* name, PathOperand a, int8_t flags, int8_t mode) {
+  return {nr, name, Filter::TraceOpen, Kind::Path, flags, -1, a, kNone, 0, Fake::Create, mode};
 }
 constexpr SyscallDef fd_call(int nr, const char* name, Fake fake = Fake::None, int8_t val = -1) {
   return {nr, name, Filter::Trace, Kind::Fd, -1, 0, kNone, kNone, 0, fake, val};
@@ -76,6 +76,11 @@ constexpr SyscallDef stat_call(int nr, const char* name, int8_t buf, PathOperand
 constexpr SyscallDef read_call(int nr, const char* name, PathOperand a, int8_t flags = -1) {
   return {nr, name, Filter::Overlay, Kind::Path, flags, -1, a, kNone, 0, Fake::None, -1};
 }
+// getxattr and listxattr (and their fd forms, fd in arg 0): stop in fake root
+// (and in overlay mode when they name a path).
+constexpr SyscallDef xattr_read(int nr, const char* name, PathOperand a, Fake fake, int8_t val) {
+  return {nr, name, Filter::FakeRoot, Kind::Path, -1, static_cast<int8_t>(a.path < 0 ? 0 : -1), a, kNone, 0, fake, val};
+}
 constexpr SyscallDef overlay_refuse(int nr, const char* name, int err) {
   return {nr, name, Filter::OverlayErrno, Kind::Path, -1, -1, kNone, kNone, err, Fake::None, -1};
 }
@@ -83,16 +88,16 @@ constexpr SyscallDef overlay_refuse(int nr, const char* name, int err) {
 // Most frequent first: the filter tests rows in this order.
 const SyscallDef kRows[] = {
     // --- opening for write ---
-    open_call(__NR_openat, "openat", At(0, 1, Follow::OpenFlags, Access::Open), 2),
-    open_call(__NR_open, "open", P(0, Follow::OpenFlags, Access::Open), 1),
-    path1(__NR_creat, "creat", P(0, Follow::OpenFlags, Access::Open)),
+    open_call(__NR_openat, "openat", At(0, 1, Follow::OpenFlags, Access::Open), 2, 3),
+    open_call(__NR_open, "open", P(0, Follow::OpenFlags, Access::Open), 1, 2),
+    path1(__NR_creat, "creat", P(0, Follow::OpenFlags, Access::Open), -1, Fake::Create, 1),
     refuse(__NR_openat2, "openat2", ENOSYS),  // open_how lives in tracee memory; libc falls back to openat
     path1(__NR_truncate, "truncate", P(0, Follow::Yes, Access::Modify)),
     fd_call(__NR_ftruncate, "ftruncate"),
 
     // --- namespace: create, remove, rename, link ---
-    path1(__NR_mkdir, "mkdir", P(0, Follow::No, Access::Create)),
-    path1(__NR_mkdirat, "mkdirat", At(0, 1, Follow::No, Access::Create)),
+    path1(__NR_mkdir, "mkdir", P(0, Follow::No, Access::Create), -1, Fake::Create, 1),
+    path1(__NR_mkdirat, "mkdirat", At(0, 1, Follow::No, Access::Create), -1, Fake::Create, 2),
     path1(__NR_mknod, "mknod", P(0, Follow::No, Access::Create), -1, Fake::Mknod, 1),
     path1(__NR_mknodat, "mknodat", At(0, 1, Follow::No, Access::Create), -1, Fake::Mknod, 2),
     path1(__NR_rmdir, "rmdir", P(0, Follow::No, Access::Remove), -1, Fake::Unlink),
@@ -123,12 +128,12 @@ const SyscallDef kRows[] = {
     path1(__NR_utimes, "utimes", P(0, Follow::Yes, Access::Modify)),
     path1(__NR_futimesat, "futimesat", At(0, 1, Follow::Yes, Access::Modify, Empty::NullOrAtEmptyPath)),
     path1(__NR_utimensat, "utimensat", At(0, 1, Follow::UnlessNoFollow, Access::Modify, Empty::NullOrAtEmptyPath), 3),
-    path1(__NR_setxattr, "setxattr", P(0, Follow::Yes, Access::Modify)),
-    path1(__NR_lsetxattr, "lsetxattr", P(0, Follow::No, Access::Modify)),
-    fd_call(__NR_fsetxattr, "fsetxattr"),
-    path1(__NR_removexattr, "removexattr", P(0, Follow::Yes, Access::Modify)),
-    path1(__NR_lremovexattr, "lremovexattr", P(0, Follow::No, Access::Modify)),
-    fd_call(__NR_fremovexattr, "fremovexattr"),
+    path1(__NR_setxattr, "setxattr", P(0, Follow::Yes, Access::Modify), -1, Fake::SetXattr, 1),
+    path1(__NR_lsetxattr, "lsetxattr", P(0, Follow::No, Access::Modify), -1, Fake::SetXattr, 1),
+    fd_call(__NR_fsetxattr, "fsetxattr", Fake::SetXattr, 1),
+    path1(__NR_removexattr, "removexattr", P(0, Follow::Yes, Access::Modify), -1, Fake::RemoveXattr, 1),
+    path1(__NR_lremovexattr, "lremovexattr", P(0, Follow::No, Access::Modify), -1, Fake::RemoveXattr, 1),
+    fd_call(__NR_fremovexattr, "fremovexattr", Fake::RemoveXattr, 1),
     special(__NR_ioctl, "ioctl", Filter::TraceIoctl, Kind::Ioctl),
 
     // --- fake root: identity and what stat shows ---
@@ -148,6 +153,7 @@ const SyscallDef kRows[] = {
     identity(__NR_setfsgid, "setfsgid"),
     identity(__NR_setgroups, "setgroups"),
     identity(__NR_getgroups, "getgroups"),
+    identity(__NR_capset, "capset"),
     stat_call(__NR_newfstatat, "newfstatat", 2, At(0, 1, Follow::UnlessNoFollow, Access::Read, Empty::AtEmptyPath), 3),
     stat_call(__NR_statx, "statx", 4, At(0, 1, Follow::UnlessNoFollow, Access::Read, Empty::AtEmptyPath), 2),
     stat_call(__NR_fstat, "fstat", 1),
@@ -163,10 +169,13 @@ const SyscallDef kRows[] = {
     read_call(__NR_chdir, "chdir", P(0, Follow::Yes, Access::Read)),
     read_call(__NR_execve, "execve", P(0, Follow::Yes, Access::Read)),
     read_call(__NR_execveat, "execveat", At(0, 1, Follow::UnlessNoFollow, Access::Read, Empty::AtEmptyPath), 4),
-    read_call(__NR_getxattr, "getxattr", P(0, Follow::Yes, Access::Read)),
-    read_call(__NR_lgetxattr, "lgetxattr", P(0, Follow::No, Access::Read)),
-    read_call(__NR_listxattr, "listxattr", P(0, Follow::Yes, Access::Read)),
-    read_call(__NR_llistxattr, "llistxattr", P(0, Follow::No, Access::Read)),
+    // Reads of xattrs: translated in overlay mode, shown as recorded in fake root.
+    xattr_read(__NR_getxattr, "getxattr", P(0, Follow::Yes, Access::Read), Fake::GetXattr, 1),
+    xattr_read(__NR_lgetxattr, "lgetxattr", P(0, Follow::No, Access::Read), Fake::GetXattr, 1),
+    xattr_read(__NR_fgetxattr, "fgetxattr", kNone, Fake::GetXattr, 1),
+    xattr_read(__NR_listxattr, "listxattr", P(0, Follow::Yes, Access::Read), Fake::ListXattr, 1),
+    xattr_read(__NR_llistxattr, "llistxattr", P(0, Follow::No, Access::Read), Fake::ListXattr, 1),
+    xattr_read(__NR_flistxattr, "flistxattr", kNone, Fake::ListXattr, 1),
     read_call(__NR_statfs, "statfs", P(0, Follow::Yes, Access::Read)),
     read_call(__NR_inotify_add_watch, "inotify_add_watch", P(1, Follow::Yes, Access::Read)),
     read_call(__NR_name_to_handle_at, "name_to_handle_at", At(0, 1, Follow::IfFollow, Access::Read, Empty::AtEmptyPath), 4),

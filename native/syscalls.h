@@ -70,7 +70,15 @@ enum class Fake : uint8_t {
   None,
   Chown,   // not performed; uid at val_arg, gid at val_arg + 1 recorded
   Chmod,   // performed with harmless bits; the full mode (val_arg) recorded
-  Mknod,   // a device becomes an empty file; mode at val_arg, dev at val_arg + 1 recorded
+  Mknod,   // a device becomes an empty file; mode at val_arg, dev at val_arg + 1 recorded;
+           // other types are created as Create does
+  Create,  // creates with a mode at val_arg (open with O_CREAT or O_TMPFILE, creat, mkdir):
+           // made on disk without set-id or sticky bits and with the owner's access, and the
+           // mode asked for recorded when that differs
+  SetXattr,     // a privileged xattr (security.*, trusted.*) recorded, not set; name at val_arg
+  RemoveXattr,  // a recorded one removed; name at val_arg
+  GetXattr,     // a recorded one shown; name at val_arg, buffer and size after it
+  ListXattr,    // recorded names shown with the real ones; buffer at val_arg, size after it
   Unlink,  // operand a's record goes when its last link does
   Rename,  // operand b's record goes when it is replaced
 };

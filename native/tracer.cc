@@ -528,6 +528,10 @@ class Supervisor {
     if (spec_.fake_root) {
       if (owners_.open(spec_.owner_db) < 0) return fail(("cannot open the ownership database " + spec_.owner_db).c_str());
       fake_ = std::make_unique<FakeRoot>(spec_.fake_uid, spec_.fake_gid, owners_);
+      if (ov_)
+        ov_->on_copy_up([this](const std::string& host, const std::string& upper, const std::string& g, mode_t mode) {
+          fake_->copied_up(host, upper, g, mode);
+        });
     }
     if (spec_.trace.any() && !spec_.event_log.empty() && log_.open(spec_.event_log) < 0)
       return fail(("cannot open the event log " + spec_.event_log).c_str());
@@ -842,7 +846,9 @@ class Supervisor {
     bool dirty = false;  // regs were changed (translated arguments)
     if (ov_) {
       switch (row->kind) {
-        case Kind::Path: d = guest_paths(t, proc, *row, args, regs, &act, &dirty); break;
+        case Kind::Path:
+          if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);  // not fgetxattr, flistxattr
+          break;
         case Kind::Stat:
           if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);
           if (d.allow && !act.skip && fake_) act.exit_stop |= fake_->stat_entry(*row, args, &proc.pending).exit_stop;
@@ -1556,6 +1562,8 @@ class Supervisor {
       // Fake root shows what was recorded, as at a syscall-exit stop.
       Pending p;
       fake_->stat_entry(row, args, &p);
+      p.object = path;  // what it names was looked up here: no need to read the arguments again
+      p.object_follow = follow;
       fake_->exit(t, p, 0);
     }
     return true;
@@ -1789,6 +1797,9 @@ class Supervisor {
       std::string named = given[0];
       if (row.nr == __NR_execveat && !named.empty() && named[0] != '/' && static_cast<int>(args[0]) != AT_FDCWD)
         named = obj[0].guest;
+      // Fake root's xattr reads look at the host object the guest path names.
+      if (fake_ && (row.fake == Fake::GetXattr || row.fake == Fake::ListXattr))
+        targets_[0] = Target{obj[0].exists && !obj[0].anon, obj[0].host, false, obj[0].guest};
       return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty);
     }
 

@@ -88,6 +88,8 @@ export interface PackEntry {
   /** The owner's and group's names ('' when the id has none), as GNU tar writes them. */
   uname?: string
   gname?: string
+  /** Recorded xattrs, sorted by name: pax SCHILY.xattr.NAME records, as GNU tar --xattrs writes them. */
+  xattrs?: Array<[string, Buffer]>
 }
 
 export interface PackResult {
@@ -226,6 +228,7 @@ function describe(
     entry.linkpath = target.text
     if (target.bytes) entry.linkBytes = target.bytes
   }
+  if (record?.xattrs?.size) entry.xattrs = [...record.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   if (type === 'CharacterDevice' || type === 'BlockDevice') {
     const {major, minor} = splitDev(record?.rdev ?? Number(st!.rdev))
     entry.devmajor = major
@@ -252,6 +255,7 @@ function headerBlocks(e: PackEntry): Buffer[] {
   const block = Buffer.alloc(512)
   const header = new Header(data)
   header.encode(block, 0)
+  if (e.xattrs?.length) return [xattrPax(e, data.mtime, header.needPax), block]
   if (!header.needPax) return [block]
   // Long names or large ids: a PAX extended header carries them.
   const pax = new Pax({path: e.name, linkpath: e.linkpath, uid: e.uid, gid: e.gid, size: e.size, mtime: data.mtime})
@@ -328,6 +332,23 @@ function binaryNames(blocks: Buffer[], e: PackEntry): Buffer[] {
   setChecksum(header)
   out[0] = Buffer.concat([header, data, Buffer.alloc((512 - (data.length % 512)) % 512)])
   return out
+}
+
+/** A pax extended header with e's xattrs (and, when the ustar header cannot hold them, its long fields). */
+function xattrPax(e: PackEntry, mtime: Date, long: boolean): Buffer {
+  const records: Buffer[] = []
+  if (long) {
+    records.push(paxRecord('path', Buffer.from(e.name)))
+    if (e.linkpath) records.push(paxRecord('linkpath', Buffer.from(e.linkpath)))
+    for (const [key, value] of [['uid', e.uid], ['gid', e.gid], ['size', e.size], ['mtime', Math.floor(mtime.getTime() / 1000)]] as const)
+      records.push(paxRecord(key, Buffer.from(String(value))))
+  }
+  for (const [name, value] of e.xattrs ?? []) records.push(paxRecord(`SCHILY.xattr.${name}`, value))
+  const body = Buffer.concat(records)
+  const block = Buffer.alloc(512)
+  const base = e.name.replace(/\/$/, '').split('/').pop() ?? ''
+  new Header({path: `./PaxHeaders/${base}`.slice(0, 99), mode: 0o644, uid: 0, gid: 0, size: body.length, mtime, type: 'ExtendedHeader'}).encode(block, 0)
+  return Buffer.concat([block, body, Buffer.alloc((512 - (body.length % 512)) % 512)])
 }
 
 /** A Writable's write as a promise that waits for drain; no listener outlives its write. */

@@ -17,6 +17,8 @@ export interface OwnerRecord {
   /** Full st_mode, type bits included. */
   mode?: number
   rdev?: number
+  /** Privileged xattrs the build set (security.capability...), by name. */
+  xattrs?: Map<string, Buffer>
 }
 
 export type OwnerTable = Map<string, OwnerRecord>
@@ -24,7 +26,7 @@ export type OwnerTable = Map<string, OwnerRecord>
 export const inodeKey = (dev: bigint, ino: bigint): string => `${dev}:${ino}`
 
 interface JournalLine {
-  op: 'own' | 'mode' | 'node' | 'drop'
+  op: 'own' | 'mode' | 'node' | 'xattr' | 'drop'
   dev: number
   ino: number
   btime?: number
@@ -33,7 +35,13 @@ interface JournalLine {
   gid?: number
   mode?: number
   rdev?: number
+  /** xattr: its name, and its value in hex, or remove: 1. */
+  name?: string
+  value?: string
+  remove?: number
 }
+
+const UNCHANGED = 0xffffffff
 
 // The journal's numbers exceed 2^53 (dev and btime): read them as text.
 const BIG_FIELDS = /"(dev|ino|btime)":(\d+)/g
@@ -70,8 +78,14 @@ export function applyJournalLine(table: OwnerTable, line: string): void {
   if (btime !== 0n) record.btime = btime
   record.path = entry.path ?? record.path
   if (entry.op === 'own') {
-    record.uid = entry.uid
-    record.gid = entry.gid
+    // 4294967295 is chown's -1, "unchanged": older catbox wrote it for chown :GROUP.
+    record.uid = entry.uid === UNCHANGED ? record.uid : entry.uid
+    record.gid = entry.gid === UNCHANGED ? record.gid : entry.gid
+  } else if (entry.op === 'xattr') {
+    if (entry.name === undefined) return
+    record.xattrs ??= new Map()
+    if (entry.remove) record.xattrs.delete(entry.name)
+    else record.xattrs.set(entry.name, Buffer.from(entry.value ?? '', 'hex'))
   } else {
     record.mode = entry.mode
     if (entry.op === 'node') record.rdev = entry.rdev

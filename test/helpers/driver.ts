@@ -12,7 +12,18 @@ import type {TmpDirs} from './tmp.js'
 export type Build = 'dyn' | 'static'
 export const BUILDS: Build[] = ['dyn', 'static']
 
-export type DriverName = 'fs_open' | 'fs_create' | 'fs_remove' | 'fs_meta' | 'net' | 'escapes' | 'procs' | 'statids' | 'hardening' | 'lease'
+export type DriverName =
+  | 'fs_open'
+  | 'fs_create'
+  | 'fs_remove'
+  | 'fs_meta'
+  | 'net'
+  | 'escapes'
+  | 'procs'
+  | 'statids'
+  | 'hardening'
+  | 'lease'
+  | 'modes'
 
 const driversDir = fileURLToPath(new URL('../drivers/', import.meta.url))
 
@@ -37,6 +48,8 @@ export interface RunDriverOptions {
   env?: Record<string, string>
   /** Called when a process of the build dies of a signal; given, every process is followed by ptrace. */
   onChildDiedUnexpectedly?: (pid: number, signal: number) => void
+  /** Fake root, with its ownership journal. */
+  fakeRoot?: RunOptions['fakeRoot']
 }
 
 export interface DriverOutcome {
