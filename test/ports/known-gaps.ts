@@ -16,6 +16,20 @@ export const knownGaps: Record<string, Gap> = {
   },
   'pardus.test_invalid_event_hooks':
     'run() does not check that onChildInitialized is a function: the command runs, then run() rejects with CALLBACK_FAILED (exitCode 1)',
+  'proot.test-11111111': 'a regular file named with a trailing "/" or "/." opens in the guest view (cat d1/r2/ succeeds; bare: ENOTDIR)',
+  'proot.test-88888888': 'open("FILE/") succeeds in the guest view instead of failing with ENOTDIR',
+  'proot.test-dfb0c3b6': 'readlink /proc/self/fd/0/ (a pipe, trailing "/") succeeds in the guest view instead of failing with ENOTDIR',
+  'proot.test-cccccccc': 'rmdir d/. removes d in the guest view (bare: EINVAL); rmdir d/./ then fails with ENOENT',
+  'proot.test-5bed7142': 'pwd -P in a directory removed from under the shell prints the old path and exits 0 (bare: fails)',
+  'proot.test-d1da0d8d#unmapped-name': 'getcwd of a host directory that a map also shows answers the map\'s guest path, even when the run was started in it by its own path',
+  'proot.test-67972fbe': 'a map whose guest path goes through a symlink of the environment\'s root is not seen through the symlink: ls of the map lists nothing',
+  'proot.test-commmmmm': '/proc/self/comm of a #! script run in the guest view is the interpreter\'s ("dash"), not the script\'s name',
+  'proot.test-517e1d6a#symlink': 'exec through a host symlink to a #! script whose interpreter is only in the environment\'s root fails: sh says "not found"',
+  'proot.test-1743dd3d': 'a #! script only in the environment\'s root runs without its x bit (exit 0; bare: 126, EACCES)',
+  'proot.test-ssssssss': 'getsockname of a unix socket bound with a 107-byte relative name gives a length of 108, not 107 as bare',
+  'proot.test-nnnnnnnn': 'getsockname of a unix socket bound at a guest path gives the host path in the environment\'s root (.../upper/...)',
+  'proot.test-5467b986#cwd': 'one host directory mapped at /a and then /b: a run started in /b gets /a from getcwd',
+  'proot.test-d1be631a#guest-view': 'mknod of a block device as fake root in the guest view: stat shows a regular empty file 0,0 (without the guest view it shows the device)',
 }
 
 const asRoot = process.getuid?.() === 0
