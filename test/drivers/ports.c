@@ -6,6 +6,7 @@
 #include "drv.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -106,6 +107,58 @@ static int op_sizes(char **a, int n) {
   long rc = syscall(SYS_getcwd, buf, sizeof buf);
   if (rc < 0) drv_setup_fail("getcwd", "");
   printf("getcwd %s %s\n", (size_t)rc == strlen(buf) + 1 ? "ok" : "wrong-size", buf);
+  memset(buf, 0, sizeof buf);
+  len = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", buf, sizeof buf - 1);
+  if (len < 0) drv_setup_fail("readlink", "/proc/self/exe");
+  printf("exe %s %s\n", (size_t)len == strlen(buf) ? "ok" : "wrong-size", buf);
+  return 0;
+}
+
+static void print_cwds(const char *when) {
+  char cwd[4096], link[4096];
+  if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "err %s", drv_errname(errno));
+  ssize_t len = readlink("/proc/self/cwd", link, sizeof link - 1);
+  if (len < 0) snprintf(link, sizeof link, "err %s", drv_errname(errno));
+  else link[len] = 0;
+  printf("%s getcwd %s proc %s\n", when, cwd, link);
+}
+
+static void *chdir_thread(void *dir) { return (void *)(long)chdir((const char *)dir); }
+
+/* thread_chdir DIR OTHER: a thread chdirs to DIR (the process's cwd), then a child chdirs to OTHER (only its own). */
+static int op_thread_chdir(char **a, int n) {
+  (void)n;
+  pthread_t thread;
+  void *rc;
+  if (pthread_create(&thread, NULL, chdir_thread, a[0]) != 0 || pthread_join(thread, &rc) != 0) drv_setup_fail("pthread", a[0]);
+  printf("thread chdir %s\n", rc == NULL ? "ok" : "failed");
+  print_cwds("after-thread");
+  pid_t pid = fork();
+  if (pid == 0) _exit(chdir(a[1]) == 0 ? 0 : 1);
+  int status;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) drv_setup_fail("fork", a[1]);
+  printf("child chdir %s\n", WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "ok" : "failed");
+  print_cwds("after-child");
+  return 0;
+}
+
+static void *setuid_thread(void *uid) { return (void *)(long)setuid((uid_t)(long)uid); }
+
+/* setuid_split: a child calls setuid(123) (its own uid only), then a thread calls setuid(124) (the whole process's). */
+static int op_setuid_split(char **a, int n) {
+  (void)a;
+  (void)n;
+  pid_t pid = fork();
+  if (pid == 0) _exit(setuid(123) == 0 && getuid() == 123 ? 0 : 1);
+  int status;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) drv_setup_fail("fork", "");
+  printf("child %s\n", WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "uid 123" : "failed");
+  printf("parent uid %d\n", (int)getuid());
+  pthread_t thread;
+  void *rc;
+  if (pthread_create(&thread, NULL, setuid_thread, (void *)124L) != 0 || pthread_join(thread, &rc) != 0) drv_setup_fail("pthread", "");
+  printf("thread setuid %s\n", rc == NULL ? "ok" : "failed");
+  printf("process uid %d\n", (int)getuid());
   return 0;
 }
 
@@ -284,6 +337,8 @@ static const struct drv_op ops[] = {
     {"pipekill", 1, "N", op_pipekill},
     {"ctor", 0, "", op_ctor},
     {"unix_bind", 1, "PATH", op_unix_bind},
+    {"thread_chdir", 2, "DIR OTHER", op_thread_chdir},
+    {"setuid_split", 0, "", op_setuid_split},
     {0, 0, 0, 0},
 };
 

@@ -30,6 +30,11 @@ export const knownGaps: Record<string, Gap> = {
   'proot.test-nnnnnnnn': 'getsockname of a unix socket bound at a guest path gives the host path in the environment\'s root (.../upper/...)',
   'proot.test-5467b986#cwd': 'one host directory mapped at /a and then /b: a run started in /b gets /a from getcwd',
   'proot.test-d1be631a#guest-view': 'mknod of a block device as fake root in the guest view: stat shows a regular empty file 0,0 (without the guest view it shows the device)',
+  'proot.test-bug-138': {
+    user: 'in the guest view, unlink, rmdir and stat of a path below a mode-0 directory fail with ENOENT instead of EACCES',
+  },
+  'proot.test-e87ca6ca': {user: 'setcap as fake root fails: "unable to set CAP_SETFCAP effective capability: Operation not permitted"'},
+  'proot.test-82ba4ba1#auxv': {user: 'LD_SHOW_AUXV under fake root shows the real ids (AT_UID: 1001 ...), not 0'},
 }
 
 const asRoot = process.getuid?.() === 0

@@ -221,10 +221,12 @@ port('proot.test-5467b986#cwd', 'one host directory mapped at /a and /b: a run s
   }
 })
 
-port('proot.test-c10e2073', 'readlink of /proc/self/cwd returns its length, getcwd(2) its length + 1', async () => {
+port('proot.test-c10e2073', 'readlink of /proc/self/cwd returns its length, getcwd(2) its length + 1; readlink of /proc/self/exe its length (test-d2175fc4)', async () => {
   const fx = makeOverlay()
-  const r = await runGuest(fx, [PORTS, 'sizes'])
-  expect(r.stdout).toBe(lines('readlink ok', `getcwd ok ${fx.host}`))
+  const prog = `${nowhere(fx)}/ports`
+  argvIn(fx, prog)
+  const r = await runGuest(fx, [prog, 'sizes'])
+  expect(r.stdout).toBe(lines('readlink ok', `getcwd ok ${fx.host}`, `exe ok ${prog}`))
 })
 
 port('proot.test-a8e69d6f', 'lstat("/proc/self/cwd/") follows the link: a directory', async () => {
@@ -256,6 +258,40 @@ port('proot.test-wwwwwwww', 'the cwd removed and made again, then entered again:
 
 port('proot.test-53355a5b', 'cd into a directory without search permission: as bare (fails for a user, works for root)', async () => {
   await parity({d: null}, [], 'chmod a-x d; (cd d) 2>/dev/null; echo $?; chmod a+x d', {})
+})
+
+port('proot.test-5bed7141', 'a thread\'s chdir (into a map) is the process\'s: getcwd and /proc/self/cwd follow; a child\'s chdir is its own', async () => {
+  const fx = makeOverlay()
+  const G = `${nowhere(fx)}/etc`
+  const r = await runGuest(fx, [PORTS, 'thread_chdir', G, '/usr'], {maps: [{host: fx.host, guest: G, mode: 'ro'}]})
+  expect(r.stdout).toBe(lines('thread chdir ok', `after-thread getcwd ${G} proc ${G}`, 'child chdir ok', `after-child getcwd ${G} proc ${G}`))
+})
+
+port('proot.test-rrrrrrrr', 'readlink /proc/self/root in the guest view is /', async () => {
+  const fx = makeOverlay()
+  expect((await runGuest(fx, 'readlink /proc/self/root')).stdout).toBe('/\n')
+})
+
+port('proot.test-bug-138', 'unlink of a directory (EISDIR), rmdir of a full one (ENOTEMPTY), both below a mode-0 directory, then again after chmod 700: as bare', async () => {
+  await parity(
+    {},
+    [],
+    [
+      'mkdir -p top/a/b',
+      'unlink top/a; echo $?',
+      'rmdir top/a; echo $?',
+      'chmod 0 top',
+      'unlink top/a/b; echo $?',
+      'rmdir top/a/b; echo $?',
+      'stat -c %F top/a/b; echo $?',
+      'chmod 700 top',
+      'unlink top/a; echo $?',
+      'rmdir top/a; echo $?',
+      'unlink top; echo $?',
+      'rmdir top; echo $?',
+      'rm -r top',
+    ].join('\n'),
+  )
 })
 
 // --- bindings (maps) -------------------------------------------------------
@@ -699,6 +735,25 @@ port('proot.test-82ba4ba1', 'with -0: getres[ug]id are 0; setresgid(1,1,1) and s
   writeFileSync(join(fx.host, 'f'), '')
   const r = await fakeRootGuest(fx, `chown root:root f && echo chown-ok; ${PORTS} resids`)
   expect(r.stdout).toBe(lines('chown-ok', 'uid 0 0 0 gid 0 0 0', 'setresgid ok', 'setresuid ok', 'uid 1 1 1 gid 1 1 1'))
+})
+
+port('proot.test-c5a7a0f0', 'with -0: a child\'s setuid(123) is its own; a thread\'s setuid(124) is the whole process\'s', async () => {
+  const fx = makeOverlay()
+  const r = await fakeRootGuest(fx, `${PORTS} setuid_split`)
+  expect(r.stdout).toBe(lines('child uid 123', 'parent uid 0', 'thread setuid ok', 'process uid 124'))
+})
+
+port('proot.test-e87ca6ca', 'with -0: setcap cap_setuid+ep on a copy of a program', async () => {
+  const fx = makeOverlay()
+  copyFileSync(TRUE, join(fx.host, 'prog'))
+  const r = await fakeRootGuest(fx, 'PATH=$PATH:/usr/sbin:/sbin; setcap cap_setuid+ep prog && getcap prog')
+  expect({stdout: r.stdout, stderr: r.stderr, exitCode: r.result.exitCode}).toEqual({stdout: 'prog cap_setuid=ep\n', stderr: '', exitCode: 0})
+})
+
+port('proot.test-82ba4ba1#auxv', 'with -0: the auxiliary vector a program starts with says uid and gid 0 (AT_UID, AT_EUID, AT_GID, AT_EGID)', async () => {
+  const fx = makeOverlay()
+  const r = await fakeRootGuest(fx, 'LD_SHOW_AUXV=1 /bin/true | grep -E "^AT_E?[UG]ID:" | tr -s " "')
+  expect(r.stdout).toBe(lines('AT_UID: 0', 'AT_EUID: 0', 'AT_GID: 0', 'AT_EGID: 0'))
 })
 
 for (const [id, guest] of [
