@@ -344,7 +344,7 @@ port('proot.test-aaaaaaaa', 'a program mapped at a guest path that does not exis
   expectClean(r)
 })
 
-port('proot.test-6b5a254a', 'maps whose host side is a symlink show the link\'s target\'s content; a later guest path that names the same place after ".." is the same map', async () => {
+port('proot.test-6b5a254a', 'a map whose host side is a symlink shows the content of the link\'s target', async () => {
   const fx = makeOverlay()
   const f1 = join(fx.tmp.base, 'foo1')
   const f2 = join(fx.tmp.base, 'foo2')
@@ -394,7 +394,7 @@ port('proot.test-e940896f', 'ls of a map\'s own directory and of each directory 
 
 // --- links read back -------------------------------------------------------
 
-port('proot.test-8e5fa256', 'a link in the environment\'s root hides the host\'s of the same name; a map shows the host\'s (also test-22222222, test-d2175fc3)', async () => {
+port('proot.test-8e5fa256', 'a link in the environment\'s root hides the host\'s of the same name; a map shows the host\'s (also test-d2175fc3, test-44444444)', async () => {
   const fx = makeOverlay()
   symlinkSync('/ced-host', join(fx.host, 'link'))
   symlinkSync('./rel-host', join(fx.host, 'rel'))
@@ -622,7 +622,7 @@ port('proot.test-xxxxxxxx', 'execve of a directory fails with EACCES, of a file 
   expect(r.stdout).toBe(lines(`${fx.host} err EACCES`, `${join(fx.host, 'data')} err ENOEXEC`))
 })
 
-port('proot.test-25069c12', 'execv("/proc/self/exe") with an empty argv, and with a NULL one, runs the program again', async () => {
+port('proot.test-25069c12', 'execv("/proc/self/exe") with an empty argv, and with a NULL one, runs the program again (also test-25069c13)', async () => {
   const fx = makeOverlay()
   const prog = `${nowhere(fx)}/ports`
   argvIn(fx, prog)
@@ -710,15 +710,15 @@ port('proot.test-oooooooo', 'children blocked writing to a pipe, killed with SIG
 
 // --- fake root (PRoot's -0 where catbox's fake root does the same) ----------
 
-/** sh -c script as fake root, in the guest view of fx unless guest is false (PRoot's -0 alone). */
-async function fakeRootGuest(fx: OverlayFixture, script: string, guest = true) {
+/** sh -c script as fake root (or the ids given: PRoot's -i), in the guest view of fx unless guest is false (PRoot's -0 alone). */
+async function fakeRootGuest(fx: OverlayFixture, script: string, guest = true, ids: {uid?: number; gid?: number} = {}) {
   const view = {root: {dir: fx.upper, whiteouts: fx.whiteouts}, maps: [{host: fx.tmp.io, guest: fx.tmp.io, mode: 'rw' as const}], cache: fx.cache}
   return runCaptured(fx.tmp, {
     command: ['/bin/sh', '-c', script],
     writable: ['/'],
     cwd: fx.host,
     env: {PATH, LC_ALL: 'C'},
-    fakeRoot: {db: join(fx.tmp.base, 'owners.jsonl')},
+    fakeRoot: {db: join(fx.tmp.base, 'owners.jsonl'), ...ids},
     ...(guest ? {guestView: view} : {}),
   })
 }
@@ -728,6 +728,13 @@ port('proot.test-ffffffff', 'with -0 (fake root) a file of the user shows as 0:0
   writeFileSync(join(fx.host, 'f'), '')
   const r = await fakeRootGuest(fx, 'stat -c %u:%g f; id -u; id -g')
   expect(r.stdout).toBe(lines('0:0', '0', '0'))
+})
+
+port('proot.test-ffffffff#i', 'with -i 123:456 (fake ids): a file of the user shows as 123:456, and id says 123 and 456 (also test-82ba4ba1.sh\'s -i ids)', async () => {
+  const fx = makeOverlay()
+  writeFileSync(join(fx.host, 'f'), '')
+  const r = await fakeRootGuest(fx, 'stat -c %u:%g f; id -u; id -g', true, {uid: 123, gid: 456})
+  expect(r.stdout).toBe(lines('123:456', '123', '456'))
 })
 
 port('proot.test-82ba4ba1', 'with -0: getres[ug]id are 0; setresgid(1,1,1) and setresuid(1,1,1) succeed and stay (also test-82ba4ba1.sh: chown root of a root file)', async () => {
