@@ -335,6 +335,7 @@ port('proot.test-c15999f9', 'a map at a guest path that does not exist creates n
   expectClean(r)
   expect(r.stdout).toBe(lines('dont'))
   expect(fingerprint(fx.host)).toEqual(before)
+  expect(readdirSync(fx.upper)).toEqual([]) // nor in the environment's root
 })
 
 port('proot.test-aaaaaaaa', 'a program mapped at a guest path that does not exist runs as the command', async () => {
