@@ -383,14 +383,31 @@ port('proot.test-654decce', 'maps deep below guest directories that do not exist
   expect(r.stdout).toContain('content of file1\n')
 })
 
-port('proot.test-e940896f', 'ls of a map\'s own directory and of each directory above it', async () => {
+port('proot.test-e940896f', 'ls of a map\'s own directory and of each directory above it, below a read-only directory of the environment\'s root', async () => {
   const fx = makeOverlay()
   makeTree(fx.host, {'t1/t2/t3/f': ''})
   const T3 = join(fx.host, 't1/t2/t3')
   const G = `${nowhere(fx)}${T3}`
+  // PRoot's case makes the rootfs's copy of the top directory read-only.
+  mkdirSync(join(fx.upper, nowhere(fx)), {recursive: true})
+  chmodSync(join(fx.upper, nowhere(fx)), 0o555)
   const r = await runGuest(fx, `ls ${G} ${G}/.. ${G}/../.. | tr '\\n' ' '`, {cwd: T3, maps: [{host: T3, guest: G, mode: 'ro'}]})
+  chmodSync(join(fx.upper, nowhere(fx)), 0o755)
   expectClean(r)
   expect(r.stdout).toBe(`${G}: f  ${G}/..: t3  ${G}/../..: t2 `)
+})
+
+port('proot.test-654decce#unreadable', 'maps below a directory of the environment\'s root without read permission: the directory cannot be listed by a user, the map\'s parent can', async () => {
+  const fx = makeOverlay()
+  const file = join(fx.tmp.base, 'file1')
+  writeFileSync(file, 'content of file1\n')
+  const T2 = nowhere(fx)
+  mkdirSync(join(fx.upper, T2), {recursive: true})
+  chmodSync(join(fx.upper, T2), 0o311) // PRoot: chmod -rw
+  const r = await runGuest(fx, `ls ${T2} >/dev/null 2>&1; echo $?; ls ${T2}/t3; cat ${T2}/t3/t4`, {maps: [{host: file, guest: `${T2}/t3/t4`, mode: 'ro'}]})
+  chmodSync(join(fx.upper, T2), 0o755)
+  // Root reads a directory whatever its mode; a user may not.
+  expect(r.stdout).toBe(lines(process.getuid?.() === 0 ? '0' : '2', 't4', 'content of file1'))
 })
 
 // --- links read back -------------------------------------------------------
