@@ -290,6 +290,23 @@ static int op_pipekill(char **a, int n) {
   return 0;
 }
 
+/* forkkill N: N times, fork a child that waits, SIGKILL it at once and wait: prints "killed PID" for each. */
+static int op_forkkill(char **a, int n) {
+  (void)n;
+  int count = (int)drv_num(a[0]);
+  for (int i = 0; i < count; i++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      pause();
+      _exit(0);
+    }
+    int status;
+    if (pid < 0 || kill(pid, SIGKILL) < 0 || waitpid(pid, &status, 0) != pid) drv_setup_fail("fork/kill", "");
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) printf("killed %d\n", (int)pid);
+  }
+  return 0;
+}
+
 /* ctor: how many times the constructor ran before main (1). */
 static int op_ctor(char **a, int n) {
   (void)a;
@@ -336,6 +353,7 @@ static const struct drv_op ops[] = {
     {"forks", 1, "N", op_forks},
     {"pipekill", 1, "N", op_pipekill},
     {"ctor", 0, "", op_ctor},
+    {"forkkill", 1, "N", op_forkkill},
     {"unix_bind", 1, "PATH", op_unix_bind},
     {"thread_chdir", 2, "DIR OTHER", op_thread_chdir},
     {"setuid_split", 0, "", op_setuid_split},

@@ -14,6 +14,8 @@ export const knownGaps: Record<string, Gap> = {
   'fakeroot.t.tar#2': {
     user: 'tar xf of a mode-0 directory: mkdir(path, 0) under fake root leaves mode 0 on disk, so creating inside it fails with EACCES (fakeroot keeps 0700)',
   },
+  'pardus.test_subprocess_kill#hook':
+    'onChildDiedUnexpectedly misses some children killed by SIGKILL right after fork (runs here: 2 to 45 of 500, and 281 of 2000, missing)',
   'pardus.test_invalid_event_hooks':
     'run() does not check that onChildInitialized is a function: the command runs, then run() rejects with CALLBACK_FAILED (exitCode 1)',
   'proot.test-11111111': 'a regular file named with a trailing "/" or "/." opens in the guest view (cat d1/r2/ succeeds; bare: ENOTDIR)',
