@@ -103,13 +103,13 @@ port('proot.test-dddddddd', 'rmdir of a link to a directory, mkdir of a dangling
   await parity({dir: null}, [['dir', 'tolink'], ['/catbox-port-does/not/exist', 'dangling']], 'rmdir tolink; echo $?; mkdir dangling; echo $?')
 })
 
-port('proot.test-bbbbbbbb', 'ln -sf into a directory twice, a link through a file fails, ln onto a dangling link fails', async () => {
+port('proot.test-bbbbbbbb', 'ln -sf into a directory twice, of a target that exists, does not, or goes through a file; ln onto a dangling link fails: as bare', async () => {
   await parity(
     {tmp: null, file: '', t2: ''},
     [],
     [
       'ln -sf /catbox-port-nothing tmp/; echo $?; ln -sf /catbox-port-nothing tmp/; echo $?; readlink tmp/catbox-port-nothing',
-      'ln -sf "$PWD/file/nothing" tmp/; echo $?',
+      'ln -sf "$PWD/file/nothing" tmp/; echo $?; ln -sf "$PWD/file/nothing" tmp/; echo $?',
       'ln -sf "$PWD/tmp/dangling-target" t1; ln t2 t1; echo $?',
     ].join('\n'),
   )
@@ -494,14 +494,21 @@ port('proot.test-b6df3cbe', '/proc/$$/cmdline of a #!/bin/sh script run as ./scr
   expect(r.stdout).toBe('/bin/sh ./s ')
 })
 
-port('proot.test-commmmmm', '/proc/self/comm of cat, and of a #! script: the script\'s name, cut to 15 bytes', async () => {
-  const fx = makeOverlay()
-  const name = 'a-script-name-longer-than-15'
-  mkdirSync(inUpper(fx, fx.host), {recursive: true})
-  writeFileSync(inUpper(fx, join(fx.host, name)), '#!/bin/sh\ncat /proc/$$/comm\n', {mode: 0o755})
-  const r = await runGuest(fx, `cat /proc/self/comm; /usr/bin/cat /proc/self/comm; ${fx.host}/${name}`)
-  expect(r.stdout).toBe(lines('cat', 'cat', name.slice(0, 15)))
-})
+for (const [id, where] of [
+  ['proot.test-commmmmm', 'host'],
+  ['proot.test-commmmmm#root', 'root'],
+] as const) {
+  port(id, `/proc/self/comm of cat, and of a #! script ${where === 'host' ? 'of the host' : 'only in the environment\'s root'} run by its path and through a symlink: the name used, cut to 15 bytes`, async () => {
+    const fx = makeOverlay()
+    const name = 'a-script-name-longer-than-15'
+    const dir = where === 'host' ? fx.host : inUpper(fx, fx.host)
+    mkdirSync(dir, {recursive: true})
+    writeFileSync(join(dir, name), '#!/bin/sh\ncat /proc/$$/comm\n', {mode: 0o755})
+    symlinkSync(join(fx.host, name), join(dir, 'another-name-longer-than-15'))
+    const r = await runGuest(fx, `cat /proc/self/comm; /usr/bin/cat /proc/self/comm; ${fx.host}/${name}; ${fx.host}/another-name-longer-than-15`)
+    expect(r.stdout).toBe(lines('cat', 'cat', name.slice(0, 15), 'another-name-longer-than-15'.slice(0, 15)))
+  })
+}
 
 // --- exec ------------------------------------------------------------------
 
