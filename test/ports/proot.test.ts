@@ -485,14 +485,19 @@ port('proot.test-af062114', '/proc/self/cmdline is the program\'s argv', async (
   expect(r.stdout).toBe('cat /proc/self/cmdline ')
 })
 
-port('proot.test-b6df3cbe', '/proc/$$/cmdline of a #!/bin/sh script run as ./script is "/bin/sh ./script"', async () => {
-  const fx = makeOverlay()
-  // The script exists only in the environment's root.
-  mkdirSync(inUpper(fx, fx.host), {recursive: true})
-  writeFileSync(inUpper(fx, join(fx.host, 's')), '#!/bin/sh\ncat /proc/$$/cmdline\n', {mode: 0o755})
-  const r = await runGuest(fx, `sh -c ./s | tr '\\0' ' '`)
-  expect(r.stdout).toBe('/bin/sh ./s ')
-})
+for (const [id, where] of [
+  ['proot.test-b6df3cbe', 'host'],
+  ['proot.test-b6df3cbe#root', 'root'],
+] as const) {
+  port(id, `/proc/$$/cmdline of a #!/bin/sh script ${where === 'host' ? 'of the host' : 'only in the environment\'s root'} run as ./script is "/bin/sh ./script"`, async () => {
+    const fx = makeOverlay()
+    const dir = where === 'host' ? fx.host : inUpper(fx, fx.host)
+    mkdirSync(dir, {recursive: true})
+    writeFileSync(join(dir, 's'), '#!/bin/sh\ncat /proc/$$/cmdline\n', {mode: 0o755})
+    const r = await runGuest(fx, `sh -c ./s | tr '\\0' ' '`)
+    expect(r.stdout).toBe('/bin/sh ./s ')
+  })
+}
 
 for (const [id, where] of [
   ['proot.test-commmmmm', 'host'],
@@ -529,10 +534,19 @@ port('proot.test-092c5e26', 'argv[0] of a program of the environment\'s root: as
   expect(r.stdout).toBe(lines('argv', `${bin}/argv`, `${bin}/argv ${bin}/script`, `${bin}/argv ${bin}/script`))
 })
 
-/** dir/s: "#! <argv driver in the environment's root> -x", and dir/l a host symlink to it. */
-function scriptWithArg(fx: OverlayFixture): {dir: string; A: string} {
-  const bin = `${nowhere(fx)}/bin`
-  argvIn(fx, `${bin}/argv`)
+/**
+ * dir/s: "#! ARGV -x", and dir/l a host symlink to it; ARGV is the argv
+ * driver, on the host (PRoot's case) or only in the environment's root.
+ */
+function scriptWithArg(fx: OverlayFixture, where: 'host' | 'root'): {dir: string; A: string} {
+  const bin = where === 'host' ? join(fx.tmp.base, 'bin') : `${nowhere(fx)}/bin`
+  if (where === 'host') {
+    mkdirSync(bin)
+    copyFileSync(PORTS, join(bin, 'argv'))
+    chmodSync(join(bin, 'argv'), 0o755)
+  } else {
+    argvIn(fx, `${bin}/argv`)
+  }
   const dir = join(fx.host, 'b')
   mkdirSync(dir)
   writeFileSync(join(dir, 's'), `#! ${bin}/argv -x\n`, {mode: 0o755})
@@ -540,21 +554,31 @@ function scriptWithArg(fx: OverlayFixture): {dir: string; A: string} {
   return {dir, A: `${bin}/argv -x`}
 }
 
-port('proot.test-517e1d6a', 'a #! script with an argument, run by path, by PATH and as ./: the interpreter gets its argument and the name used', async () => {
-  const fx = makeOverlay()
-  const {dir, A} = scriptWithArg(fx)
-  const r = await runGuest(fx, `${dir}/s; PATH=${dir} s; ./s; env ./s`, {cwd: dir})
-  expectClean(r)
-  expect(r.stdout).toBe(lines(`${A} ${dir}/s`, `${A} ${dir}/s`, `${A} ./s`, `${A} ./s`))
-})
+for (const where of ['host', 'root'] as const) {
+  const suffix = where === 'host' ? '' : '#root'
+  const whose = where === 'host' ? 'a host interpreter' : 'an interpreter only in the environment\'s root'
+  port(`proot.test-517e1d6a${suffix}`, `a #! script of ${whose}, with an argument, run by path, by PATH and as ./: the interpreter gets its argument and the name used`, async () => {
+    const fx = makeOverlay()
+    const {dir, A} = scriptWithArg(fx, where)
+    const script = `${dir}/s; PATH=${dir} s; ./s; env ./s`
+    const want = lines(`${A} ${dir}/s`, `${A} ${dir}/s`, `${A} ./s`, `${A} ./s`)
+    if (where === 'host') expect(bare(script, dir).stdout).toBe(want) // bare control: the kernel's answer
+    const r = await runGuest(fx, script, {cwd: dir})
+    expectClean(r)
+    expect(r.stdout).toBe(want)
+  })
 
-port('proot.test-517e1d6a#symlink', 'the same #! script run through a symlink, by path, by PATH and as ./', async () => {
-  const fx = makeOverlay()
-  const {dir, A} = scriptWithArg(fx)
-  const r = await runGuest(fx, `${dir}/l; PATH=${dir} l; ./l`, {cwd: dir})
-  expectClean(r)
-  expect(r.stdout).toBe(lines(`${A} ${dir}/l`, `${A} ${dir}/l`, `${A} ./l`))
-})
+  port(`proot.test-517e1d6a#symlink${suffix ? '-root' : ''}`, `the same #! script of ${whose} run through a symlink, by path, by PATH and as ./`, async () => {
+    const fx = makeOverlay()
+    const {dir, A} = scriptWithArg(fx, where)
+    const script = `${dir}/l; PATH=${dir} l; ./l`
+    const want = lines(`${A} ${dir}/l`, `${A} ${dir}/l`, `${A} ./l`)
+    if (where === 'host') expect(bare(script, dir).stdout).toBe(want) // bare control: the kernel's answer
+    const r = await runGuest(fx, script, {cwd: dir})
+    expectClean(r)
+    expect(r.stdout).toBe(want)
+  })
+}
 
 port('proot.test-1743dd3d', 'a #! script of the environment\'s root: without x it fails (126), with x it runs', async () => {
   const fx = makeOverlay()
