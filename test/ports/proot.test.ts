@@ -455,6 +455,16 @@ port('proot.test-99999999', '/proc/self/exe of a program in the environment\'s r
   expect(r.stdout).toBe(lines(prog, prog, realpathSync('/bin/sh'), 'fails-1', 'fails-2', 'fails-3', md5))
 })
 
+port('proot.test-99999999#host', '/proc/self/exe of a host program, also through /proc/1/..; with "/" after it, ENOTDIR', async () => {
+  const fx = makeOverlay()
+  const readlink = realpathSync('/usr/bin/readlink')
+  const script = 'readlink /proc/self/exe; readlink /proc/1/../self/exe; readlink /proc/self/exe/ || echo fails-1; readlink /proc/self/exe/.. || echo fails-2'
+  const want = lines(readlink, readlink, 'fails-1', 'fails-2')
+  expect(bare(script, fx.host).stdout).toBe(want) // bare control
+  const r = await runGuest(fx, script)
+  expect(r.stdout).toBe(want)
+})
+
 port('proot.test-dfb0c3b6', '/proc/self is a pid, /proc/self/.. no link, a pipe reads back as pipe:[N], /proc/self/fd/0/ fails, a file fd reads back as its guest path', async () => {
   const fx = makeOverlay()
   const script = [
@@ -580,13 +590,27 @@ for (const where of ['host', 'root'] as const) {
   })
 }
 
-port('proot.test-1743dd3d', 'a #! script of the environment\'s root: without x it fails (126), with x it runs', async () => {
-  const fx = makeOverlay()
-  mkdirSync(inUpper(fx, fx.host), {recursive: true})
-  writeFileSync(inUpper(fx, join(fx.host, 's')), '#!/bin/true\n', {mode: 0o644})
-  const r = await runGuest(fx, `./s 2>/dev/null; echo $?; chmod +x s; ./s; echo $?`)
-  expect(r.stdout).toBe(lines('126', '0'))
-})
+for (const [id, where] of [
+  ['proot.test-1743dd3d', 'root'],
+  ['proot.test-1743dd3d#host', 'host'],
+] as const) {
+  port(id, `a #! script ${where === 'root' ? 'only in the environment\'s root' : 'of the host'}: without x it fails (126), with x it runs`, async () => {
+    const fx = makeOverlay()
+    const dir = where === 'host' ? fx.host : inUpper(fx, fx.host)
+    mkdirSync(dir, {recursive: true})
+    writeFileSync(join(dir, 's'), '#!/bin/true\n', {mode: 0o644})
+    const script = './s 2>/dev/null; echo $?; chmod +x s; ./s; echo $?'
+    if (where === 'host') {
+      // Bare control, on a copy: the kernel refuses the script without x.
+      const copy = join(fx.tmp.base, 'bare')
+      mkdirSync(copy)
+      writeFileSync(join(copy, 's'), '#!/bin/true\n', {mode: 0o644})
+      expect(bare(script, copy).stdout).toBe(lines('126', '0'))
+    }
+    const r = await runGuest(fx, script)
+    expect(r.stdout).toBe(lines('126', '0'))
+  })
+}
 
 port('proot.test-b94dd86a', 'a program only in the environment\'s root, run as ./prog from its directory', async () => {
   const fx = makeOverlay()
