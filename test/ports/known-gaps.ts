@@ -31,6 +31,7 @@ export const knownGaps: Record<string, Gap> = {
   'proot.test-517e1d6a#symlink': 'the same through a symlink: ./l reaches the interpreter as the absolute path of l, not "./l" as bare',
   'proot.test-517e1d6a#symlink-root': 'exec through a host symlink to a #! script whose interpreter is only in the environment\'s root fails: sh says "not found"',
   'proot.test-1743dd3d': 'a #! script only in the environment\'s root runs without its x bit (exit 0; bare: 126, EACCES)',
+  'proot.test-691786c8#self-root': 'execve of a #! script only in the environment\'s root that names itself as its interpreter fails with ENOENT, not ELOOP',
   'proot.test-1743dd3d#host': 'a #! script of the host without its x bit runs in the guest view too (exit 0; bare: 126, EACCES)',
   'proot.test-ssssssss': 'getsockname of a unix socket bound with a 107-byte relative name gives a length of 108, not 107 as bare',
   'proot.test-nnnnnnnn': 'getsockname of a unix socket bound at a guest path gives the host path in the environment\'s root (.../upper/...)',

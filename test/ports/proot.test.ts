@@ -677,6 +677,18 @@ for (const [name, line] of SHEBANGS) {
     const r = await runGuest(fx, `${fx.host}/s; echo "status $?"`)
     expect({stdout: r.stdout, stderr: r.stderr}).toEqual({stdout: expected.stdout, stderr: expected.stderr})
   })
+
+  port(`proot.test-691786c8#${name}-root`, `#! line "${name}" of a script only in the environment's root, run as ./s: the same output and status as bare`, async () => {
+    const fx = makeOverlay()
+    const copy = join(fx.tmp.base, 'bare')
+    mkdirSync(copy)
+    writeFileSync(join(copy, 's'), line, {mode: 0o755})
+    const expected = bare('./s; echo "status $?"', copy)
+    mkdirSync(inUpper(fx, fx.host), {recursive: true})
+    writeFileSync(inUpper(fx, join(fx.host, 's')), line, {mode: 0o755})
+    const r = await runGuest(fx, './s; echo "status $?"')
+    expect({stdout: r.stdout, stderr: r.stderr}).toEqual({stdout: expected.stdout, stderr: expected.stderr})
+  })
 }
 
 port('proot.test-691786c8#self', 'a #! script that names itself as its interpreter fails with ELOOP', async () => {
@@ -685,6 +697,14 @@ port('proot.test-691786c8#self', 'a #! script that names itself as its interpret
   const probe = `${PORTS} execve_bad ${fx.host}/s`
   expect(bare(probe, fx.host).stdout).toBe(`${fx.host}/s err ELOOP\n`)
   const r = await runGuest(fx, probe)
+  expect(r.stdout).toBe(`${fx.host}/s err ELOOP\n`)
+})
+
+port('proot.test-691786c8#self-root', 'a #! script only in the environment\'s root that names itself as its interpreter fails with ELOOP', async () => {
+  const fx = makeOverlay()
+  mkdirSync(inUpper(fx, fx.host), {recursive: true})
+  writeFileSync(inUpper(fx, join(fx.host, 's')), `#!${fx.host}/s\n`, {mode: 0o755})
+  const r = await runGuest(fx, `${PORTS} execve_bad ${fx.host}/s`)
   expect(r.stdout).toBe(`${fx.host}/s err ELOOP\n`)
 })
 
