@@ -662,6 +662,27 @@ port('proot.test-311b7a95', 'a #! script whose interpreter is itself a #! script
   expect({stdout: r.stdout, exitCode: r.result.exitCode}).toEqual({stdout: expected.stdout, exitCode: 0})
 })
 
+port('proot.test-311b7a95#root', 'a #! script whose interpreter is itself a #! script, both only in the environment\'s root: as bare', async () => {
+  const fx = makeOverlay()
+  const up = inUpper(fx, fx.host)
+  mkdirSync(up, {recursive: true})
+  writeFileSync(join(up, 's2'), `#! /usr/bin/echo -b\n`, {mode: 0o755})
+  writeFileSync(join(up, 's1'), `#! ${fx.host}/s2 -a\n`, {mode: 0o755})
+  const r = await runGuest(fx, `${fx.host}/s1`)
+  // What the kernel gives for the same two scripts on the host (test-311b7a95's bare control).
+  expect({stdout: r.stdout, exitCode: r.result.exitCode}).toEqual({stdout: `-b ${fx.host}/s2 -a ${fx.host}/s1\n`, exitCode: 0})
+})
+
+port('proot.test-713b6910#root', '$0 of a #! script only in the environment\'s root, run through a symlink there, is the symlink', async () => {
+  const fx = makeOverlay()
+  const up = inUpper(fx, fx.host)
+  mkdirSync(up, {recursive: true})
+  writeFileSync(join(up, 's'), '#!/bin/sh\necho $0\n', {mode: 0o755})
+  symlinkSync(join(fx.host, 's'), join(up, 'l'))
+  const r = await runGuest(fx, `${fx.host}/l; ./l`)
+  expect(r.stdout).toBe(lines(join(fx.host, 'l'), './l'))
+})
+
 const SHEBANGS: [string, string][] = [
   ['long', `#!/usr/bin/echo ${'X'.repeat(200)}\n`],
   ['dotdot-within-limit', `#!//${'../'.repeat(37)}usr/bin/echo XXXXXXXXX\n`],
