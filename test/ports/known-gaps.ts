@@ -19,7 +19,7 @@ export const knownGaps: Record<string, Gap> = {
   'pardus.test_invalid_event_hooks':
     'run() does not check that onChildInitialized is a function: the command runs, then run() rejects with CALLBACK_FAILED (exitCode 1)',
   'proot.test-11111111': 'a regular file named with a trailing "/" or "/." opens in the guest view (cat d1/r2/ succeeds; bare: ENOTDIR)',
-  'proot.test-88888888': 'open("FILE/") succeeds in the guest view instead of failing with ENOTDIR',
+  'proot.test-88888888': 'open("FILE/") and open("FILE/.") of a regular file succeed in the guest view instead of failing with ENOTDIR',
   'proot.test-dfb0c3b6': 'readlink /proc/self/fd/0/ (a pipe, trailing "/") succeeds in the guest view instead of failing with ENOTDIR',
   'proot.test-cccccccc': 'rmdir d/. removes d in the guest view (bare: EINVAL); rmdir d/./ then fails with ENOENT',
   'proot.test-5bed7142': 'pwd -P in a directory removed from under the shell prints the old path and exits 0 (bare: fails)',
