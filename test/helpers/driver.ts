@@ -24,6 +24,7 @@ export type DriverName =
   | 'hardening'
   | 'lease'
   | 'modes'
+  | 'ports'
 
 const driversDir = fileURLToPath(new URL('../drivers/', import.meta.url))
 
