@@ -9,15 +9,10 @@ import {test} from '@jest/globals'
 type Gap = string | {root?: string; user?: string}
 
 export const knownGaps: Record<string, Gap> = {
-  'fakeroot.t.chmod_dev': 'chmod of a device made by mknod drops the recorded device: ls shows a regular file',
   'fakeroot.t.xattr': {user: 'setcap fails: "unable to set CAP_SETFCAP effective capability: Operation not permitted"'},
   'fakeroot.t.tar#2': {
     user: 'tar xf of a mode-0 directory: mkdir(path, 0) under fake root leaves mode 0 on disk, so creating inside it fails with EACCES (fakeroot keeps 0700)',
   },
-  'pardus.test_subprocess_kill#hook':
-    'onChildDiedUnexpectedly misses some children killed by SIGKILL right after fork (runs here: 2 to 45 of 500, and 281 of 2000, missing)',
-  'pardus.test_invalid_event_hooks':
-    'run() does not check that onChildInitialized is a function: the command runs, then run() rejects with CALLBACK_FAILED (exitCode 1)',
   'proot.test-11111111': 'a regular file named with a trailing "/" or "/." opens in the guest view (cat d1/r2/ succeeds; bare: ENOTDIR)',
   'proot.test-88888888': 'open("FILE/") and open("FILE/.") of a regular file succeed in the guest view instead of failing with ENOTDIR',
   'proot.test-dfb0c3b6': 'readlink /proc/self/fd/0/ (a pipe, trailing "/") succeeds in the guest view instead of failing with ENOTDIR',
@@ -36,7 +31,6 @@ export const knownGaps: Record<string, Gap> = {
   'proot.test-ssssssss': 'getsockname of a unix socket bound with a 107-byte relative name gives a length of 108, not 107 as bare',
   'proot.test-nnnnnnnn': 'getsockname of a unix socket bound at a guest path gives the host path in the environment\'s root (.../upper/...)',
   'proot.test-5467b986#cwd': 'one host directory mapped at /a and then /b: a run started in /b gets /a from getcwd',
-  'proot.test-d1be631a#guest-view': 'mknod of a block device as fake root in the guest view: stat shows a regular empty file 0,0 (without the guest view it shows the device)',
   'proot.test-bug-138': {
     user: 'in the guest view, unlink, rmdir and stat of a path below a mode-0 directory fail with ENOENT instead of EACCES',
   },
