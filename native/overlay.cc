@@ -462,6 +462,17 @@ std::string Overlay::to_guest(const std::string& host) const {
   return out;
 }
 
+std::string Overlay::view_source(const std::string& host) {
+  const std::string& md = cfg_.merged_dir;
+  if (md.empty() || !under(host, md)) return "";
+  auto it = view_guest_.find(host);
+  if (it == view_guest_.end()) return "";
+  GuestObject o = locate(it->second);
+  // A virtual directory has no host directory: the view is all there is.
+  if (!o.exists || o.layer == Layer::Virtual || o.host.empty()) return "";
+  return o.host;
+}
+
 std::string Overlay::to_host(const std::string& guest) {
   GuestObject o = resolve(Tracee{getpid(), getpid()}, AT_FDCWD, guest, true);
   if (o.layer == Layer::Virtual) {

@@ -102,6 +102,10 @@ class Overlay {
   bool needs_merge(const GuestObject& o) const;
   // A host directory that lists o merged; "" and *err on failure.
   std::string merged_view(const GuestObject& o, int* err);
+  // When host (what an fd names) is a merged view: the host path of the
+  // directory it stands for, whose identity (st_dev, st_ino, times) the
+  // guest must see; "" otherwise.
+  std::string view_source(const std::string& host);
 
   // Forgets the cached directory lookups: a directory may have gone or moved.
   void forget() { dirs_.clear(); }

@@ -798,7 +798,11 @@ class Supervisor {
       switch (row->kind) {
         case Kind::Path: d = guest_paths(t, proc, *row, args, regs, &act, &dirty); break;
         case Kind::Stat:
-          if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);
+          if (row->a.path >= 0) {
+            d = guest_paths(t, proc, *row, args, regs, &act, &dirty);
+          } else {
+            guest_stat_fd(t, *row, static_cast<int>(args[0]), regs, &dirty);
+          }
           if (d.allow && !act.skip && fake_) act.exit_stop |= fake_->stat_entry(*row, args, &proc.pending).exit_stop;
           break;
         case Kind::Cwd: {
@@ -1404,13 +1408,24 @@ class Supervisor {
     int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
     std::string given;
     bool by_fd = false;
-    if (int err = read_operand(t, op, args, flags, &given, &by_fd)) return fail(err);
+    if (op.path < 0) {
+      by_fd = true;  // fstat(fd, buf)
+      dirfd = static_cast<int>(args[0]);
+    } else if (int err = read_operand(t, op, args, flags, &given, &by_fd)) {
+      return fail(err);
+    }
     GuestObject o;
     std::string host;
     bool follow_host = false;  // the host path is a magic link to follow
     if (by_fd) {
       host = fd_link(t.tid, dirfd);  // the fd's own object
       follow_host = true;
+      // An open merged directory is the directory it lists, as a lookup by name finds it.
+      std::string real = ov_->view_source(read_link_or_empty(host));
+      if (!real.empty()) {
+        host = real;
+        follow_host = false;
+      }
     } else {
       o = ov_->resolve(t, dirfd, given, follows(op.follow, flags, open_flags));
       if (o.error) return fail(-o.error);
@@ -1613,7 +1628,11 @@ class Supervisor {
   Decision guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
                       bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty) {
     if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
-    if (by_fd) return {};  // the kernel acts on the fd itself
+    if (by_fd) {
+      // The kernel acts on the fd itself, except a stat of a merged view.
+      if (row.kind == Kind::Stat) guest_stat_fd(t, row, row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD, regs, dirty);
+      return {};
+    }
     // Reading from another process's fd (catbox's own pipes) is no build's business.
     if (is_open && o.foreign_link) return refuse(EACCES);
     std::string host;
@@ -1638,6 +1657,29 @@ class Supervisor {
     set_arg(regs, row.a.path, at);
     *dirty = true;
     return {};
+  }
+
+  // A stat by fd (fstat, AT_EMPTY_PATH) at a ptrace stop: an open merged
+  // directory shows the directory it lists, as a lookup by name finds it, so
+  // the call becomes a stat of that directory's host path.
+  void guest_stat_fd(const Tracee& t, const SyscallDef& row, int fd, user_regs_struct& regs, bool* dirty) {
+    std::string real = ov_->view_source(read_link_or_empty(fd_link(t.tid, fd)));
+    if (real.empty()) return;
+    Scratch scratch(t.tid, regs.rsp);
+    uint64_t at = scratch.put(real);
+    if (!at) return;
+    if (row.nr == __NR_fstat) {
+      // fstat(fd, buf) becomes newfstatat(AT_FDCWD, path, buf, 0).
+      regs.orig_rax = __NR_newfstatat;
+      regs.rdx = regs.rsi;
+      regs.rdi = static_cast<uint64_t>(AT_FDCWD);
+      regs.rsi = at;
+      regs.r10 = 0;
+    } else {
+      set_arg(regs, row.a.dirfd, static_cast<uint64_t>(AT_FDCWD));
+      set_arg(regs, row.a.path, at);
+    }
+    *dirty = true;
   }
 
   // The interpreter line of a "#!" script: false when the file is none.

@@ -12,7 +12,7 @@ import type {TmpDirs} from './tmp.js'
 export type Build = 'dyn' | 'static'
 export const BUILDS: Build[] = ['dyn', 'static']
 
-export type DriverName = 'fs_open' | 'fs_create' | 'fs_remove' | 'fs_meta' | 'net' | 'escapes' | 'procs' | 'statids' | 'hardening'
+export type DriverName = 'fs_open' | 'fs_create' | 'fs_remove' | 'fs_meta' | 'net' | 'escapes' | 'procs' | 'statids' | 'hardening' | 'dirid'
 
 const driversDir = fileURLToPath(new URL('../drivers/', import.meta.url))
 
