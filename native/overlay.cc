@@ -319,7 +319,9 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     bool last = true;
     for (const auto& rest : todo)
       if (!rest.empty() && rest != ".") last = false;
-    bool follow = !last || follow_last || !todo.empty();
+    // "name/" or "name/.": the kernel follows name and wants a directory.
+    bool trailing = last && !todo.empty();
+    bool follow = !last || follow_last || trailing;
     const GuestObject& dir = stack.back();
     // /proc/self means the tracee (whatever upper holds at /proc); readlink
     // of /proc/self itself is the kernel's, in the tracee's context.
@@ -333,7 +335,11 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     }
     GuestObject o = child(dir, c);
     if (!o.exists) {
-      if (o.error == -ENOENT && last) o.error = 0;  // a new name in an existing directory
+      // A new name in an existing directory ("new/." needs new itself).
+      if (o.error == -ENOENT && last && std::find(todo.begin(), todo.end(), ".") == todo.end()) {
+        o.error = 0;
+        o.slash = trailing;
+      }
       o.reopened_fd_flags = reopened;
       o.fd_link = reopened_link;
       return o;
@@ -369,7 +375,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
         if (anon) {
           o.anon = true;
           o.guest = target;
-          if (!last) o.error = -ENOTDIR;
+          if (!last || trailing) o.error = -ENOTDIR;
           return o;  // host: the magic link, which the tracee may open as it is
         }
         std::string own_fd = "/proc/" + std::to_string(t.tgid()) + "/fd/";
@@ -387,7 +393,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
       push_front_parts(target, &todo);
       continue;
     }
-    if (!last && !o.is_dir) {
+    if ((!last || trailing) && !o.is_dir) {
       o.error = -ENOTDIR;
       return o;
     }

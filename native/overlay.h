@@ -59,6 +59,7 @@ struct GuestObject {
   std::string fd_link;   // with reopened_fd_flags: the magic link that reopens that fd in place
   std::string fd_target; // resolve_fd: the host path the fd really names ("" when anonymous)
   bool magic = false;    // the object is a /proc magic link itself (readlink shows a host path)
+  bool slash = false;    // a missing name given with a trailing "/" (only a directory may be made)
 };
 
 // A directory entry of a merged listing.

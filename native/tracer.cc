@@ -1546,9 +1546,19 @@ class Supervisor {
       if (op.access == Access::None) continue;
       int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
       if (int err = read_operand(t, op, args, flags, &given[i], &by_fd[i])) return refuse(err);
+      // Calls that make, remove or rename a name never follow its last
+      // symlink, not even for a trailing "/": the name is looked up bare
+      // and must then be a directory.
+      bool names_entry = op.access == Access::Create || op.access == Access::Remove || op.access == Access::Replace;
+      size_t end = given[i].find_last_not_of('/');
+      bool slash = names_entry && !by_fd[i] && end != std::string::npos && end + 1 < given[i].size();
       obj[i] = by_fd[i] ? ov_->resolve_fd(t, dirfd)
-                        : ov_->resolve(t, dirfd, given[i], follows(op.follow, flags, open_flags));
+                        : ov_->resolve(t, dirfd, slash ? given[i].substr(0, end + 1) : given[i], follows(op.follow, flags, open_flags));
       if (obj[i].error) return refuse(-obj[i].error);
+      if (slash) {
+        if (obj[i].exists && !obj[i].is_dir) return refuse(op.access == Access::Create ? EEXIST : ENOTDIR);
+        if (!obj[i].exists) obj[i].slash = true;
+      }
     }
     if (reading) {
       bool exec = row.nr == __NR_execve || row.nr == __NR_execveat;
@@ -1571,6 +1581,11 @@ class Supervisor {
       return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty);
     }
 
+    // A last name "." or ".." is refused by the kernel before any other check.
+    for (int i = 0; i < 2; i++) {
+      if (ops[i]->access == Access::None || ops[i]->access == Access::Read || by_fd[i]) continue;
+      if (int err = dot_name_error(row, ops[i]->access, flags, given[i])) return refuse(err);
+    }
     // A rename or link between two mounts fails before any other check.
     bool two_names = row.fake == Fake::Rename || row.nr == __NR_link || row.nr == __NR_linkat;
     if (two_names && !by_fd[0] && obj[0].exists && obj[0].map != obj[1].map) return refuse(EXDEV);
@@ -1600,6 +1615,8 @@ class Supervisor {
         continue;
       }
       targets_[i] = Target{obj[i].exists && !obj[i].anon, host[i], false, obj[i].guest};
+      // "new/": the kernel decides what a trailing slash allows (mkdir, not creat).
+      if (!obj[i].exists && obj[i].slash && !host[i].empty()) host[i] += "/";
     }
     Scratch scratch(t.tid, regs.rsp);
     for (int i = 0; i < 2; i++) {
@@ -1611,6 +1628,24 @@ class Supervisor {
     }
     if (proc.ov.kind != OvPending::Kind::None) act->exit_stop = true;
     return d;
+  }
+
+  // The kernel's answer when the last name of a path to change is "." or
+  // "..", which no call may remove, make or rename; 0 otherwise.
+  static int dot_name_error(const SyscallDef& row, Access access, int flags, const std::string& given) {
+    size_t end = given.find_last_not_of('/');
+    if (end == std::string::npos) return 0;  // "/" itself
+    size_t start = given.rfind('/', end);
+    start = start == std::string::npos ? 0 : start + 1;
+    std::string name = given.substr(start, end + 1 - start);
+    if (name != "." && name != "..") return 0;
+    if (row.fake == Fake::Rename) return EBUSY;
+    if (access == Access::Remove) {
+      if (row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR))) return name == "." ? EINVAL : ENOTEMPTY;
+      return EISDIR;  // unlink
+    }
+    if (access == Access::Create) return EEXIST;
+    return 0;  // open, chmod, a link's source...: the directory itself
   }
 
   // The host path a read of o goes to: a directory's merged listing when it
@@ -2067,7 +2102,11 @@ class Supervisor {
         if (cwd) buf.resize(strnlen(buf.data(), buf.size()));
         std::string guest = ov_->to_guest(buf);
         if (cwd) {
-          if (guest.size() + 1 > p.size) {
+          // A directory the guest removed is gone, though the host keeps it.
+          GuestObject now = ov_->locate(guest);
+          if (!now.exists || !now.is_dir) {
+            regs.rax = static_cast<uint64_t>(-ENOENT);
+          } else if (guest.size() + 1 > p.size) {
             regs.rax = static_cast<uint64_t>(-ERANGE);
           } else {
             regs.rax = write_memory(pid, p.buf, guest.c_str(), guest.size() + 1) < 0 ? static_cast<uint64_t>(-EFAULT)

@@ -3,27 +3,38 @@
 // and in the guest view, and expects the same output.
 import {beforeAll, describe, expect, test} from '@jest/globals'
 import {execFileSync} from 'node:child_process'
-import {cpSync} from 'node:fs'
+import {chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {run} from '../../src/index.js'
 import {driverPath} from '../helpers/driver.js'
-import {expectClean, fingerprint, makeOverlay, makeTree, PATH, runGuest} from '../helpers/overlay.js'
-import type {GuestRunOptions} from '../helpers/overlay.js'
+import {expectClean, fingerprint, inUpper, makeOverlay, makeTree, PATH, PYTHON, runGuest} from '../helpers/overlay.js'
+import type {GuestRunOptions, OverlayFixture} from '../helpers/overlay.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
 
 const lines = (...l: string[]) => l.map((x) => `${x}\n`).join('')
 
+/** Files (content), directories (null) and symlinks ({link: target}) below root. */
+type Tree = Record<string, string | null | {link: string}>
+
+function makeAll(root: string, tree: Tree): void {
+  const plain: Record<string, string | null> = {}
+  for (const [rel, what] of Object.entries(tree)) if (what === null || typeof what === 'string') plain[rel] = what
+  makeTree(root, plain)
+  for (const [rel, what] of Object.entries(tree)) if (what !== null && typeof what === 'object') symlinkSync(what.link, join(root, rel))
+}
+
 /** script run by sh in a fresh copy of the tree, without catbox: what the kernel answers. */
-function bare(entries: Record<string, string | null>, script: string): string {
+function bare(entries: Tree, script: string): string {
   const dir = join(makeTmpDirs().base, 'bare')
-  makeTree(dir, entries)
+  makeAll(dir, entries)
   return execFileSync('/bin/sh', ['-c', script], {cwd: dir, encoding: 'utf8', env: {PATH, LC_ALL: 'C'}})
 }
 
 /** The same script in the guest view of the same tree, from its top; the host is left as it was. */
-async function guest(entries: Record<string, string | null>, script: string, options: GuestRunOptions = {}) {
+async function guest(entries: Tree, script: string, options: GuestRunOptions = {}) {
   const fx = makeOverlay()
-  makeTree(fx.host, entries)
+  makeAll(fx.host, entries)
   const before = fingerprint(fx.host)
   const r = await runGuest(fx, script, options)
   expect(fingerprint(fx.host)).toEqual(before)
@@ -78,4 +89,153 @@ describe('a directory has one identity however it is asked (fts: find, du, chmod
       expect(r.stdout).toBe(control)
     })
   }
+})
+
+// Each call prints its name and "ok", what it found, or the errno's name.
+const PATHS_PY = String.raw`
+import errno, os
+def t(name, fn):
+    try:
+        r = fn()
+        print(name, 'ok' if r is None else r)
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+r, w = os.pipe()
+os.mkdir('u'); open('u/f', 'w').close()
+for p in ['f/', 'f/.', 'lf/', 'ld/', 'd/', 'd/.', 'u/f/', '/etc/hostname/', '/proc/self/fd/%d/' % r, '/proc/self/fd/%d' % r]:
+    t('stat ' + p, lambda: 'dir' if os.path.isdir(p) and os.stat(p) else (os.stat(p), 'file')[1])
+    t('lstat ' + p, lambda: (os.lstat(p), 'ok')[1])
+    t('open ' + p, lambda: os.close(os.open(p, os.O_RDONLY)))
+    t('access ' + p, lambda: os.access(p, os.R_OK) or (os.stat(p), 'no')[1])
+t('readlink fd/', lambda: os.readlink('/proc/self/fd/%d/' % r))
+t('creat new/', lambda: os.close(os.open('new/', os.O_CREAT | os.O_WRONLY, 0o644)))
+t('mkdir newd/', lambda: os.mkdir('newd/'))
+t('isdir newd', lambda: str(os.path.isdir('newd')))
+t('mkfifo newp/', lambda: os.mkfifo('newp/'))
+t('symlink news/', lambda: os.symlink('x', 'news/'))
+t('mkdir nd/.', lambda: os.mkdir('nd/.'))
+t('rmdir d/.', lambda: os.rmdir('d/.'))
+t('rmdir e/./', lambda: os.rmdir('e/./'))
+t('rmdir d/..', lambda: os.rmdir('d/..'))
+t('rmdir u/..', lambda: os.rmdir('u/..'))
+t('unlink d/.', lambda: os.unlink('d/.'))
+t('rename d/. z', lambda: os.rename('d/.', 'z'))
+t('rename f d/.', lambda: os.rename('f', 'd/.'))
+t('mkdir d/.', lambda: os.mkdir('d/.'))
+t('symlink d/..', lambda: os.symlink('x', 'd/..'))
+t('rmdir f/', lambda: os.rmdir('f/'))
+t('unlink f/', lambda: os.unlink('f/'))
+t('unlink lf/', lambda: os.unlink('lf/'))
+t('rmdir ld/', lambda: os.rmdir('ld/'))
+t('rename f/ g', lambda: os.rename('f/', 'g'))
+t('exist d e f z g', lambda: ' '.join(str(os.path.exists(x)) for x in ['d', 'e', 'f', 'z', 'g']))
+`
+
+describe('trailing "/" and a last name "." or ".." (host entries and entries made in the run)', () => {
+  const tree: Tree = {d: null, e: null, f: 'f\n', lf: {link: 'f'}, ld: {link: 'd'}}
+  const script = `${PYTHON} -c "$PATHS_PY"`
+  const env = {PATHS_PY}
+  let control = ''
+  beforeAll(() => {
+    const dir = join(makeTmpDirs().base, 'bare')
+    makeAll(dir, tree)
+    control = execFileSync('/bin/sh', ['-c', script], {cwd: dir, encoding: 'utf8', env: {PATH, LC_ALL: 'C', ...env}})
+  })
+
+  test('the control: bare, a non-directory with "/" is ENOTDIR, rmdir d/. is EINVAL and leaves d', () => {
+    expect(control).toContain(lines('stat f/ ENOTDIR', 'lstat f/ ENOTDIR', 'open f/ ENOTDIR'))
+    expect(control).toContain(lines('stat /etc/hostname/ ENOTDIR', 'lstat /etc/hostname/ ENOTDIR', 'open /etc/hostname/ ENOTDIR'))
+    expect(control).toMatch(/^readlink fd\/ ENOTDIR$/m)
+    expect(control).toContain(lines('rmdir d/. EINVAL', 'rmdir e/./ EINVAL', 'rmdir d/.. ENOTEMPTY'))
+    expect(control).toContain(lines('creat new/ EISDIR', 'mkdir newd/ ok', 'isdir newd True'))
+    expect(control).toContain('rmdir ld/ ENOTDIR\n')
+    expect(control).toContain('exist d e f z g True True True False False\n')
+  })
+
+  test('in the guest view, the same answers, and the host keeps everything', async () => {
+    const r = await guest(tree, script, {env})
+    expectClean(r)
+    expect(r.stdout).toBe(control)
+  })
+})
+
+describe('the working directory removed by the build', () => {
+  const tree: Tree = {'gone/x': null}
+  const script = [
+    'cd gone/x && rmdir ../x && cd .. && rmdir ../gone || exit 9',
+    '/bin/pwd -P >/dev/null 2>&1; echo "pwd -P $?"',
+    `${PYTHON} -c 'import errno, os
+try:
+    os.getcwd()
+except OSError as e:
+    print("getcwd", errno.errorcode[e.errno])'`,
+    'cd .. && /bin/pwd -P | sed "s|.*/||"',
+  ].join('\n')
+  let control = ''
+  beforeAll(() => {
+    control = bare(tree, script)
+  })
+
+  test('the control: bare, getcwd and pwd -P fail with ENOENT', () => {
+    expect(control).toBe(lines('pwd -P 1', 'getcwd ENOENT', 'bare'))
+  })
+
+  test('in the guest view, the same, though the host keeps the directory', async () => {
+    const r = await guest(tree, script)
+    expect(r.result.exitCode).toBe(0)
+    expect(r.stdout).toBe(control.replace(/bare\n$/, 'host\n'))
+  })
+})
+
+describe('the command of the run is a symlink that exists only in the environment', () => {
+  /** run() itself (not through a shell): catbox finds the command before the run starts. */
+  const runCommand = (fx: OverlayFixture, command: string[]) =>
+    run({
+      command,
+      writable: ['/'],
+      cwd: fx.host,
+      env: {PATH},
+      guestView: {root: {dir: fx.upper, whiteouts: fx.whiteouts}, maps: [{host: fx.tmp.io, guest: fx.tmp.io, mode: 'rw'}], cache: fx.cache},
+    })
+
+  test('an absolute link to a program in upper, a relative one, a chain, and a link to a #! script in upper', async () => {
+    const fx = makeOverlay()
+    makeTree(fx.host, {'src.txt': 'content\n'})
+    mkdirSync(inUpper(fx, join(fx.host, 'x')), {recursive: true})
+    makeTree(inUpper(fx, join(fx.host, 'y')), {'s.sh': '#!/bin/sh\necho "script $1" > "$2"\n'})
+    chmodSync(inUpper(fx, join(fx.host, 'y/s.sh')), 0o755)
+    // A copy program that exists only in upper, reached through links that exist only there.
+    copyFileSync('/bin/cp', inUpper(fx, join(fx.host, 'y/prog')))
+    symlinkSync(join(fx.host, 'y/prog'), inUpper(fx, join(fx.host, 'x/abs')))
+    symlinkSync('../y/prog', inUpper(fx, join(fx.host, 'x/rel')))
+    symlinkSync(join(fx.host, 'x/abs'), inUpper(fx, join(fx.host, 'x/chain')))
+    symlinkSync(join(fx.host, 'y/s.sh'), inUpper(fx, join(fx.host, 'x/script')))
+    const before = fingerprint(fx.host)
+    for (const link of ['abs', 'rel', 'chain']) {
+      const out = join(fx.tmp.io, `${link}.out`)
+      const result = await runCommand(fx, [join(fx.host, 'x', link), join(fx.host, 'src.txt'), out])
+      expect({link, exitCode: result.exitCode, violations: result.violations}).toEqual({link, exitCode: 0, violations: []})
+      expect(readFileSync(out, 'utf8')).toBe('content\n')
+    }
+    const out = join(fx.tmp.io, 'script.out')
+    const result = await runCommand(fx, [join(fx.host, 'x/script'), 'hi', out])
+    expect({exitCode: result.exitCode, violations: result.violations}).toEqual({exitCode: 0, violations: []})
+    expect(readFileSync(out, 'utf8')).toBe('script hi\n')
+    expect(fingerprint(fx.host)).toEqual(before)
+    // Bare, the same link on a real tree: the kernel runs it.
+    const dir = join(makeTmpDirs().base, 'bare')
+    makeTree(dir, {'src.txt': 'content\n', x: null, y: null})
+    copyFileSync('/bin/cp', join(dir, 'y/prog'))
+    chmodSync(join(dir, 'y/prog'), 0o755)
+    symlinkSync(join(dir, 'y/prog'), join(dir, 'x/abs'))
+    execFileSync(join(dir, 'x/abs'), [join(dir, 'src.txt'), join(dir, 'out')])
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('content\n')
+  })
+
+  test('a link in the environment whose target is missing there is "No such file or directory" (127)', async () => {
+    const fx = makeOverlay()
+    mkdirSync(inUpper(fx, join(fx.host, 'x')), {recursive: true})
+    symlinkSync(join(fx.host, 'nowhere'), inUpper(fx, join(fx.host, 'x/dangling')))
+    await expect(runCommand(fx, [join(fx.host, 'x/dangling')])).rejects.toMatchObject({code: 'COMMAND_NOT_FOUND', exitCode: 127})
+  })
 })
