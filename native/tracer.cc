@@ -632,6 +632,13 @@ class Supervisor {
       for (uint64_t i = 1; i <= socket_serial_; i++) unlink((socket_dir_ + "/" + std::to_string(i)).c_str());
       rmdir(socket_dir_.c_str());
     }
+    if (!exec_dir_.empty()) {
+      for (const auto& [key, link] : exec_links_) {
+        unlink(link.c_str());
+        rmdir(link.substr(0, link.rfind('/')).c_str());
+      }
+      rmdir(exec_dir_.c_str());
+    }
     if (ov_) {
       out_.stats.copy_ups = ov_->copy_ups();
       out_.stats.whiteouts = ov_->whiteouts_added();
@@ -1761,9 +1768,12 @@ class Supervisor {
     std::vector<Arg> argv;
     std::string file_guest = given, file_host = host, exec_host;  // the script as named
     bool translated = host != o.guest;
-    for (int depth = 0; depth < 4; depth++) {
+    for (int depth = 0;; depth++) {
       std::string interp, optarg;
       if (!read_shebang(file_host, &interp, &optarg)) break;
+      // The kernel follows five levels of scripts; a sixth (a script that
+      // names itself) is ELOOP.
+      if (depth >= 5) return refuse(ELOOP);
       if (interp.empty() || interp[0] != '/') return {};
       GuestObject io = ov_->resolve(t, AT_FDCWD, interp, true);
       if (io.error || !io.exists || io.is_dir) return {};  // the kernel gives its own error
@@ -1797,7 +1807,9 @@ class Supervisor {
       vec.push_back(p);
     }
     vec.push_back(0);
-    uint64_t file = scratch.put(exec_host);
+    // The process is named after the script as it was given, not its interpreter.
+    std::string named = exec_stand_in(given.substr(given.rfind('/') + 1), exec_host);
+    uint64_t file = scratch.put(named.empty() ? exec_host : named);
     uint64_t vp = scratch.put(vec.data(), vec.size() * sizeof(uint64_t));
     if (!file || !vp) return refuse(ENOMEM);
     // execveat(dirfd, path, argv, envp, flags) becomes execve(file, argv, envp).
@@ -2065,6 +2077,32 @@ class Supervisor {
     return socket_dir_ + "/" + std::to_string(++socket_serial_);
   }
 
+  // A symlink called name that leads to target, in a directory of this
+  // run's own (made once per pair, removed at the end): exec'd by that path,
+  // the program is named after it (comm), as the kernel names a script's
+  // process after the script. "" if it cannot be made.
+  std::string exec_stand_in(const std::string& name, const std::string& target) {
+    if (name.empty() || name == "." || name == "..") return "";
+    std::string key = name + '\0' + target;
+    auto it = exec_links_.find(key);
+    if (it != exec_links_.end()) return it->second;
+    if (exec_dir_.empty()) {
+      char dir[] = "/tmp/catbox-exec-XXXXXX";
+      if (!mkdtemp(dir)) return "";
+      chmod(dir, 0755);  // a build that drops to another uid still runs its scripts
+      exec_dir_ = dir;
+    }
+    std::string dir = exec_dir_ + "/" + std::to_string(exec_links_.size() + 1);
+    if (mkdir(dir.c_str(), 0755) < 0) return "";
+    std::string link = dir + "/" + name;
+    if (symlink(target.c_str(), link.c_str()) < 0) {
+      rmdir(dir.c_str());
+      return "";
+    }
+    exec_links_[key] = link;
+    return link;
+  }
+
   // The syscall-exit stop of a call whose result carries host paths, or
   // whose success leaves host entries to hide.
   void guest_exit(pid_t pid, OvPending& pend, user_regs_struct& regs) {
@@ -2134,6 +2172,8 @@ class Supervisor {
   std::thread notifier_;
   int stop_fd_ = -1;             // tells the notifier the run is over
   std::string socket_dir_;       // stand-ins for long unix socket paths
+  std::string exec_dir_;         // stand-ins that name an interpreter after its script
+  std::unordered_map<std::string, std::string> exec_links_;  // script name NUL interpreter -> stand-in
   uint64_t socket_serial_ = 0;
   Target targets_[2];  // what the current call's operands named
   pid_t root_ = 0;

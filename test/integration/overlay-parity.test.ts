@@ -18,6 +18,7 @@ const lines = (...l: string[]) => l.map((x) => `${x}\n`).join('')
 type Tree = Record<string, string | null | {link: string}>
 
 function makeAll(root: string, tree: Tree): void {
+  mkdirSync(root, {recursive: true})
   const plain: Record<string, string | null> = {}
   for (const [rel, what] of Object.entries(tree)) if (what === null || typeof what === 'string') plain[rel] = what
   makeTree(root, plain)
@@ -237,5 +238,41 @@ describe('the command of the run is a symlink that exists only in the environmen
     mkdirSync(inUpper(fx, join(fx.host, 'x')), {recursive: true})
     symlinkSync(join(fx.host, 'nowhere'), inUpper(fx, join(fx.host, 'x/dangling')))
     await expect(runCommand(fx, [join(fx.host, 'x/dangling')])).rejects.toMatchObject({code: 'COMMAND_NOT_FOUND', exitCode: 127})
+  })
+})
+
+describe('#! scripts made in the run (they live in the environment, so catbox runs their interpreter)', () => {
+  const script = [
+    'mkdir sc && cd sc || exit 9',
+    `printf '#!/bin/sh\\ncat /proc/$$/comm\\n' > a-long-script-name.sh`,
+    `printf '#!/bin/sh\\ncat /proc/$$/comm\\n' > short`,
+    `printf '#!${PYTHON}\\nprint(open("/proc/self/comm").read().strip())\\n' > py`,
+    `printf '#!%s/self\\n' "$PWD" > self`,
+    `printf '#!/bin/sh\\necho end\\n' > s0`,
+    `for i in 1 2 3 4 5; do printf '#!%s/s%s\\n' "$PWD" $((i - 1)) > s$i; done`,
+    'chmod +x *',
+    './a-long-script-name.sh; ./short; "$PWD/short"; ./py',
+    './self 2>/dev/null; echo "self $?"',
+    './s4 2>/dev/null; echo "s4 $?"',
+    './s5 2>/dev/null; echo "s5 $?"',
+    `${PYTHON} -c 'import errno, os
+try:
+    os.execv("./self", ["self"])
+except OSError as e:
+    print("execv self", errno.errorcode[e.errno])'`,
+  ].join('\n')
+  let control = ''
+  beforeAll(() => {
+    control = bare({}, script)
+  })
+
+  test('the control: bare, comm is the script\'s name; five levels of scripts run, six or a script that is its own interpreter are ELOOP', () => {
+    expect(control).toBe(lines('a-long-script-n', 'short', 'short', 'py', 'self 127', 'end', 's4 0', 's5 127', 'execv self ELOOP'))
+  })
+
+  test('in the guest view, the same', async () => {
+    const r = await guest({}, script)
+    expectClean(r)
+    expect(r.stdout).toBe(control)
   })
 })
