@@ -198,12 +198,20 @@ GuestObject Overlay::child(const GuestObject& parent, const std::string& name) {
     return o;
   }
   std::string upper_host = cfg_.upper_dir + o.guest;
-  if (cfg_.upper && parent.upper && lstat(upper_host.c_str(), &st) == 0) {
-    o.upper = true;
-    o.exists = true;
-    o.mode = st.st_mode;
-    o.layer = Layer::Upper;
-    o.host = upper_host;
+  if (cfg_.upper && parent.upper) {
+    if (lstat(upper_host.c_str(), &st) == 0) {
+      o.upper = true;
+      o.exists = true;
+      o.mode = st.st_mode;
+      o.layer = Layer::Upper;
+      o.host = upper_host;
+    } else if (errno == EACCES) {
+      // The guest took search permission from the directory (chmod in
+      // upper): its host entries are out of reach too, as in the kernel.
+      o.error = -EACCES;
+      o.host = upper_host;
+      return o;
+    }
   }
   int lower_err = ENOENT;
   if (parent.lower_dir && !whiteouts_.count(o.guest)) {
@@ -670,6 +678,23 @@ int Overlay::add_whiteout(const std::string& g) {
   generation_++;
   whiteouts_added_++;
   forget();
+  return 0;
+}
+
+int Overlay::may_remove(const GuestObject& o) {
+  GuestObject parent = locate(parent_of(o.guest));
+  if (parent.error) return parent.error;
+  if (!parent.exists || parent.host.empty()) return -ENOENT;
+  // A directory of upper is the kernel's to judge, with the build's own
+  // credentials (the supervisor's). One only the host has stands for the
+  // copy a write there would make in upper, which would be the build's: as
+  // for a new file there, it is not refused.
+  if (parent.upper && faccessat(AT_FDCWD, parent.host.c_str(), W_OK | X_OK, AT_EACCESS) < 0) return -errno;
+  struct stat pst, ost;
+  if (lstat(parent.host.c_str(), &pst) < 0 || lstat(o.host.c_str(), &ost) < 0) return 0;
+  // Sticky (/tmp): only the entry's owner, the directory's, or root.
+  uid_t me = geteuid();
+  if ((pst.st_mode & S_ISVTX) && me != 0 && ost.st_uid != me && pst.st_uid != me) return -EPERM;
   return 0;
 }
 

@@ -95,6 +95,9 @@ class Overlay {
   int copy_up(const GuestObject& o);
   // Hides the lower entry at g and below; persisted before it returns.
   int add_whiteout(const std::string& g);
+  // What the kernel would check before removing host entry o from its guest
+  // directory (write and search on it, the sticky bit); 0 or -errno.
+  int may_remove(const GuestObject& o);
   bool whiteout(const std::string& g) const { return whiteouts_.count(g) > 0; }
 
   // The union listing of directory o (upper, lower minus whiteouts, map points).

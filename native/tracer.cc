@@ -1831,6 +1831,11 @@ class Supervisor {
     auto upper_of = [&](const GuestObject& o) { return cfg.upper_dir + o.guest; };
     bool rename = row.fake == Fake::Rename;
     bool link = row.nr == __NR_link || row.nr == __NR_linkat;
+    if (row.fake == Fake::Chmod) {
+      // A directory's search permission decides what lookups below it find.
+      ov_->forget();
+      pend->kind = OvPending::Kind::Forget;
+    }
     if (rename || row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR))) {
       // A directory may go or move: cached lookups go now and once it has.
       ov_->forget();
@@ -1947,8 +1952,11 @@ class Supervisor {
           }
           return {};
         }
-        // Only the host has it: hide it, and the call is done.
-        int rc = ov_->add_whiteout(a.guest);
+        // Only the host has it: hide it, and the call is done, when the
+        // kernel would have let it be removed.
+        int rc = ov_->may_remove(a);
+        if (rc < 0) return refuse(-rc);
+        rc = ov_->add_whiteout(a.guest);
         act->skip = true;
         act->result = rc;
         return {};
@@ -2015,6 +2023,7 @@ class Supervisor {
     Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
     if (d.violation) record(t.tid, row.name, "fd " + std::to_string(fd), r.path, d);
     if (!d.allow || r.anon) return d;
+    if (row.fake == Fake::Chmod) ov_->forget();  // a directory's search permission may change
     // An fd opened for reading on a host file cannot be copied up under it.
     if (ov_->protected_host(host) && !(fake_ && row.fake == Fake::Chown)) return refuse(EROFS);
     return d;

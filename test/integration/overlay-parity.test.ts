@@ -276,3 +276,32 @@ except OSError as e:
     expect(r.stdout).toBe(control)
   })
 })
+
+describe('removing host entries obeys the guest directory\'s permissions', () => {
+  // As a user the kernel refuses (EACCES) and a whiteout must not hide the
+  // entry anyway; as root both succeed. The control says which.
+  const tree: Tree = {'d/a/b': null, 'd/c/f': 'f'}
+  const script = [
+    'chmod 0 d && rm -d d/a/b 2>/dev/null; echo "rm -d $?"; chmod 755 d',
+    'chmod 555 d/c && rm -f d/c/f 2>/dev/null; echo "rm -f $?"; chmod 755 d/c',
+    'ls d/a d/c | tr "\\n" " "; echo',
+  ].join('\n')
+  let control = ''
+  beforeAll(() => {
+    control = bare(tree, script)
+  })
+
+  test(`the control: bare, as ${process.getuid!() === 0 ? 'root the removals succeed' : 'a user they fail'}`, () => {
+    expect(control).toBe(
+      process.getuid!() === 0
+        ? lines('rm -d 0', 'rm -f 0', 'd/a:  d/c: ')
+        : lines('rm -d 1', 'rm -f 1', 'd/a: b  d/c: f '),
+    )
+  })
+
+  test('in the guest view, the same', async () => {
+    const r = await guest(tree, script)
+    expectClean(r)
+    expect(r.stdout).toBe(control)
+  })
+})
