@@ -349,8 +349,9 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 // Overlay work for a thread's syscall-exit stop.
 struct OvPending {
-  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget } kind = Kind::None;
-  uint64_t buf = 0, size = 0;  // the tracee's result buffer (getcwd, readlink)
+  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget, SockName } kind = Kind::None;
+  uint64_t buf = 0, size = 0;  // the tracee's result buffer (getcwd, readlink; SockName: the address's)
+  uint64_t len_at = 0;         // SockName: where the tracee's address length is
   uint64_t scratch = 0;        // where the kernel wrote the host path instead
   std::string hide[2];         // guest paths to hide once the call succeeded
   // Socket: a short stand-in for a unix socket path too long for sun_path;
@@ -830,6 +831,20 @@ class Supervisor {
         case Kind::Ioctl:
           d = is_owner_ioctl(*row, args) ? check_owner(t, *row, args) : guest_fd(t, *row, static_cast<int>(args[row->fd_arg]));
           break;
+        case Kind::SockName: {
+          // The kernel writes the address the socket was bound at, a host
+          // path for a unix socket: its guest path is written over it at exit.
+          uint32_t len = 0;
+          if (args[1] != 0 && args[2] != 0 && read_memory(pid, args[2], &len, sizeof len) == 0) {
+            proc.ov = OvPending{};
+            proc.ov.kind = OvPending::Kind::SockName;
+            proc.ov.buf = args[1];
+            proc.ov.size = len;
+            proc.ov.len_at = args[2];
+            act.exit_stop = true;
+          }
+          break;
+        }
         case Kind::Net: d = check_net(t, *row, args, &regs, &dirty); break;
         case Kind::Bind: d = check_bind(t, *row, args, &regs, &dirty); break;
         case Kind::Signal: d = check_signal(t, *row, args, &act); break;
@@ -2136,6 +2151,28 @@ class Supervisor {
         }
         unlink(p.stand_in.c_str());
         return;
+      case OvPending::Kind::SockName: {
+        if (ret < 0) return;  // the kernel's error stands
+        uint32_t len = 0;
+        if (read_memory(pid, p.len_at, &len, sizeof len) < 0) return;
+        sockaddr_un un;
+        memset(&un, 0, sizeof un);
+        size_t have = std::min<size_t>({len, p.size, sizeof un});
+        constexpr size_t kPathAt = offsetof(sockaddr_un, sun_path);
+        if (have <= kPathAt || read_memory(pid, p.buf, &un, have) < 0 || un.sun_family != AF_UNIX) return;
+        if (un.sun_path[0] == '\0') return;  // unnamed or abstract: no path
+        std::string host(un.sun_path, strnlen(un.sun_path, std::min(len, static_cast<uint32_t>(sizeof un)) - kPathAt));
+        std::string guest = ov_->to_guest(host);
+        if (guest == host) return;
+        // As the kernel does: as much as fits, and the length the whole address needs.
+        std::vector<char> out(kPathAt + guest.size() + 1, '\0');
+        memcpy(out.data(), &un, kPathAt);
+        memcpy(out.data() + kPathAt, guest.data(), guest.size());
+        uint32_t full = static_cast<uint32_t>(out.size());
+        if (write_memory(pid, p.buf, out.data(), std::min<size_t>(out.size(), p.size)) < 0) return;
+        write_memory(pid, p.len_at, &full, sizeof full);
+        return;
+      }
       case OvPending::Kind::Cwd:
       case OvPending::Kind::Readlink: {
         if (ret <= 0) return;  // the kernel's error stands

@@ -305,3 +305,54 @@ describe('removing host entries obeys the guest directory\'s permissions', () =>
     expect(r.stdout).toBe(control)
   })
 })
+
+describe('unix socket addresses given back to the build', () => {
+  const SOCK_PY = String.raw`
+import os, socket
+cwd = os.getcwd()
+rel = lambda a: a.replace(cwd, '.') if isinstance(a, str) else repr(a)
+s = socket.socket(socket.AF_UNIX)
+s.bind(cwd + '/srv.sock')
+s.listen()
+print('getsockname', rel(s.getsockname()))
+c = socket.socket(socket.AF_UNIX)
+c.bind(cwd + '/cli.sock')
+c.connect(cwd + '/srv.sock')
+a, addr = s.accept()
+print('accept', rel(addr))
+print('getpeername', rel(c.getpeername()))
+print('accepted getpeername', rel(a.getpeername()), 'getsockname', rel(a.getsockname()))
+print('client getsockname', rel(c.getsockname()))
+u = socket.socket(socket.AF_UNIX)
+u.connect(cwd + '/srv.sock')
+b, addr = s.accept()
+print('unbound client', rel(addr), rel(b.getpeername()))
+`
+  const script = `${PYTHON} -c "$SOCK_PY"`
+  const env = {SOCK_PY}
+  let control = ''
+  beforeAll(() => {
+    const dir = join(makeTmpDirs().base, 'bare')
+    mkdirSync(dir)
+    control = execFileSync('/bin/sh', ['-c', script], {cwd: dir, encoding: 'utf8', env: {PATH, LC_ALL: 'C', ...env}})
+  })
+
+  test('the control: bare, getsockname, getpeername and accept give the paths sockets were bound at', () => {
+    expect(control).toBe(
+      lines(
+        'getsockname ./srv.sock',
+        'accept ./cli.sock',
+        'getpeername ./srv.sock',
+        'accepted getpeername ./cli.sock getsockname ./srv.sock',
+        'client getsockname ./cli.sock',
+        'unbound client  ',
+      ),
+    )
+  })
+
+  test('in the guest view, the same guest paths (the sockets are in upper)', async () => {
+    const r = await guest({}, script, {env})
+    expectClean(r)
+    expect(r.stdout).toBe(control)
+  })
+})
