@@ -1484,6 +1484,7 @@ class Supervisor {
         int at = row.nr == __NR_faccessat2 ? (flags & AT_EACCESS) : 0;
         if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode, at | (row.nr == __NR_faccessat2 ? (flags & AT_SYMLINK_NOFOLLOW) : 0)) < 0)
           return fail(errno);
+        if (!by_fd && read_only_write(o, mode)) return fail(EROFS);
         break;
       }
       case __NR_readlink:
@@ -1694,6 +1695,15 @@ class Supervisor {
     if (is_open && o.foreign_link) return refuse(EACCES);
     std::string host;
     if (int err = read_host(o, is_open, &host)) return refuse(err);
+    if (row.nr == __NR_access || row.nr == __NR_faccessat || row.nr == __NR_faccessat2) {
+      int mode = static_cast<int>(row.nr == __NR_access ? args[1] : args[2]);
+      if (read_only_write(o, mode)) {
+        // The permission check comes first, as the kernel makes it.
+        int flags = row.nr == __NR_faccessat2 ? static_cast<int>(args[3]) & (AT_EACCESS | AT_SYMLINK_NOFOLLOW) : 0;
+        if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode, flags) < 0) return refuse(errno);
+        return refuse(EROFS);
+      }
+    }
     Scratch scratch(t.tid, regs.rsp);
     if ((row.nr == __NR_execve || row.nr == __NR_execveat) && o.exists && !o.is_dir) {
       Decision d = guest_script(t, row, o, given, host, args, regs, scratch, dirty);
@@ -1737,6 +1747,14 @@ class Supervisor {
       set_arg(regs, row.a.path, at);
     }
     *dirty = true;
+  }
+
+  // Whether access(mode) of o, once permitted, is EROFS: asked to write an
+  // object of a read-only map, which the kernel says of a read-only mount
+  // (devices, fifos and sockets excepted).
+  static bool read_only_write(const GuestObject& o, int mode) {
+    if (!(mode & W_OK) || o.anon || !o.exists || o.layer != Layer::Map || !o.map || o.map->rw) return false;
+    return !(S_ISCHR(o.mode) || S_ISBLK(o.mode) || S_ISFIFO(o.mode) || S_ISSOCK(o.mode));
   }
 
   // The interpreter line of a "#!" script: false when the file is none.

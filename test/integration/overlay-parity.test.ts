@@ -356,3 +356,53 @@ print('unbound client', rel(addr), rel(b.getpeername()))
     expect(r.stdout).toBe(control)
   })
 })
+
+describe('access(W_OK) in a read-only map is EROFS, as on a read-only mount', () => {
+  const ACCESS_PY = String.raw`
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def show(name, rc):
+    print(name, 'ok' if rc == 0 else errno.errorcode[ctypes.get_errno()])
+for top in sys.argv[1:]:
+    for name, mode in [('f', os.W_OK), ('f', os.R_OK), ('nw', os.W_OK), ('d', os.W_OK), ('p', os.W_OK)]:
+        show('access %s %s' % (name, 'W' if mode == os.W_OK else 'R'), libc.access((top + '/' + name).encode(), mode))
+    show('faccessat2 f W', libc.syscall(439, -100, (top + '/f').encode(), os.W_OK, 0x200))
+    try:
+        open(top + '/f', 'a').close()
+        print('append ok')
+    except OSError as e:
+        print('append', errno.errorcode[e.errno])
+`
+  const isRoot = process.getuid!() === 0
+  const host = (fx: {tmp: {base: string}}) => {
+    const dir = join(fx.tmp.base, 'shared')
+    makeTree(dir, {f: 'f', nw: 'nw', d: null})
+    chmodSync(join(dir, 'nw'), 0o444)
+    execFileSync('mkfifo', [join(dir, 'p')])
+    return dir
+  }
+  // What the kernel says when writing is allowed (bare: the host directory is writable).
+  const writable = lines('access f W ok', 'access f R ok', `access nw W ${isRoot ? 'ok' : 'EACCES'}`, 'access d W ok', 'access p W ok', 'faccessat2 f W ok', 'append ok')
+
+  test('the control: bare, the host directory is writable', () => {
+    const dir = host({tmp: makeTmpDirs()})
+    expect(execFileSync(PYTHON, ['-c', ACCESS_PY, dir], {encoding: 'utf8'})).toBe(writable)
+  })
+
+  for (const ptraceOnly of [false, true]) {
+    test(`through an ro map every write question is EROFS after the permission check; through an rw map as bare (${ptraceOnly ? 'ptrace stops only' : 'reads by user notification'})`, async () => {
+      const fx = makeOverlay()
+      const dir = host(fx)
+      const ro = `/catbox-test-ro-${fx.tmp.base.split('/').pop()}`
+      const rw = `/catbox-test-rw-${fx.tmp.base.split('/').pop()}`
+      const r = await asking(ptraceOnly, () =>
+        runGuest(fx, [PYTHON, '-c', ACCESS_PY, ro, rw], {maps: [{host: dir, guest: ro, mode: 'ro'}, {host: dir, guest: rw, mode: 'rw'}]}),
+      )
+      expect(r.result.exitCode).toBe(0)
+      expect(r.stdout).toBe(
+        lines('access f W EROFS', 'access f R ok', `access nw W ${isRoot ? 'EROFS' : 'EACCES'}`, 'access d W EROFS', 'access p W ok', 'faccessat2 f W EROFS', 'append EROFS') +
+          writable,
+      )
+    })
+  }
+})
