@@ -145,6 +145,19 @@ bool Overlay::open(const OverlayConfig& config, std::string* err) {
       return false;
     }
   }
+  // A map's guest path that runs through a symlink of the guest (/var/run ->
+  // /run) lands where the link leads, as PRoot's bindings do: otherwise
+  // every lookup would follow the link and never reach the map.
+  std::vector<PathMap> maps = std::move(cfg_.maps);
+  cfg_.maps.clear();
+  for (auto& m : maps) {
+    GuestObject o = resolve(Tracee{getpid(), getpid()}, AT_FDCWD, m.guest, true);
+    if (o.error == 0 && !o.anon && !o.foreign && o.guest.size() > 1 && o.guest[0] == '/') m.guest = o.guest;
+  }
+  forget();
+  cfg_.maps = std::move(maps);
+  std::stable_sort(cfg_.maps.begin(), cfg_.maps.end(),
+                   [](const PathMap& a, const PathMap& b) { return a.guest.size() > b.guest.size(); });
   if (!cfg_.merged_dir.empty()) {
     // Views of an earlier run are stale, and no other run holds the environment.
     remove_tree(cfg_.merged_dir);

@@ -406,3 +406,26 @@ for top in sys.argv[1:]:
     })
   }
 })
+
+describe('a map whose guest path runs through a guest symlink', () => {
+  test('lands where the link leads (/var/run -> /run), as a mount there would, and shows by both names', async () => {
+    const fx = makeOverlay()
+    makeTree(fx.host, {'run/host.txt': 'h\n', var: null})
+    symlinkSync('../run', join(fx.host, 'var/run'))
+    const shared = join(fx.tmp.base, 'shared')
+    makeTree(shared, {'m.txt': 'mapped\n'})
+    const script = [
+      'cat var/run/mapped/m.txt run/mapped/m.txt',
+      'ls run | tr "\\n" " "; echo',
+      'cd var/run/mapped && /bin/pwd -P | sed "s|^$HOST|.|"',
+    ].join('\n')
+    const r = await runGuest(fx, script, {maps: [{host: shared, guest: join(fx.host, 'var/run/mapped'), mode: 'ro'}], env: {HOST: fx.host}})
+    expectClean(r)
+    expect(r.stdout).toBe(lines('mapped', 'mapped', 'host.txt mapped ', './run/mapped'))
+    // Bare, the kernel resolves that path through the link: a mount made there sits in run/.
+    const dir = join(makeTmpDirs().base, 'bare')
+    makeTree(dir, {'run/mapped': null, var: null})
+    symlinkSync('../run', join(dir, 'var/run'))
+    expect(execFileSync('realpath', [join(dir, 'var/run/mapped')], {encoding: 'utf8'})).toBe(`${join(dir, 'run/mapped')}\n`)
+  })
+})
