@@ -12,6 +12,8 @@
 #include <linux/openat2.h>
 #include <sys/random.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -66,15 +68,49 @@ void push_front_parts(const std::string& path, std::deque<std::string>* todo) {
 
 
 
-// A dirent's type as a mode's, 0 when the filesystem does not say; every
-// other type than directory and symlink stands in as a regular file.
+// A dirent's type as a mode's, 0 when the filesystem does not say.
 mode_t type_of(unsigned char d_type) {
   switch (d_type) {
     case DT_DIR: return S_IFDIR;
     case DT_LNK: return S_IFLNK;
+    case DT_FIFO: return S_IFIFO;
+    case DT_SOCK: return S_IFSOCK;
+    case DT_CHR: return S_IFCHR;
+    case DT_BLK: return S_IFBLK;
     case DT_UNKNOWN: return 0;
     default: return S_IFREG;
   }
+}
+
+// The type of the stand-in for an entry of type t at path p: the same, so
+// that a listing's d_type is right (find -type p reads it), except devices
+// (never made: a device node under the environment would be one more way
+// to a host device) and a socket whose path is too long to bind, which
+// stand in as regular files.
+mode_t stand_in_type(mode_t t, const std::string& p) {
+  switch (t) {
+    case S_IFDIR:
+    case S_IFLNK:
+    case S_IFIFO:
+      return t;
+    case S_IFSOCK:
+      return p.size() < sizeof(sockaddr_un::sun_path) ? t : S_IFREG;
+    default:
+      return S_IFREG;
+  }
+}
+
+// Makes an empty socket file at p: bound, then closed.
+bool make_socket_file(const std::string& p) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un un;
+  memset(&un, 0, sizeof un);
+  un.sun_family = AF_UNIX;
+  memcpy(un.sun_path, p.data(), p.size());
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0;
+  close(fd);
+  return ok;
 }
 
 int64_t mtime_ns(const std::string& path) {
@@ -824,16 +860,19 @@ std::string Overlay::merged_view(const GuestObject& o, int* err) {
     wanted.insert(e.name);
     std::string p = v.host + "/" + e.name;
     auto have = shown.find(e.name);
+    mode_t type = stand_in_type(e.type, p);
     if (have != shown.end()) {
-      if (have->second == (e.type == S_IFDIR || e.type == S_IFLNK ? e.type : S_IFREG)) continue;
+      if (have->second == type) continue;
       if (have->second == S_IFDIR ? rmdir(p.c_str()) : unlink(p.c_str())) continue;
     }
-    if (e.type == S_IFDIR) {
+    if (type == S_IFDIR) {
       mkdir(p.c_str(), 0755);
-    } else if (e.type == S_IFLNK) {
+    } else if (type == S_IFLNK) {
       std::string target;
       if (read_link(e.host, &target) < 0) target = "?";
       symlink(target.c_str(), p.c_str());
+    } else if (type == S_IFIFO && mkfifo(p.c_str(), 0644) == 0) {
+    } else if (type == S_IFSOCK && make_socket_file(p)) {
     } else {
       int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd >= 0) close(fd);

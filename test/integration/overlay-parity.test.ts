@@ -14,15 +14,20 @@ import {makeTmpDirs} from '../helpers/tmp.js'
 
 const lines = (...l: string[]) => l.map((x) => `${x}\n`).join('')
 
-/** Files (content), directories (null) and symlinks ({link: target}) below root. */
-type Tree = Record<string, string | null | {link: string}>
+/** Files (content), directories (null), symlinks ({link: target}), fifos and sockets below root. */
+type Tree = Record<string, string | null | {link: string} | 'fifo' | 'socket'>
 
 function makeAll(root: string, tree: Tree): void {
   mkdirSync(root, {recursive: true})
   const plain: Record<string, string | null> = {}
-  for (const [rel, what] of Object.entries(tree)) if (what === null || typeof what === 'string') plain[rel] = what
+  for (const [rel, what] of Object.entries(tree)) if (what === null || (typeof what === 'string' && what !== 'fifo' && what !== 'socket')) plain[rel] = what
   makeTree(root, plain)
-  for (const [rel, what] of Object.entries(tree)) if (what !== null && typeof what === 'object') symlinkSync(what.link, join(root, rel))
+  for (const [rel, what] of Object.entries(tree)) {
+    const path = join(root, rel)
+    if (what === 'fifo') execFileSync('mkfifo', [path])
+    if (what === 'socket') execFileSync(PYTHON, ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', path])
+    if (what !== null && typeof what === 'object') symlinkSync(what.link, path)
+  }
 }
 
 /** script run by sh in a fresh copy of the tree, without catbox: what the kernel answers. */
@@ -131,6 +136,29 @@ t('rmdir ld/', lambda: os.rmdir('ld/'))
 t('rename f/ g', lambda: os.rename('f/', 'g'))
 t('exist d e f z g', lambda: ' '.join(str(os.path.exists(x)) for x in ['d', 'e', 'f', 'z', 'g']))
 `
+
+describe('a merged listing gives each entry its type (d_type)', () => {
+  const tree: Tree = {'m/f': 'f', 'm/p': 'fifo', 'm/s': 'socket', 'm/d/x': 'x', 'm/l': {link: 'f'}}
+  const script = [
+    'touch m/new',
+    'for t in f d l p s; do printf "%s: " $t; find m -mindepth 1 -type $t | sort | tr "\\n" " "; echo; done',
+    'ls -l m | cut -c1 | tr -d "\\n"; echo',
+  ].join('\n')
+  let control = ''
+  beforeAll(() => {
+    control = bare(tree, script)
+  })
+
+  test('the control: bare, find -type and ls -l tell fifos and sockets from files', () => {
+    expect(control).toBe(lines('f: m/d/x m/f m/new ', 'd: m/d ', 'l: m/l ', 'p: m/p ', 's: m/s ', 'td-l-ps'))
+  })
+
+  test('in the guest view (m is merged: the build wrote into it), the same', async () => {
+    const r = await guest(tree, script)
+    expectClean(r)
+    expect(r.stdout).toBe(control)
+  })
+})
 
 describe('trailing "/" and a last name "." or ".." (host entries and entries made in the run)', () => {
   const tree: Tree = {d: null, e: null, f: 'f\n', lf: {link: 'f'}, ld: {link: 'd'}}
