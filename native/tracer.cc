@@ -2050,6 +2050,11 @@ class Supervisor {
         bool dir_call = row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR));
         if (!a.exists) return refuse(ENOENT);
         if (a.layer == Layer::Virtual) return refuse(EBUSY);
+        if (!a.upper) {
+          // Only the host has it: the kernel's permission and sticky checks
+          // come first (it will be hidden, which the kernel never sees).
+          if (int rc = ov_->may_remove(a)) return refuse(-rc);
+        }
         if (dir_call && !a.is_dir) return refuse(ENOTDIR);
         if (!dir_call && a.is_dir) return refuse(EISDIR);
         if (dir_call && (a.lower || ov_->needs_merge(a)) && !ov_->list(a).empty()) return refuse(ENOTEMPTY);
@@ -2061,11 +2066,8 @@ class Supervisor {
           }
           return {};
         }
-        // Only the host has it: hide it, and the call is done, when the
-        // kernel would have let it be removed.
-        int rc = ov_->may_remove(a);
-        if (rc < 0) return refuse(-rc);
-        rc = ov_->add_whiteout(a.guest);
+        // Only the host has it: hide it, and the call is done.
+        int rc = ov_->add_whiteout(a.guest);
         act->skip = true;
         act->result = rc;
         return {};

@@ -3,7 +3,7 @@
 // and in the guest view, and expects the same output.
 import {beforeAll, describe, expect, test} from '@jest/globals'
 import {execFileSync} from 'node:child_process'
-import {chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync} from 'node:fs'
+import {chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {run} from '../../src/index.js'
@@ -455,5 +455,39 @@ describe('a map whose guest path runs through a guest symlink', () => {
     makeTree(dir, {'run/mapped': null, var: null})
     symlinkSync('../run', join(dir, 'var/run'))
     expect(execFileSync('realpath', [join(dir, 'var/run/mapped')], {encoding: 'utf8'})).toBe(`${join(dir, 'run/mapped')}\n`)
+  })
+})
+
+describe('the sticky bit of a host directory (/tmp) guards host entries of others', () => {
+  // An entry of /tmp owned by someone else: the kernel refuses to remove it
+  // (EPERM), and so must the guest view, whose removal would only hide it.
+  const me = process.getuid!()
+  const tmp = statSync('/tmp')
+  const theirs = me === 0 || !(tmp.mode & 0o1000) || tmp.uid === me ? undefined : readdirSync('/tmp').map((n) => join('/tmp', n)).find((p) => {
+    try {
+      // One that has been there a while (not a run's temporary that may go meanwhile).
+      const st = lstatSync(p)
+      return st.uid !== me && Date.now() - st.mtimeMs > 10 * 60 * 1000
+    } catch {
+      return false
+    }
+  })
+  const REMOVE_PY = String.raw`
+import errno, os, sys
+p = sys.argv[1]
+try:
+    (os.rmdir if os.path.isdir(p) and not os.path.islink(p) else os.unlink)(p)
+    print('removed')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+print(os.path.lexists(p))
+`
+  const t = theirs ? test : test.skip
+  t(`as a user, removing another's entry of /tmp is EPERM bare and in the guest view (skipped as root, who may remove it, or with no such entry)`, async () => {
+    const control = execFileSync(PYTHON, ['-c', REMOVE_PY, theirs!], {encoding: 'utf8'})
+    expect(control).toBe(lines('EPERM', 'True'))
+    const fx = makeOverlay()
+    const r = await runGuest(fx, [PYTHON, '-c', REMOVE_PY, theirs!])
+    expect(r.stdout).toBe(control)
   })
 })
