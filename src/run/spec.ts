@@ -129,7 +129,9 @@ function guestHost(path: string, view: NativeView): string | 'missing' | 'unreac
       }
       return 'missing'
     }
-    if (!isLink) {
+    // A map below a guest symlink sits where the link leads (native places
+    // it so); by the path it was given it is reached all the same.
+    if (!isLink || view.maps.some((m) => m.guest.startsWith(`${guest}/`))) {
       dir = guest
       continue
     }

@@ -3,7 +3,7 @@
 // and in the guest view, and expects the same output.
 import {beforeAll, describe, expect, test} from '@jest/globals'
 import {execFileSync} from 'node:child_process'
-import {chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync} from 'node:fs'
+import {chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {run} from '../../src/index.js'
@@ -450,6 +450,21 @@ describe('a map whose guest path runs through a guest symlink', () => {
     const r = await runGuest(fx, script, {maps: [{host: shared, guest: join(fx.host, 'var/run/mapped'), mode: 'ro'}], env: {HOST: fx.host}})
     expectClean(r)
     expect(r.stdout).toBe(lines('mapped', 'mapped', 'host.txt mapped ', './run/mapped'))
+    // The command of a run may be given by that path too.
+    writeFileSync(join(shared, 'prog'), '#!/bin/sh\necho "prog $1" > "$2"\n', {mode: 0o755})
+    const out = join(fx.tmp.io, 'prog.out')
+    const result = await run({
+      command: [join(fx.host, 'var/run/mapped/prog'), 'ran', out],
+      writable: ['/'],
+      cwd: fx.host,
+      env: {PATH},
+      guestView: {
+        root: {dir: fx.upper, whiteouts: fx.whiteouts},
+        maps: [{host: fx.tmp.io, guest: fx.tmp.io, mode: 'rw'}, {host: shared, guest: join(fx.host, 'var/run/mapped'), mode: 'ro'}],
+        cache: fx.cache,
+      },
+    })
+    expect({exitCode: result.exitCode, out: readFileSync(out, 'utf8')}).toEqual({exitCode: 0, out: 'prog ran\n'})
     // Bare, the kernel resolves that path through the link: a mount made there sits in run/.
     const dir = join(makeTmpDirs().base, 'bare')
     makeTree(dir, {'run/mapped': null, var: null})
