@@ -356,6 +356,7 @@ struct OvPending {
   std::string hide[2];         // guest paths to hide once the call succeeded
   // Socket: a short stand-in for a unix socket path too long for sun_path;
   // a bound socket moves to hide[1] once bind succeeded. Removed either way.
+  // Dirents: the merged view being listed.
   std::string stand_in;
 };
 
@@ -834,9 +835,7 @@ class Supervisor {
         case Kind::Dirents: {
           // A merged view's entries get their real inode numbers at exit.
           std::string target = read_link_or_empty(fd_link(pid, static_cast<int>(args[0])));
-          std::vector<std::string> none;
-          std::vector<uint64_t> unused;
-          if (!target.empty() && ov_->view_inodes(target, none, &unused)) {
+          if (ov_->is_view(target)) {
             proc.ov = OvPending{};
             proc.ov.kind = OvPending::Kind::Dirents;
             proc.ov.buf = args[1];
@@ -1429,10 +1428,6 @@ class Supervisor {
     return stat_answer(listener, req, t, row, args, path, follow, resp);
   }
 
-  // getdents64 on a merged view, done by the supervisor on the tracee's own
-  // open file (pidfd_getfd: same offset) so that each entry's d_ino can be
-  // the real entry's, as a stat by name shows it. Any other directory, or
-  // when the fd cannot be had, is the kernel's.
   // Gives the entries of a merged view's listing in buf (n bytes) their real inode numbers.
   void real_inodes(const std::string& view, char* buf, size_t n) {
     // linux_dirent64: d_ino, d_off, d_reclen, d_type, d_name.
@@ -1453,6 +1448,10 @@ class Supervisor {
       if (inos[i]) memcpy(buf + at[i], &inos[i], sizeof inos[i]);
   }
 
+  // getdents64 on a merged view, done by the supervisor on the tracee's own
+  // open file (pidfd_getfd: same offset) so that each entry's d_ino can be
+  // the real entry's, as a stat by name shows it. Any other directory, or
+  // when the fd cannot be had, is the kernel's.
   bool dirents_answer(int listener, const seccomp_notif& req, const Tracee& t, const uint64_t* args,
                       seccomp_notif_resp* resp) {
     auto kernel = [&]() {
@@ -1461,9 +1460,7 @@ class Supervisor {
     };
     int fd = static_cast<int>(args[0]);
     std::string target = read_link_or_empty(fd_link(t.tid, fd));
-    std::vector<std::string> none;
-    std::vector<uint64_t> unused;
-    if (target.empty() || !ov_->view_inodes(target, none, &unused)) return kernel();
+    if (!ov_->is_view(target)) return kernel();
     int pidfd = static_cast<int>(syscall(SYS_pidfd_open, t.tgid(), 0));
     if (pidfd < 0) return kernel();
     int mine = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
