@@ -2172,6 +2172,9 @@ class Supervisor {
       if (create) proc.ov.hide[1] = host;
       host = stand_in;
     }
+    // The kernel keeps a socket's address as bind was given it, and hands
+    // that back (getsockname, getpeername, accept): the guest's own words.
+    if (create && bound_names_.size() < 65536) bound_names_[host] = path;
     un.sun_family = AF_UNIX;
     memcpy(un.sun_path, host.data(), host.size());
     Scratch scratch(t.tid, regs->rsp);
@@ -2263,7 +2266,8 @@ class Supervisor {
         if (have <= kPathAt || read_memory(pid, p.buf, &un, have) < 0 || un.sun_family != AF_UNIX) return;
         if (un.sun_path[0] == '\0') return;  // unnamed or abstract: no path
         std::string host(un.sun_path, strnlen(un.sun_path, std::min(len, static_cast<uint32_t>(sizeof un)) - kPathAt));
-        std::string guest = ov_->to_guest(host);
+        auto bound = bound_names_.find(host);
+        std::string guest = bound != bound_names_.end() ? bound->second : ov_->to_guest(host);
         if (guest == host) return;
         // As the kernel does: as much as fits, and the length the whole address needs.
         std::vector<char> out(kPathAt + guest.size() + 1, '\0');
@@ -2319,6 +2323,7 @@ class Supervisor {
   std::thread notifier_;
   int stop_fd_ = -1;             // tells the notifier the run is over
   std::string socket_dir_;       // stand-ins for long unix socket paths
+  std::unordered_map<std::string, std::string> bound_names_;  // unix socket host path -> the path bind was given
   std::string exec_dir_;         // stand-ins that name an interpreter after its script
   std::unordered_map<std::string, std::string> exec_links_;  // script name NUL interpreter -> stand-in
   uint64_t socket_serial_ = 0;

@@ -355,6 +355,17 @@ u = socket.socket(socket.AF_UNIX)
 u.connect(cwd + '/srv.sock')
 b, addr = s.accept()
 print('unbound client', rel(addr), rel(b.getpeername()))
+r = socket.socket(socket.AF_UNIX)
+r.bind('rel.sock')
+print('relative', r.getsockname())
+# A guest path that fits sun_path whose host path (in upper) does not.
+long = cwd + '/' + 'L' * (100 - len(cwd) - 6) + '.sock'
+g = socket.socket(socket.AF_UNIX)
+g.bind(long)
+g.listen()
+h = socket.socket(socket.AF_UNIX)
+h.connect(long)
+print('long', rel(g.getsockname()), rel(h.getpeername()), len(g.getsockname()))
 `
   const script = `${PYTHON} -c "$SOCK_PY"`
   const env = {SOCK_PY}
@@ -366,7 +377,7 @@ print('unbound client', rel(addr), rel(b.getpeername()))
   })
 
   test('the control: bare, getsockname, getpeername and accept give the paths sockets were bound at', () => {
-    expect(control).toBe(
+    expect(control.replace(/^long .*\n/m, '')).toBe(
       lines(
         'getsockname ./srv.sock',
         'accept ./cli.sock',
@@ -374,11 +385,13 @@ print('unbound client', rel(addr), rel(b.getpeername()))
         'accepted getpeername ./cli.sock getsockname ./srv.sock',
         'client getsockname ./cli.sock',
         'unbound client  ',
+        'relative rel.sock',
       ),
     )
+    expect(control).toMatch(/^long \.\/L+\.sock \.\/L+\.sock 100$/m)
   })
 
-  test('in the guest view, the same guest paths (the sockets are in upper)', async () => {
+  test('in the guest view, the same paths (the sockets are in upper; one is bound through a stand-in)', async () => {
     const r = await guest({}, script, {env})
     expectClean(r)
     expect(r.stdout).toBe(control)
