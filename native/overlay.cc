@@ -536,31 +536,6 @@ std::string Overlay::view_source(const std::string& host) {
   return o.host;
 }
 
-bool Overlay::view_inodes(const std::string& host, const std::vector<std::string>& names, std::vector<uint64_t>* inos) {
-  const std::string& md = cfg_.merged_dir;
-  if (md.empty() || !under(host, md)) return false;
-  auto it = view_guest_.find(host);
-  if (it == view_guest_.end()) return false;
-  const std::string g = it->second;
-  GuestObject dir = locate(g);
-  auto ino_of = [](const GuestObject& o) -> uint64_t {
-    struct stat st;
-    if (!o.exists || o.layer == Layer::Virtual || o.host.empty() || lstat(o.host.c_str(), &st) < 0) return 0;
-    return st.st_ino;
-  };
-  inos->clear();
-  for (const auto& n : names) {
-    if (n == ".") {
-      inos->push_back(ino_of(dir));
-    } else if (n == "..") {
-      inos->push_back(ino_of(locate(parent_of(g))));
-    } else {
-      inos->push_back(dir.exists && dir.is_dir ? ino_of(child(dir, n)) : 0);
-    }
-  }
-  return true;
-}
-
 std::string Overlay::to_host(const std::string& guest) {
   GuestObject o = resolve(Tracee{getpid(), getpid()}, AT_FDCWD, guest, true);
   if (o.layer == Layer::Virtual) {

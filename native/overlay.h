@@ -110,12 +110,6 @@ class Overlay {
   // directory it stands for, whose identity (st_dev, st_ino, times) the
   // guest must see; "" otherwise.
   std::string view_source(const std::string& host);
-  // Whether host (what an fd names) is a merged view.
-  bool is_view(const std::string& host) const { return view_guest_.count(host) > 0; }
-  // When host is a merged view: the real inode number of each of its
-  // entries by name ("." and ".." included), 0 where there is none (a
-  // directory that only exists in the guest view). false when host is no view.
-  bool view_inodes(const std::string& host, const std::vector<std::string>& names, std::vector<uint64_t>* inos);
 
   // Forgets the cached directory lookups: a directory may have gone or moved.
   void forget() { dirs_.clear(); }

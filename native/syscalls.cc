@@ -166,7 +166,6 @@ const SyscallDef kRows[] = {
     read_call(__NR_name_to_handle_at, "name_to_handle_at", At(0, 1, Follow::IfFollow, Access::Read, Empty::AtEmptyPath), 4),
     read_call(__NR_fanotify_mark, "fanotify_mark", At(3, 4, Follow::Yes, Access::Read)),
     {__NR_getcwd, "getcwd", Filter::Overlay, Kind::Cwd, -1, -1, kNone, kNone, 0, Fake::None, -1},
-    special(__NR_getdents64, "getdents64", Filter::Overlay, Kind::Dirents),
     special(__NR_getsockname, "getsockname", Filter::Overlay, Kind::SockName),
     special(__NR_getpeername, "getpeername", Filter::Overlay, Kind::SockName),
     special(__NR_accept, "accept", Filter::Overlay, Kind::SockName),

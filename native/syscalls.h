@@ -58,7 +58,6 @@ enum class Kind : uint8_t {
   Stat,     // stat family: the result is rewritten at syscall exit
   Cwd,      // getcwd: the result is translated back in overlay mode
   SockName, // getsockname, getpeername, accept: a unix socket's path translated back in overlay mode
-  Dirents,  // getdents64: a merged listing's inode numbers made the real entries' in overlay mode
 };
 
 // What fake-root mode does instead of (or besides) the call, once the

@@ -349,14 +349,13 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 // Overlay work for a thread's syscall-exit stop.
 struct OvPending {
-  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget, SockName, Dirents } kind = Kind::None;
+  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget, SockName } kind = Kind::None;
   uint64_t buf = 0, size = 0;  // the tracee's result buffer (getcwd, readlink; SockName: the address's)
   uint64_t len_at = 0;         // SockName: where the tracee's address length is
   uint64_t scratch = 0;        // where the kernel wrote the host path instead
   std::string hide[2];         // guest paths to hide once the call succeeded
   // Socket: a short stand-in for a unix socket path too long for sun_path;
   // a bound socket moves to hide[1] once bind succeeded. Removed either way.
-  // Dirents: the merged view being listed.
   std::string stand_in;
 };
 
@@ -832,18 +831,6 @@ class Supervisor {
         case Kind::Ioctl:
           d = is_owner_ioctl(*row, args) ? check_owner(t, *row, args) : guest_fd(t, *row, static_cast<int>(args[row->fd_arg]));
           break;
-        case Kind::Dirents: {
-          // A merged view's entries get their real inode numbers at exit.
-          std::string target = read_link_or_empty(fd_link(pid, static_cast<int>(args[0])));
-          if (ov_->is_view(target)) {
-            proc.ov = OvPending{};
-            proc.ov.kind = OvPending::Kind::Dirents;
-            proc.ov.buf = args[1];
-            proc.ov.stand_in = target;
-            act.exit_stop = true;
-          }
-          break;
-        }
         case Kind::SockName: {
           // The kernel writes the address the socket was bound at, a host
           // path for a unix socket: its guest path is written over it at exit.
@@ -1300,7 +1287,6 @@ class Supervisor {
     Action act;
     Decision d;
     if (row && fake_ && row->kind == Kind::Identity) return identity_answer(listener, req, *row, args, resp);
-    if (row && ov_ && row->kind == Kind::Dirents) return dirents_answer(listener, req, t, args, resp);
     if (row && ov_) return guest_answer(listener, req, t, *row, args, resp);
     if (row && fake_ && row->kind == Kind::Stat) return fake_stat_answer(listener, req, t, *row, args, resp);
     if (row) d = decide(t, *row, args, &act);
@@ -1426,65 +1412,6 @@ class Supervisor {
       }
     }
     return stat_answer(listener, req, t, row, args, path, follow, resp);
-  }
-
-  // Gives the entries of a merged view's listing in buf (n bytes) their real inode numbers.
-  void real_inodes(const std::string& view, char* buf, size_t n) {
-    // linux_dirent64: d_ino, d_off, d_reclen, d_type, d_name.
-    constexpr size_t kName = 19;
-    std::vector<std::string> names;
-    std::vector<size_t> at;
-    for (size_t off = 0; off + kName < n;) {
-      uint16_t reclen;
-      memcpy(&reclen, buf + off + 16, sizeof reclen);
-      if (reclen <= kName || off + reclen > n) break;
-      names.emplace_back(buf + off + kName, strnlen(buf + off + kName, reclen - kName));
-      at.push_back(off);
-      off += reclen;
-    }
-    std::vector<uint64_t> inos;
-    if (!ov_->view_inodes(view, names, &inos)) return;
-    for (size_t i = 0; i < at.size() && i < inos.size(); i++)
-      if (inos[i]) memcpy(buf + at[i], &inos[i], sizeof inos[i]);
-  }
-
-  // getdents64 on a merged view, done by the supervisor on the tracee's own
-  // open file (pidfd_getfd: same offset) so that each entry's d_ino can be
-  // the real entry's, as a stat by name shows it. Any other directory, or
-  // when the fd cannot be had, is the kernel's.
-  bool dirents_answer(int listener, const seccomp_notif& req, const Tracee& t, const uint64_t* args,
-                      seccomp_notif_resp* resp) {
-    auto kernel = [&]() {
-      resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-      return true;
-    };
-    int fd = static_cast<int>(args[0]);
-    std::string target = read_link_or_empty(fd_link(t.tid, fd));
-    if (!ov_->is_view(target)) return kernel();
-    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, t.tgid(), 0));
-    if (pidfd < 0) return kernel();
-    int mine = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
-    close(pidfd);
-    if (mine < 0) return kernel();
-    size_t count = std::min<uint64_t>(args[2], 1 << 20);
-    std::vector<char> buf(count);
-    long n = syscall(SYS_getdents64, mine, buf.data(), count);
-    int err = errno;
-    close(mine);
-    if (n < 0) {
-      resp->error = -err;
-      return true;
-    }
-    real_inodes(target, buf.data(), static_cast<size_t>(n));
-    if (n > 0) {
-      if (!still_asking(listener, req)) return false;
-      if (write_memory(t.tid, args[1], buf.data(), static_cast<size_t>(n)) < 0) {
-        resp->error = -EFAULT;
-        return true;
-      }
-    }
-    resp->val = n;
-    return true;
   }
 
   // A read in the guest view, answered by the supervisor itself: it does
@@ -2247,14 +2174,6 @@ class Supervisor {
         }
         unlink(p.stand_in.c_str());
         return;
-      case OvPending::Kind::Dirents: {
-        if (ret <= 0) return;
-        std::vector<char> buf(static_cast<size_t>(ret));
-        if (read_memory(pid, p.buf, buf.data(), buf.size()) < 0) return;
-        real_inodes(p.stand_in, buf.data(), buf.size());
-        write_memory(pid, p.buf, buf.data(), buf.size());
-        return;
-      }
       case OvPending::Kind::SockName: {
         if (ret < 0) return;  // the kernel's error stands
         uint32_t len = 0;

@@ -6,9 +6,7 @@
  * newfstatat and statx by name, with fstat, newfstatat(AT_EMPTY_PATH) and
  * statx(AT_EMPTY_PATH) of an fd opened on DIR, with stat(DIR/SUB/..) and
  * fstat(openat(DIR/SUB, "..")) for each subdirectory SUB, and with stat of
- * DIR/.; and each entry's d_ino (readdir, ".." left out) with lstat of
- * DIR/NAME. Prints
- * one line per DIR: "DIR same N" (N comparisons made) or
+ * DIR/. Prints one line per DIR: "DIR same N" (N comparisons made) or
  * "DIR differs CALL", the first call that disagreed. Raw system calls.
  */
 #include "drv.h"
@@ -63,13 +61,7 @@ static int check(const char *dir) {
   if (!d) drv_setup_fail("fdopendir", dir);
   struct dirent *e;
   while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, "..")) continue;
-    /* Each entry's d_ino is what lstat of its name says (no mount point below DIR). */
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    if (syscall(SYS_lstat, path, &st) < 0) drv_setup_fail("lstat", path);
-    n++;
-    if (!bad && st.st_ino != e->d_ino) bad = "d_ino";
-    if (!strcmp(e->d_name, ".")) continue;
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
     struct stat sub;
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
     if (syscall(SYS_lstat, path, &sub) < 0 || !S_ISDIR(sub.st_mode)) continue;
