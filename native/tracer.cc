@@ -1864,11 +1864,6 @@ class Supervisor {
     auto upper_of = [&](const GuestObject& o) { return cfg.upper_dir + o.guest; };
     bool rename = row.fake == Fake::Rename;
     bool link = row.nr == __NR_link || row.nr == __NR_linkat;
-    if (row.fake == Fake::Chmod) {
-      // A directory's search permission decides what lookups below it find.
-      ov_->forget();
-      pend->kind = OvPending::Kind::Forget;
-    }
     if (rename || row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR))) {
       // A directory may go or move: cached lookups go now and once it has.
       ov_->forget();
@@ -1876,6 +1871,11 @@ class Supervisor {
     }
     GuestObject& a = obj[0];
     GuestObject& b = obj[1];
+    if (row.fake == Fake::Chmod && a.is_dir) {
+      // A directory's search permission decides what lookups below it find.
+      ov_->forget();
+      pend->kind = OvPending::Kind::Forget;
+    }
 
     if (rename || link) {
       if (by_fd[0]) {
