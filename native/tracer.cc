@@ -1442,8 +1442,11 @@ class Supervisor {
     if (by_fd) {
       host = fd_link(t.tid, dirfd);  // the fd's own object
       follow_host = true;
+      std::string target = read_link_or_empty(host);
+      // No such fd: the kernel's EBADF (the magic link would say ENOENT).
+      if (target.empty() && dirfd != AT_FDCWD && access(host.c_str(), F_OK) < 0 && errno == ENOENT) return fail(EBADF);
       // An open merged directory is the directory it lists, as a lookup by name finds it.
-      std::string real = ov_->view_source(read_link_or_empty(host));
+      std::string real = ov_->view_source(target);
       if (!real.empty()) {
         host = real;
         follow_host = false;

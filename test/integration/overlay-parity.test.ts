@@ -519,3 +519,26 @@ print(os.path.lexists(p))
     expect(r.stdout).toBe(control)
   })
 })
+
+describe('a stat of an fd that is not open', () => {
+  const BADFD_PY = String.raw`
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(256)
+def show(name, rc):
+    print(name, 'ok' if rc == 0 else errno.errorcode[ctypes.get_errno()])
+show('fstat', libc.syscall(5, 999, buf))
+show('newfstatat', libc.syscall(262, 999, b'', buf, 0x1000))
+show('statx', libc.syscall(332, 999, b'', 0x1000, 0x7ff, buf))
+show('fstat 0', libc.syscall(5, 0, buf))
+`
+  test('is EBADF, as bare, by notification and at ptrace stops', async () => {
+    const control = execFileSync(PYTHON, ['-c', BADFD_PY], {encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit']})
+    expect(control).toBe(lines('fstat EBADF', 'newfstatat EBADF', 'statx EBADF', 'fstat 0 ok'))
+    for (const ptraceOnly of [false, true]) {
+      const r = await asking(ptraceOnly, () => guest({}, `${PYTHON} -c "$BADFD_PY" < /dev/null`, {env: {BADFD_PY}}))
+      expectClean(r)
+      expect(r.stdout).toBe(control)
+    }
+  })
+})
