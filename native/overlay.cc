@@ -343,6 +343,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     return r;
   }
   std::vector<GuestObject> stack{root()};
+  size_t gone = 0;  // removed directories below stack.back() that the walk starts in
   if (path[0] != '/') {
     GuestObject base = resolve_fd(t, dirfd);
     if (base.error) {
@@ -356,8 +357,15 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     // The walk back up ("..") needs every ancestor.
     GuestObject missing;
     if (!walk(base.guest, &stack, &missing)) {
-      r.error = -ENOENT;  // the directory is gone
-      return r;
+      // The directory is gone from the guest view (the host may keep it). As
+      // in a removed directory, nothing is found in it or in its removed
+      // parents, but ".." still climbs to the first one that is there.
+      for (size_t i = 1; i < base.guest.size(); i = base.guest.find('/', i) + 1) {
+        size_t j = base.guest.find('/', i);
+        if (j > i) gone++;
+        if (j == std::string::npos) break;
+      }
+      gone -= stack.size() - 1;
     }
   }
   std::deque<std::string> todo;
@@ -370,8 +378,16 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     todo.pop_front();
     if (c.empty() || c == ".") continue;
     if (c == "..") {
-      if (stack.size() > 1) stack.pop_back();  // never above the guest root
+      if (gone > 0) {
+        gone--;
+      } else if (stack.size() > 1) {
+        stack.pop_back();  // never above the guest root
+      }
       continue;
+    }
+    if (gone > 0) {
+      r.error = -ENOENT;  // a name in a removed directory
+      return r;
     }
     bool last = true;
     for (const auto& rest : todo)
@@ -456,6 +472,10 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     }
     if (S_ISLNK(o.mode) && under_proc) o.magic = true;
     stack.push_back(std::move(o));
+  }
+  if (gone > 0) {
+    r.error = -ENOENT;  // the removed directory itself
+    return r;
   }
   GuestObject end = std::move(stack.back());
   end.reopened_fd_flags = reopened;
