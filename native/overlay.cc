@@ -12,6 +12,8 @@
 #include <linux/openat2.h>
 #include <sys/random.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -66,15 +68,49 @@ void push_front_parts(const std::string& path, std::deque<std::string>* todo) {
 
 
 
-// A dirent's type as a mode's, 0 when the filesystem does not say; every
-// other type than directory and symlink stands in as a regular file.
+// A dirent's type as a mode's, 0 when the filesystem does not say.
 mode_t type_of(unsigned char d_type) {
   switch (d_type) {
     case DT_DIR: return S_IFDIR;
     case DT_LNK: return S_IFLNK;
+    case DT_FIFO: return S_IFIFO;
+    case DT_SOCK: return S_IFSOCK;
+    case DT_CHR: return S_IFCHR;
+    case DT_BLK: return S_IFBLK;
     case DT_UNKNOWN: return 0;
     default: return S_IFREG;
   }
+}
+
+// The type of the stand-in for an entry of type t at path p: the same, so
+// that a listing's d_type is right (find -type p reads it), except devices
+// (never made: a device node under the environment would be one more way
+// to a host device) and a socket whose path is too long to bind, which
+// stand in as regular files.
+mode_t stand_in_type(mode_t t, const std::string& p) {
+  switch (t) {
+    case S_IFDIR:
+    case S_IFLNK:
+    case S_IFIFO:
+      return t;
+    case S_IFSOCK:
+      return p.size() < sizeof(sockaddr_un::sun_path) ? t : S_IFREG;
+    default:
+      return S_IFREG;
+  }
+}
+
+// Makes an empty socket file at p: bound, then closed.
+bool make_socket_file(const std::string& p) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un un;
+  memset(&un, 0, sizeof un);
+  un.sun_family = AF_UNIX;
+  memcpy(un.sun_path, p.data(), p.size());
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0;
+  close(fd);
+  return ok;
 }
 
 int64_t mtime_ns(const std::string& path) {
@@ -145,6 +181,19 @@ bool Overlay::open(const OverlayConfig& config, std::string* err) {
       return false;
     }
   }
+  // A map's guest path that runs through a symlink of the guest (/var/run ->
+  // /run) lands where the link leads, as PRoot's bindings do: otherwise
+  // every lookup would follow the link and never reach the map.
+  std::vector<PathMap> maps = std::move(cfg_.maps);
+  cfg_.maps.clear();
+  for (auto& m : maps) {
+    GuestObject o = resolve(Tracee{getpid(), getpid()}, AT_FDCWD, m.guest, true);
+    if (o.error == 0 && !o.anon && !o.foreign && o.guest.size() > 1 && o.guest[0] == '/') m.guest = o.guest;
+  }
+  forget();
+  cfg_.maps = std::move(maps);
+  std::stable_sort(cfg_.maps.begin(), cfg_.maps.end(),
+                   [](const PathMap& a, const PathMap& b) { return a.guest.size() > b.guest.size(); });
   if (!cfg_.merged_dir.empty()) {
     // Views of an earlier run are stale, and no other run holds the environment.
     remove_tree(cfg_.merged_dir);
@@ -198,12 +247,20 @@ GuestObject Overlay::child(const GuestObject& parent, const std::string& name) {
     return o;
   }
   std::string upper_host = cfg_.upper_dir + o.guest;
-  if (cfg_.upper && parent.upper && lstat(upper_host.c_str(), &st) == 0) {
-    o.upper = true;
-    o.exists = true;
-    o.mode = st.st_mode;
-    o.layer = Layer::Upper;
-    o.host = upper_host;
+  if (cfg_.upper && parent.upper) {
+    if (lstat(upper_host.c_str(), &st) == 0) {
+      o.upper = true;
+      o.exists = true;
+      o.mode = st.st_mode;
+      o.layer = Layer::Upper;
+      o.host = upper_host;
+    } else if (errno == EACCES) {
+      // The guest took search permission from the directory (chmod in
+      // upper): its host entries are out of reach too, as in the kernel.
+      o.error = -EACCES;
+      o.host = upper_host;
+      return o;
+    }
   }
   int lower_err = ENOENT;
   if (parent.lower_dir && !whiteouts_.count(o.guest)) {
@@ -286,6 +343,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     return r;
   }
   std::vector<GuestObject> stack{root()};
+  size_t gone = 0;  // removed directories below stack.back() that the walk starts in
   if (path[0] != '/') {
     GuestObject base = resolve_fd(t, dirfd);
     if (base.error) {
@@ -299,8 +357,15 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     // The walk back up ("..") needs every ancestor.
     GuestObject missing;
     if (!walk(base.guest, &stack, &missing)) {
-      r.error = -ENOENT;  // the directory is gone
-      return r;
+      // The directory is gone from the guest view (the host may keep it). As
+      // in a removed directory, nothing is found in it or in its removed
+      // parents, but ".." still climbs to the first one that is there.
+      for (size_t i = 1; i < base.guest.size(); i = base.guest.find('/', i) + 1) {
+        size_t j = base.guest.find('/', i);
+        if (j > i) gone++;
+        if (j == std::string::npos) break;
+      }
+      gone -= stack.size() - 1;
     }
   }
   std::deque<std::string> todo;
@@ -313,13 +378,23 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     todo.pop_front();
     if (c.empty() || c == ".") continue;
     if (c == "..") {
-      if (stack.size() > 1) stack.pop_back();  // never above the guest root
+      if (gone > 0) {
+        gone--;
+      } else if (stack.size() > 1) {
+        stack.pop_back();  // never above the guest root
+      }
       continue;
+    }
+    if (gone > 0) {
+      r.error = -ENOENT;  // a name in a removed directory
+      return r;
     }
     bool last = true;
     for (const auto& rest : todo)
       if (!rest.empty() && rest != ".") last = false;
-    bool follow = !last || follow_last || !todo.empty();
+    // "name/" or "name/.": the kernel follows name and wants a directory.
+    bool trailing = last && !todo.empty();
+    bool follow = !last || follow_last || trailing;
     const GuestObject& dir = stack.back();
     // /proc/self means the tracee (whatever upper holds at /proc); readlink
     // of /proc/self itself is the kernel's, in the tracee's context.
@@ -333,7 +408,11 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
     }
     GuestObject o = child(dir, c);
     if (!o.exists) {
-      if (o.error == -ENOENT && last) o.error = 0;  // a new name in an existing directory
+      // A new name in an existing directory ("new/." needs new itself).
+      if (o.error == -ENOENT && last && std::find(todo.begin(), todo.end(), ".") == todo.end()) {
+        o.error = 0;
+        o.slash = trailing;
+      }
       o.reopened_fd_flags = reopened;
       o.fd_link = reopened_link;
       return o;
@@ -369,7 +448,7 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
         if (anon) {
           o.anon = true;
           o.guest = target;
-          if (!last) o.error = -ENOTDIR;
+          if (!last || trailing) o.error = -ENOTDIR;
           return o;  // host: the magic link, which the tracee may open as it is
         }
         std::string own_fd = "/proc/" + std::to_string(t.tgid()) + "/fd/";
@@ -387,12 +466,16 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
       push_front_parts(target, &todo);
       continue;
     }
-    if (!last && !o.is_dir) {
+    if ((!last || trailing) && !o.is_dir) {
       o.error = -ENOTDIR;
       return o;
     }
     if (S_ISLNK(o.mode) && under_proc) o.magic = true;
     stack.push_back(std::move(o));
+  }
+  if (gone > 0) {
+    r.error = -ENOENT;  // the removed directory itself
+    return r;
   }
   GuestObject end = std::move(stack.back());
   end.reopened_fd_flags = reopened;
@@ -460,6 +543,17 @@ std::string Overlay::to_guest(const std::string& host) const {
   }
   if (cfg_.upper && under(host, cfg_.upper_dir) && cfg_.upper_dir.size() + 1 > best) out = rebase(host, cfg_.upper_dir, "/");
   return out;
+}
+
+std::string Overlay::view_source(const std::string& host) {
+  const std::string& md = cfg_.merged_dir;
+  if (md.empty() || !under(host, md)) return "";
+  auto it = view_guest_.find(host);
+  if (it == view_guest_.end()) return "";
+  GuestObject o = locate(it->second);
+  // A virtual directory has no host directory: the view is all there is.
+  if (!o.exists || o.layer == Layer::Virtual || o.host.empty()) return "";
+  return o.host;
 }
 
 std::string Overlay::to_host(const std::string& guest) {
@@ -671,6 +765,23 @@ int Overlay::add_whiteout(const std::string& g) {
   return 0;
 }
 
+int Overlay::may_remove(const GuestObject& o) {
+  GuestObject parent = locate(parent_of(o.guest));
+  if (parent.error) return parent.error;
+  if (!parent.exists || parent.host.empty()) return -ENOENT;
+  // A directory of upper is the kernel's to judge, with the build's own
+  // credentials (the supervisor's). One only the host has stands for the
+  // copy a write there would make in upper, which would be the build's: as
+  // for a new file there, it is not refused.
+  if (parent.upper && faccessat(AT_FDCWD, parent.host.c_str(), W_OK | X_OK, AT_EACCESS) < 0) return -errno;
+  struct stat pst, ost;
+  if (lstat(parent.host.c_str(), &pst) < 0 || lstat(o.host.c_str(), &ost) < 0) return 0;
+  // Sticky (/tmp): only the entry's owner, the directory's, or root.
+  uid_t me = geteuid();
+  if ((pst.st_mode & S_ISVTX) && me != 0 && ost.st_uid != me && pst.st_uid != me) return -EPERM;
+  return 0;
+}
+
 bool Overlay::in_upper(const std::string& host) const { return cfg_.upper && under(host, cfg_.upper_dir); }
 
 bool Overlay::protected_host(const std::string& host) const {
@@ -784,16 +895,19 @@ std::string Overlay::merged_view(const GuestObject& o, int* err) {
     wanted.insert(e.name);
     std::string p = v.host + "/" + e.name;
     auto have = shown.find(e.name);
+    mode_t type = stand_in_type(e.type, p);
     if (have != shown.end()) {
-      if (have->second == (e.type == S_IFDIR || e.type == S_IFLNK ? e.type : S_IFREG)) continue;
+      if (have->second == type) continue;
       if (have->second == S_IFDIR ? rmdir(p.c_str()) : unlink(p.c_str())) continue;
     }
-    if (e.type == S_IFDIR) {
+    if (type == S_IFDIR) {
       mkdir(p.c_str(), 0755);
-    } else if (e.type == S_IFLNK) {
+    } else if (type == S_IFLNK) {
       std::string target;
       if (read_link(e.host, &target) < 0) target = "?";
       symlink(target.c_str(), p.c_str());
+    } else if (type == S_IFIFO && mkfifo(p.c_str(), 0644) == 0) {
+    } else if (type == S_IFSOCK && make_socket_file(p)) {
     } else {
       int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd >= 0) close(fd);

@@ -60,6 +60,7 @@ struct GuestObject {
   std::string fd_link;   // with reopened_fd_flags: the magic link that reopens that fd in place
   std::string fd_target; // resolve_fd: the host path the fd really names ("" when anonymous)
   bool magic = false;    // the object is a /proc magic link itself (readlink shows a host path)
+  bool slash = false;    // a missing name given with a trailing "/" (only a directory may be made)
 };
 
 // A directory entry of a merged listing.
@@ -100,6 +101,9 @@ class Overlay {
   void on_copy_up(CopiedUp f) { copied_up_ = std::move(f); }
   // Hides the lower entry at g and below; persisted before it returns.
   int add_whiteout(const std::string& g);
+  // What the kernel would check before removing host entry o from its guest
+  // directory (write and search on it, the sticky bit); 0 or -errno.
+  int may_remove(const GuestObject& o);
   bool whiteout(const std::string& g) const { return whiteouts_.count(g) > 0; }
 
   // The union listing of directory o (upper, lower minus whiteouts, map points).
@@ -108,6 +112,10 @@ class Overlay {
   bool needs_merge(const GuestObject& o) const;
   // A host directory that lists o merged; "" and *err on failure.
   std::string merged_view(const GuestObject& o, int* err);
+  // When host (what an fd names) is a merged view: the host path of the
+  // directory it stands for, whose identity (st_dev, st_ino, times) the
+  // guest must see; "" otherwise.
+  std::string view_source(const std::string& host);
 
   // Forgets the cached directory lookups: a directory may have gone or moved.
   void forget() { dirs_.clear(); }

@@ -84,7 +84,8 @@ uint32_t ask_action(const FilterOptions& opt) {
 // call on the host path and hands back the result or the fd): the stat
 // family, access and readlink. Everything else must be translated in place.
 bool answered_in_overlay(const SyscallDef& row) {
-  if (row.kind == Kind::Stat) return row.a.path >= 0;
+  // fstat too: an open merged directory must show the directory it lists.
+  if (row.kind == Kind::Stat) return true;
   switch (row.nr) {
     case __NR_access:
     case __NR_faccessat:
@@ -160,7 +161,7 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(SECCOMP_RET_ALLOW);
       return;
     case Filter::FakeRoot:
-      if (!opt.fake_root && !(opt.overlay && row.a.path >= 0)) return;
+      if (!opt.fake_root && !(opt.overlay && (row.a.path >= 0 || row.kind == Kind::Stat))) return;
       p.if_eq(row.nr, 1);
       p.ret(kAsk);
       return;

@@ -62,6 +62,7 @@ enum class Kind : uint8_t {
   Identity, // getuid, setresgid...: answered from the fake credentials
   Stat,     // stat family: the result is rewritten at syscall exit
   Cwd,      // getcwd: the result is translated back in overlay mode
+  SockName, // getsockname, getpeername, accept: a unix socket's path translated back in overlay mode
 };
 
 // What fake-root mode does instead of (or besides) the call, once the

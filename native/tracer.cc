@@ -361,8 +361,9 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 // Overlay work for a thread's syscall-exit stop.
 struct OvPending {
-  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget } kind = Kind::None;
-  uint64_t buf = 0, size = 0;  // the tracee's result buffer (getcwd, readlink)
+  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget, SockName } kind = Kind::None;
+  uint64_t buf = 0, size = 0;  // the tracee's result buffer (getcwd, readlink; SockName: the address's)
+  uint64_t len_at = 0;         // SockName: where the tracee's address length is
   uint64_t scratch = 0;        // where the kernel wrote the host path instead
   std::string hide[2];         // guest paths to hide once the call succeeded
   // Socket: a short stand-in for a unix socket path too long for sun_path;
@@ -648,6 +649,13 @@ class Supervisor {
       for (uint64_t i = 1; i <= socket_serial_; i++) unlink((socket_dir_ + "/" + std::to_string(i)).c_str());
       rmdir(socket_dir_.c_str());
     }
+    if (!exec_dir_.empty()) {
+      for (const auto& [key, link] : exec_links_) {
+        unlink(link.c_str());
+        rmdir(link.substr(0, link.rfind('/')).c_str());
+      }
+      rmdir(exec_dir_.c_str());
+    }
     if (ov_) {
       out_.stats.copy_ups = ov_->copy_ups();
       out_.stats.whiteouts = ov_->whiteouts_added();
@@ -850,7 +858,11 @@ class Supervisor {
           if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);  // not fgetxattr, flistxattr
           break;
         case Kind::Stat:
-          if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);
+          if (row->a.path >= 0) {
+            d = guest_paths(t, proc, *row, args, regs, &act, &dirty);
+          } else {
+            guest_stat_fd(t, *row, static_cast<int>(args[0]), regs, &dirty);
+          }
           if (d.allow && !act.skip && fake_) act.exit_stop |= fake_->stat_entry(*row, args, &proc.pending).exit_stop;
           break;
         case Kind::Cwd: {
@@ -871,6 +883,20 @@ class Supervisor {
         case Kind::Ioctl:
           d = is_owner_ioctl(*row, args) ? check_owner(t, *row, args) : guest_fd(t, *row, static_cast<int>(args[row->fd_arg]));
           break;
+        case Kind::SockName: {
+          // The kernel writes the address the socket was bound at, a host
+          // path for a unix socket: its guest path is written over it at exit.
+          uint32_t len = 0;
+          if (args[1] != 0 && args[2] != 0 && read_memory(pid, args[2], &len, sizeof len) == 0) {
+            proc.ov = OvPending{};
+            proc.ov.kind = OvPending::Kind::SockName;
+            proc.ov.buf = args[1];
+            proc.ov.size = len;
+            proc.ov.len_at = args[2];
+            act.exit_stop = true;
+          }
+          break;
+        }
         case Kind::Net: d = check_net(t, *row, args, &regs, &dirty); break;
         case Kind::Bind: d = check_bind(t, *row, args, &regs, &dirty); break;
         case Kind::Signal: d = check_signal(t, *row, args, &act); break;
@@ -1645,13 +1671,27 @@ class Supervisor {
     int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
     std::string given;
     bool by_fd = false;
-    if (int err = read_operand(t, op, args, flags, &given, &by_fd)) return fail(err);
+    if (op.path < 0) {
+      by_fd = true;  // fstat(fd, buf)
+      dirfd = static_cast<int>(args[0]);
+    } else if (int err = read_operand(t, op, args, flags, &given, &by_fd)) {
+      return fail(err);
+    }
     GuestObject o;
     std::string host;
     bool follow_host = false;  // the host path is a magic link to follow
     if (by_fd) {
       host = fd_link(t.tid, dirfd);  // the fd's own object
       follow_host = true;
+      std::string target = read_link_or_empty(host);
+      // No such fd: the kernel's EBADF (the magic link would say ENOENT).
+      if (target.empty() && dirfd != AT_FDCWD && access(host.c_str(), F_OK) < 0 && errno == ENOENT) return fail(EBADF);
+      // An open merged directory is the directory it lists, as a lookup by name finds it.
+      std::string real = ov_->view_source(target);
+      if (!real.empty()) {
+        host = real;
+        follow_host = false;
+      }
     } else {
       o = ov_->resolve(t, dirfd, given, follows(op.follow, flags, open_flags));
       if (o.error) return fail(-o.error);
@@ -1688,6 +1728,7 @@ class Supervisor {
         int at = row.nr == __NR_faccessat2 ? (flags & AT_EACCESS) : 0;
         if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode, at | (row.nr == __NR_faccessat2 ? (flags & AT_SYMLINK_NOFOLLOW) : 0)) < 0)
           return fail(errno);
+        if (!by_fd && read_only_write(o, mode)) return fail(EROFS);
         break;
       }
       case __NR_readlink:
@@ -1775,9 +1816,19 @@ class Supervisor {
       if (op.access == Access::None) continue;
       int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
       if (int err = read_operand(t, op, args, flags, &given[i], &by_fd[i])) return refuse(err);
+      // Calls that make, remove or rename a name never follow its last
+      // symlink, not even for a trailing "/": the name is looked up bare
+      // and must then be a directory.
+      bool names_entry = op.access == Access::Create || op.access == Access::Remove || op.access == Access::Replace;
+      size_t end = given[i].find_last_not_of('/');
+      bool slash = names_entry && !by_fd[i] && end != std::string::npos && end + 1 < given[i].size();
       obj[i] = by_fd[i] ? ov_->resolve_fd(t, dirfd)
-                        : ov_->resolve(t, dirfd, given[i], follows(op.follow, flags, open_flags));
+                        : ov_->resolve(t, dirfd, slash ? given[i].substr(0, end + 1) : given[i], follows(op.follow, flags, open_flags));
       if (obj[i].error) return refuse(-obj[i].error);
+      if (slash) {
+        if (obj[i].exists && !obj[i].is_dir) return refuse(op.access == Access::Create ? EEXIST : ENOTDIR);
+        if (!obj[i].exists) obj[i].slash = true;
+      }
     }
     if (reading) {
       bool exec = row.nr == __NR_execve || row.nr == __NR_execveat;
@@ -1803,6 +1854,11 @@ class Supervisor {
       return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty);
     }
 
+    // A last name "." or ".." is refused by the kernel before any other check.
+    for (int i = 0; i < 2; i++) {
+      if (ops[i]->access == Access::None || ops[i]->access == Access::Read || by_fd[i]) continue;
+      if (int err = dot_name_error(row, ops[i]->access, flags, given[i])) return refuse(err);
+    }
     // A rename or link between two mounts fails before any other check.
     bool two_names = row.fake == Fake::Rename || row.nr == __NR_link || row.nr == __NR_linkat;
     if (two_names && !by_fd[0] && obj[0].exists && obj[0].map != obj[1].map) return refuse(EXDEV);
@@ -1837,6 +1893,8 @@ class Supervisor {
         continue;
       }
       targets_[i] = Target{obj[i].exists && !obj[i].anon, host[i], false, obj[i].guest};
+      // "new/": the kernel decides what a trailing slash allows (mkdir, not creat).
+      if (!obj[i].exists && obj[i].slash && !host[i].empty()) host[i] += "/";
     }
     Scratch scratch(t.tid, regs.rsp);
     for (int i = 0; i < 2; i++) {
@@ -1848,6 +1906,24 @@ class Supervisor {
     }
     if (proc.ov.kind != OvPending::Kind::None) act->exit_stop = true;
     return d;
+  }
+
+  // The kernel's answer when the last name of a path to change is "." or
+  // "..", which no call may remove, make or rename; 0 otherwise.
+  static int dot_name_error(const SyscallDef& row, Access access, int flags, const std::string& given) {
+    size_t end = given.find_last_not_of('/');
+    if (end == std::string::npos) return 0;  // "/" itself
+    size_t start = given.rfind('/', end);
+    start = start == std::string::npos ? 0 : start + 1;
+    std::string name = given.substr(start, end + 1 - start);
+    if (name != "." && name != "..") return 0;
+    if (row.fake == Fake::Rename) return EBUSY;
+    if (access == Access::Remove) {
+      if (row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR))) return name == "." ? EINVAL : ENOTEMPTY;
+      return EISDIR;  // unlink
+    }
+    if (access == Access::Create) return EEXIST;
+    return 0;  // open, chmod, a link's source...: the directory itself
   }
 
   // The host path a read of o goes to: a directory's merged listing when it
@@ -1865,11 +1941,24 @@ class Supervisor {
   Decision guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
                       bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty) {
     if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
-    if (by_fd) return {};  // the kernel acts on the fd itself
+    if (by_fd) {
+      // The kernel acts on the fd itself, except a stat of a merged view.
+      if (row.kind == Kind::Stat) guest_stat_fd(t, row, row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD, regs, dirty);
+      return {};
+    }
     // Reading from another process's fd (catbox's own pipes) is no build's business.
     if (is_open && o.foreign_link) return refuse(EACCES);
     std::string host;
     if (int err = read_host(o, is_open, &host)) return refuse(err);
+    if (row.nr == __NR_access || row.nr == __NR_faccessat || row.nr == __NR_faccessat2) {
+      int mode = static_cast<int>(row.nr == __NR_access ? args[1] : args[2]);
+      if (read_only_write(o, mode)) {
+        // The permission check comes first, as the kernel makes it.
+        int flags = row.nr == __NR_faccessat2 ? static_cast<int>(args[3]) & (AT_EACCESS | AT_SYMLINK_NOFOLLOW) : 0;
+        if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode, flags) < 0) return refuse(errno);
+        return refuse(EROFS);
+      }
+    }
     Scratch scratch(t.tid, regs.rsp);
     if ((row.nr == __NR_execve || row.nr == __NR_execveat) && o.exists && !o.is_dir) {
       Decision d = guest_script(t, row, o, given, host, args, regs, scratch, dirty);
@@ -1890,6 +1979,37 @@ class Supervisor {
     set_arg(regs, row.a.path, at);
     *dirty = true;
     return {};
+  }
+
+  // A stat by fd (fstat, AT_EMPTY_PATH) at a ptrace stop: an open merged
+  // directory shows the directory it lists, as a lookup by name finds it, so
+  // the call becomes a stat of that directory's host path.
+  void guest_stat_fd(const Tracee& t, const SyscallDef& row, int fd, user_regs_struct& regs, bool* dirty) {
+    std::string real = ov_->view_source(read_link_or_empty(fd_link(t.tid, fd)));
+    if (real.empty()) return;
+    Scratch scratch(t.tid, regs.rsp);
+    uint64_t at = scratch.put(real);
+    if (!at) return;
+    if (row.nr == __NR_fstat) {
+      // fstat(fd, buf) becomes newfstatat(AT_FDCWD, path, buf, 0).
+      regs.orig_rax = __NR_newfstatat;
+      regs.rdx = regs.rsi;
+      regs.rdi = static_cast<uint64_t>(AT_FDCWD);
+      regs.rsi = at;
+      regs.r10 = 0;
+    } else {
+      set_arg(regs, row.a.dirfd, static_cast<uint64_t>(AT_FDCWD));
+      set_arg(regs, row.a.path, at);
+    }
+    *dirty = true;
+  }
+
+  // Whether access(mode) of o, once permitted, is EROFS: asked to write an
+  // object of a read-only map, which the kernel says of a read-only mount
+  // (devices, fifos and sockets excepted).
+  static bool read_only_write(const GuestObject& o, int mode) {
+    if (!(mode & W_OK) || o.anon || !o.exists || o.layer != Layer::Map || !o.map || o.map->rw) return false;
+    return !(S_ISCHR(o.mode) || S_ISBLK(o.mode) || S_ISFIFO(o.mode) || S_ISSOCK(o.mode));
   }
 
   // The interpreter line of a "#!" script: false when the file is none.
@@ -1936,9 +2056,12 @@ class Supervisor {
     std::vector<Arg> argv;
     std::string file_guest = given, file_host = host, exec_host;  // the script as named
     bool translated = host != o.guest;
-    for (int depth = 0; depth < 4; depth++) {
+    for (int depth = 0;; depth++) {
       std::string interp, optarg;
       if (!read_shebang(file_host, &interp, &optarg)) break;
+      // The kernel follows five levels of scripts; a sixth (a script that
+      // names itself) is ELOOP.
+      if (depth >= 5) return refuse(ELOOP);
       if (interp.empty() || interp[0] != '/') return {};
       GuestObject io = ov_->resolve(t, AT_FDCWD, interp, true);
       if (io.error || !io.exists || io.is_dir) return {};  // the kernel gives its own error
@@ -1972,7 +2095,9 @@ class Supervisor {
       vec.push_back(p);
     }
     vec.push_back(0);
-    uint64_t file = scratch.put(exec_host);
+    // The process is named after the script as it was given, not its interpreter.
+    std::string named = exec_stand_in(given.substr(given.rfind('/') + 1), exec_host);
+    uint64_t file = scratch.put(named.empty() ? exec_host : named);
     uint64_t vp = scratch.put(vec.data(), vec.size() * sizeof(uint64_t));
     if (!file || !vp) return refuse(ENOMEM);
     // execveat(dirfd, path, argv, envp, flags) becomes execve(file, argv, envp).
@@ -2001,6 +2126,11 @@ class Supervisor {
     }
     GuestObject& a = obj[0];
     GuestObject& b = obj[1];
+    if (row.fake == Fake::Chmod && a.is_dir) {
+      // A directory's search permission decides what lookups below it find.
+      ov_->forget();
+      pend->kind = OvPending::Kind::Forget;
+    }
 
     if (rename || link) {
       if (by_fd[0]) {
@@ -2099,6 +2229,11 @@ class Supervisor {
         bool dir_call = row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR));
         if (!a.exists) return refuse(ENOENT);
         if (a.layer == Layer::Virtual) return refuse(EBUSY);
+        if (!a.upper) {
+          // Only the host has it: the kernel's permission and sticky checks
+          // come first (it will be hidden, which the kernel never sees).
+          if (int rc = ov_->may_remove(a)) return refuse(-rc);
+        }
         if (dir_call && !a.is_dir) return refuse(ENOTDIR);
         if (!dir_call && a.is_dir) return refuse(EISDIR);
         if (dir_call && (a.lower || ov_->needs_merge(a)) && !ov_->list(a).empty()) return refuse(ENOTEMPTY);
@@ -2178,6 +2313,7 @@ class Supervisor {
     Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
     if (d.violation) record(t.tid, row.name, "fd " + std::to_string(fd), r.path, d);
     if (!d.allow || r.anon) return d;
+    if (row.fake == Fake::Chmod) ov_->forget();  // a directory's search permission may change
     // An fd opened for reading on a host file cannot be copied up under it.
     if (ov_->protected_host(host) && !(fake_ && row.fake == Fake::Chown)) return refuse(EROFS);
     return d;
@@ -2218,6 +2354,9 @@ class Supervisor {
       if (create) proc.ov.hide[1] = host;
       host = stand_in;
     }
+    // The kernel keeps a socket's address as bind was given it, and hands
+    // that back (getsockname, getpeername, accept): the guest's own words.
+    if (create && bound_names_.size() < 65536) bound_names_[host] = path;
     un.sun_family = AF_UNIX;
     memcpy(un.sun_path, host.data(), host.size());
     Scratch scratch(t.tid, regs->rsp);
@@ -2238,6 +2377,32 @@ class Supervisor {
       socket_dir_ = dir;
     }
     return socket_dir_ + "/" + std::to_string(++socket_serial_);
+  }
+
+  // A symlink called name that leads to target, in a directory of this
+  // run's own (made once per pair, removed at the end): exec'd by that path,
+  // the program is named after it (comm), as the kernel names a script's
+  // process after the script. "" if it cannot be made.
+  std::string exec_stand_in(const std::string& name, const std::string& target) {
+    if (name.empty() || name == "." || name == "..") return "";
+    std::string key = name + '\0' + target;
+    auto it = exec_links_.find(key);
+    if (it != exec_links_.end()) return it->second;
+    if (exec_dir_.empty()) {
+      char dir[] = "/tmp/catbox-exec-XXXXXX";
+      if (!mkdtemp(dir)) return "";
+      chmod(dir, 0755);  // a build that drops to another uid still runs its scripts
+      exec_dir_ = dir;
+    }
+    std::string dir = exec_dir_ + "/" + std::to_string(exec_links_.size() + 1);
+    if (mkdir(dir.c_str(), 0755) < 0) return "";
+    std::string link = dir + "/" + name;
+    if (symlink(target.c_str(), link.c_str()) < 0) {
+      rmdir(dir.c_str());
+      return "";
+    }
+    exec_links_[key] = link;
+    return link;
   }
 
   // The syscall-exit stop of a call whose result carries host paths, or
@@ -2264,6 +2429,29 @@ class Supervisor {
         }
         unlink(p.stand_in.c_str());
         return;
+      case OvPending::Kind::SockName: {
+        if (ret < 0) return;  // the kernel's error stands
+        uint32_t len = 0;
+        if (read_memory(pid, p.len_at, &len, sizeof len) < 0) return;
+        sockaddr_un un;
+        memset(&un, 0, sizeof un);
+        size_t have = std::min<size_t>({len, p.size, sizeof un});
+        constexpr size_t kPathAt = offsetof(sockaddr_un, sun_path);
+        if (have <= kPathAt || read_memory(pid, p.buf, &un, have) < 0 || un.sun_family != AF_UNIX) return;
+        if (un.sun_path[0] == '\0') return;  // unnamed or abstract: no path
+        std::string host(un.sun_path, strnlen(un.sun_path, std::min(len, static_cast<uint32_t>(sizeof un)) - kPathAt));
+        auto bound = bound_names_.find(host);
+        std::string guest = bound != bound_names_.end() ? bound->second : ov_->to_guest(host);
+        if (guest == host) return;
+        // As the kernel does: as much as fits, and the length the whole address needs.
+        std::vector<char> out(kPathAt + guest.size() + 1, '\0');
+        memcpy(out.data(), &un, kPathAt);
+        memcpy(out.data() + kPathAt, guest.data(), guest.size());
+        uint32_t full = static_cast<uint32_t>(out.size());
+        if (write_memory(pid, p.buf, out.data(), std::min<size_t>(out.size(), p.size)) < 0) return;
+        write_memory(pid, p.len_at, &full, sizeof full);
+        return;
+      }
       case OvPending::Kind::Cwd:
       case OvPending::Kind::Readlink: {
         if (ret <= 0) return;  // the kernel's error stands
@@ -2277,7 +2465,11 @@ class Supervisor {
         if (cwd) buf.resize(strnlen(buf.data(), buf.size()));
         std::string guest = ov_->to_guest(buf);
         if (cwd) {
-          if (guest.size() + 1 > p.size) {
+          // A directory the guest removed is gone, though the host keeps it.
+          GuestObject now = ov_->locate(guest);
+          if (!now.exists || !now.is_dir) {
+            regs.rax = static_cast<uint64_t>(-ENOENT);
+          } else if (guest.size() + 1 > p.size) {
             regs.rax = static_cast<uint64_t>(-ERANGE);
           } else {
             regs.rax = write_memory(pid, p.buf, guest.c_str(), guest.size() + 1) < 0 ? static_cast<uint64_t>(-EFAULT)
@@ -2305,6 +2497,9 @@ class Supervisor {
   std::thread notifier_;
   int stop_fd_ = -1;             // tells the notifier the run is over
   std::string socket_dir_;       // stand-ins for long unix socket paths
+  std::unordered_map<std::string, std::string> bound_names_;  // unix socket host path -> the path bind was given
+  std::string exec_dir_;         // stand-ins that name an interpreter after its script
+  std::unordered_map<std::string, std::string> exec_links_;  // script name NUL interpreter -> stand-in
   uint64_t socket_serial_ = 0;
   Target targets_[2];  // what the current call's operands named
   pid_t root_ = 0;

@@ -1,5 +1,5 @@
 // RunOptions -> the one validated NativeSpec native receives.
-import {accessSync, constants, realpathSync, statSync} from 'node:fs'
+import {accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync} from 'node:fs'
 import {posix} from 'node:path'
 
 import {errors} from '../lib/errors.js'
@@ -172,15 +172,64 @@ function guestCwd(cwd: string | undefined, view: NativeView): string {
   return path
 }
 
-/** What is at a guest path: the first of its host candidates that has anything. */
+/**
+ * The host path of what guest path `path` names, its symlinks followed in the
+ * guest view (an absolute target is a guest path, as native reads it): a
+ * link in the environment's root may point at a file that exists only
+ * there. 'missing' when a name is not there, 'unreachable' when it cannot be
+ * looked at.
+ */
+function guestHost(path: string, view: NativeView): string | 'missing' | 'unreachable' {
+  let todo = path.split('/')
+  let dir = '/'
+  let links = 0
+  while (todo.length > 0) {
+    const name = todo.shift()!
+    if (name === '' || name === '.') continue
+    if (name === '..') {
+      dir = posix.dirname(dir)
+      continue
+    }
+    const guest = posix.join(dir, name)
+    let host: string | undefined
+    let isLink = false
+    for (const candidate of guestCandidates(guest, view)) {
+      try {
+        isLink = lstatSync(candidate).isSymbolicLink()
+        host = candidate
+        break
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') return 'unreachable'
+      }
+    }
+    if (host === undefined) {
+      // A directory that exists only because a map lies below it.
+      if (todo.some((rest) => rest !== '') && view.maps.some((m) => m.guest.startsWith(`${guest}/`))) {
+        dir = guest
+        continue
+      }
+      return 'missing'
+    }
+    // A map below a guest symlink sits where the link leads (native places
+    // it so); by the path it was given it is reached all the same.
+    if (!isLink || view.maps.some((m) => m.guest.startsWith(`${guest}/`))) {
+      dir = guest
+      continue
+    }
+    if (++links > 40) return 'unreachable'
+    const target = readlinkSync(host)
+    if (target.startsWith('/')) dir = '/'
+    todo = [...target.split('/'), ...todo]
+  }
+  return guestCandidates(dir, view).find((candidate) => examine(candidate) !== 'missing') ?? 'missing'
+}
+
+/** What is at a guest path, its symlinks followed in the guest view. */
 function examineGuest(view: NativeView): (file: string) => Found {
   return (file) => {
-    let seen: Found = 'missing'
-    for (const host of guestCandidates(file, view)) {
-      seen = examine(host)
-      if (seen !== 'missing') return seen
-    }
-    return seen
+    const host = guestHost(file, view)
+    return host === 'missing' || host === 'unreachable' ? host : examine(host)
   }
 }
 

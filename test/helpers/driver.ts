@@ -25,6 +25,7 @@ export type DriverName =
   | 'lease'
   | 'modes'
   | 'ports'
+  | 'dirid'
 
 const driversDir = fileURLToPath(new URL('../drivers/', import.meta.url))
 
