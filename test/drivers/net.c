@@ -77,18 +77,25 @@ static int op_sendto(char **a, int n) {
   return drv_report(syscall(SYS_sendto, fd, "catbox", 6, 0, &ad.ss, ad.len));
 }
 
+/* One datagram "catbox" to ad by raw sendmsg, with the control data given (or none). */
+static long send_one(long fd, struct addr *ad, void *control, size_t control_len) {
+  struct iovec iov = {"catbox", 6};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_name = &ad->ss;
+  msg.msg_namelen = ad->len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = control_len;
+  return syscall(SYS_sendmsg, fd, &msg, 0);
+}
+
 static int op_sendmsg(char **a, int n) {
   (void)n;
   struct addr ad = ip_addr(a[0], a[1]);
   long fd = new_socket(ad.family, SOCK_DGRAM);
-  struct iovec iov = {"catbox", 6};
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_name = &ad.ss;
-  msg.msg_namelen = ad.len;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  return drv_report(syscall(SYS_sendmsg, fd, &msg, 0));
+  return drv_report(send_one(fd, &ad, NULL, 0));
 }
 
 static int op_bind(char **a, int n) {
@@ -219,16 +226,7 @@ static int op_route_msg(char **a, int n) {
     return 0;
   }
   c->cmsg_len = CMSG_LEN(len);
-  struct iovec iov = {"catbox", 6};
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_name = &ad.ss;
-  msg.msg_namelen = ad.len;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = &control;
-  msg.msg_controllen = CMSG_SPACE(len);
-  return drv_report(syscall(SYS_sendmsg, fd, &msg, 0));
+  return drv_report(send_one(fd, &ad, &control, CMSG_SPACE(len)));
 }
 
 static const struct drv_op ops[] = {

@@ -53,15 +53,22 @@ static void tree_node(struct node_result *res, const char *prefix, int id, int l
   }
 }
 
+/* Shared results of a tree of `width`-ary depth `depth`: one slot per node, counted in *count. */
+static struct node_result *tree_results(int depth, int width, int *count) {
+  *count = 0;
+  for (int l = 0, k = 1; l <= depth; l++, k *= width) *count += k;
+  struct node_result *res =
+      mmap(NULL, sizeof *res * (size_t)*count, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (res == MAP_FAILED) drv_setup_fail("mmap", NULL);
+  return res;
+}
+
 static int op_tree(char **a, int n) {
   (void)n;
   int depth = (int)drv_num(a[1]);
   int width = (int)drv_num(a[2]);
-  int count = 0;
-  for (int l = 0, k = 1; l <= depth; l++, k *= width) count += k;
-  struct node_result *res =
-      mmap(NULL, sizeof *res * (size_t)count, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (res == MAP_FAILED) drv_setup_fail("mmap", NULL);
+  int count;
+  struct node_result *res = tree_results(depth, width, &count);
   tree_node(res, drv_path(a[0]), 0, 0, depth, width);
   for (int i = 0; i < count; i++) {
     char t[64];
@@ -101,11 +108,8 @@ static int op_tree_late(char **a, int n) {
   (void)n;
   int depth = (int)drv_num(a[1]);
   int width = (int)drv_num(a[2]);
-  int count = 0;
-  for (int l = 0, k = 1; l <= depth; l++, k *= width) count += k;
-  struct node_result *res =
-      mmap(NULL, sizeof *res * (size_t)count, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (res == MAP_FAILED) drv_setup_fail("mmap", NULL);
+  int count;
+  struct node_result *res = tree_results(depth, width, &count);
   late_node(res, drv_path(a[0]), 0, 0, depth, width);
   int denied = 0;
   for (int i = 0; i < count; i++) denied += res[i].err == EACCES;
