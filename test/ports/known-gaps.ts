@@ -17,9 +17,6 @@ export const knownGaps: Record<string, Gap> = {
   'proot.test-1743dd3d': 'a #! script only in the environment\'s root runs without its x bit (exit 0; bare: 126, EACCES)',
   'proot.test-1743dd3d#host': 'a #! script of the host without its x bit runs in the guest view too (exit 0; bare: 126, EACCES)',
   'proot.test-5467b986#cwd': 'one host directory mapped at /a and then /b: a run started in /b gets /a from getcwd',
-  'proot.test-bug-138': {
-    user: 'in the guest view, unlink, rmdir and stat of a path below a mode-0 directory fail with ENOENT instead of EACCES',
-  },
   'proot.test-82ba4ba1#auxv': {user: 'LD_SHOW_AUXV under fake root shows the real ids (AT_UID: 1001 ...), not 0'},
   'proot.test-654decce#unreadable': {
     user: 'ls of a mode-0311 directory of the environment\'s root that holds a map point succeeds for a user (exit 0; bare: EACCES): catbox opens its merged listing instead',
