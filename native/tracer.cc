@@ -1,5 +1,6 @@
 #include "tracer.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
@@ -15,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -1832,6 +1834,7 @@ class Supervisor {
     }
     if (reading) {
       bool exec = row.nr == __NR_execve || row.nr == __NR_execveat;
+      std::string exec_via;  // the host symlink a program is exec'd through, if any
       if (exec && !by_fd[0] && obj[0].layer == Layer::Lower) {
         // A program reached through a host symlink (/bin/sh -> dash) is named
         // by the link, as the kernel would name it (comm, AT_EXECFN), when the
@@ -1841,7 +1844,7 @@ class Supervisor {
         struct stat via_link, target;
         if (link.error == 0 && S_ISLNK(link.mode) && link.layer == Layer::Lower && stat(link.host.c_str(), &via_link) == 0 &&
             stat(obj[0].host.c_str(), &target) == 0 && via_link.st_dev == target.st_dev && via_link.st_ino == target.st_ino)
-          obj[0].host = link.host;
+          exec_via = link.host;
       }
       // A script run by execveat relative to a dirfd is named by its guest
       // path (the kernel would say /dev/fd/N/NAME, useless once N is closed).
@@ -1851,7 +1854,7 @@ class Supervisor {
       // Fake root's xattr reads look at the host object the guest path names.
       if (fake_ && (row.fake == Fake::GetXattr || row.fake == Fake::ListXattr))
         targets_[0] = Target{obj[0].exists && !obj[0].anon, obj[0].host, false, obj[0].guest};
-      return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty);
+      return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty, exec_via);
     }
 
     // A last name "." or ".." is refused by the kernel before any other check.
@@ -1938,8 +1941,11 @@ class Supervisor {
     return host->empty() ? ENOENT : 0;
   }
 
+  // exec_via: for an exec, the host symlink to hand the kernel instead of
+  // o.host (the file it leads to), so that the process is named after it.
   Decision guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
-                      bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty) {
+                      bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty,
+                      const std::string& exec_via = "") {
     if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
     if (by_fd) {
       // The kernel acts on the fd itself, except a stat of a merged view.
@@ -1961,8 +1967,9 @@ class Supervisor {
     }
     Scratch scratch(t.tid, regs.rsp);
     if ((row.nr == __NR_execve || row.nr == __NR_execveat) && o.exists && !o.is_dir) {
-      Decision d = guest_script(t, row, o, given, host, args, regs, scratch, dirty);
+      Decision d = guest_script(t, row, o, given, host, exec_via.empty() ? host : exec_via, args, regs, scratch, dirty);
       if (!d.allow || *dirty) return d;
+      if (!exec_via.empty()) host = exec_via;
     }
     if ((row.nr == __NR_readlink || row.nr == __NR_readlinkat) && o.magic && static_cast<int>(args[row.a.path + 2]) > 0) {
       int base = row.a.path;
@@ -2040,14 +2047,71 @@ class Supervisor {
     return true;
   }
 
+  // The kernel's exec permission check of the file at host for thread tid:
+  // a regular file, not on a noexec mount, with execute permission for the
+  // thread's fs ids, or any x bit with CAP_DAC_OVERRIDE in its effective set;
+  // 0 or the errno. When the thread's ids and that capability are the
+  // supervisor's own, the kernel itself answers (faccessat), ACLs included;
+  // otherwise the mode bits decide.
+  static int exec_permission(pid_t tid, const std::string& host) {
+    struct stat st;
+    if (stat(host.c_str(), &st) < 0) return errno;
+    if (!S_ISREG(st.st_mode)) return EACCES;
+    struct Creds {
+      std::vector<unsigned long> uid, gid, groups;
+      bool override = false;
+    };
+    auto creds_of = [](const std::string& status) {
+      auto ids = [&](const char* key) {
+        std::vector<unsigned long> out;
+        size_t at = status.find(key);
+        if (at == std::string::npos) return out;
+        const char* p = status.c_str() + at + strlen(key);
+        for (;;) {
+          while (*p == ' ' || *p == '\t') p++;
+          char* end = nullptr;
+          unsigned long v = strtoul(p, &end, 10);
+          if (end == p) break;
+          out.push_back(v);
+          p = end;
+        }
+        return out;
+      };
+      Creds c{ids("\nUid:"), ids("\nGid:"), ids("\nGroups:")};
+      std::sort(c.groups.begin(), c.groups.end());
+      size_t at = status.find("\nCapEff:");
+      c.override = at != std::string::npos && (strtoull(status.c_str() + at + 8, nullptr, 16) & (1ULL << CAP_DAC_OVERRIDE));
+      return c;
+    };
+    Creds them = creds_of(read_small_file("/proc/" + std::to_string(tid) + "/status"));
+    if (them.uid.size() < 4 || them.gid.size() < 4) return faccessat(AT_FDCWD, host.c_str(), X_OK, AT_EACCESS) < 0 ? errno : 0;
+    Creds us = creds_of(read_small_file("/proc/thread-self/status"));
+    if (us.uid.size() >= 4 && us.gid.size() >= 4 && us.uid[3] == them.uid[3] && us.gid[3] == them.gid[3] &&
+        us.groups == them.groups && us.override == them.override)
+      return faccessat(AT_FDCWD, host.c_str(), X_OK, AT_EACCESS) < 0 ? errno : 0;
+    struct statvfs vfs;
+    if (statvfs(host.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) return EACCES;
+    if (them.override) return st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH) ? 0 : EACCES;
+    unsigned long fsuid = them.uid[3], fsgid = them.gid[3];
+    mode_t bit = S_IXOTH;
+    if (fsuid == st.st_uid)
+      bit = S_IXUSR;
+    else if (fsgid == st.st_gid || std::binary_search(them.groups.begin(), them.groups.end(), static_cast<unsigned long>(st.st_gid)))
+      bit = S_IXGRP;
+    return st.st_mode & bit ? 0 : EACCES;
+  }
+
   // execve of a "#!" script that lives in the environment or whose
-  // interpreter does: the kernel would look the interpreter up on the host
-  // and show the script's host path. Done here as the kernel would do it, in
-  // guest paths: exec the interpreter with the script as its argument.
-  // Leaves *dirty false when the kernel can do it itself.
+  // interpreter does, or that the kernel would be handed by another name than
+  // the one given (a relative name, a guest path): the kernel would look the
+  // interpreter up on the host and show the script's host path. Done here as
+  // the kernel would do it, in guest paths: check that each file may be
+  // executed, then exec the interpreter with the script as its argument.
+  // kernel_path is the path the kernel would otherwise be handed. Leaves
+  // *dirty false when the kernel can do it itself.
   Decision guest_script(const Tracee& t, const SyscallDef& row, const GuestObject& o, const std::string& given,
-                        const std::string& host, const uint64_t* args, user_regs_struct& regs, Scratch& scratch,
-                        bool* dirty) {
+                        const std::string& host, const std::string& kernel_path, const uint64_t* args,
+                        user_regs_struct& regs, Scratch& scratch, bool* dirty) {
     // argv as strings to write (text) or the tracee's own pointers (ptr).
     struct Arg {
       std::string text;
@@ -2055,10 +2119,14 @@ class Supervisor {
     };
     std::vector<Arg> argv;
     std::string file_guest = given, file_host = host, exec_host;  // the script as named
-    bool translated = host != o.guest;
+    bool translated = host != o.guest || kernel_path != given;
     for (int depth = 0;; depth++) {
       std::string interp, optarg;
       if (!read_shebang(file_host, &interp, &optarg)) break;
+      // The kernel checks the script may be executed before it reads it (a
+      // file that is no script is left to the kernel, whose check it is).
+      if (depth == 0)
+        if (int err = exec_permission(t.tid, file_host)) return refuse(err);
       // The kernel follows five levels of scripts; a sixth (a script that
       // names itself) is ELOOP.
       if (depth >= 5) return refuse(ELOOP);
@@ -2066,6 +2134,8 @@ class Supervisor {
       GuestObject io = ov_->resolve(t, AT_FDCWD, interp, true);
       if (io.error || !io.exists || io.is_dir) return {};  // the kernel gives its own error
       if (io.host != interp) translated = true;
+      // ... and that the interpreter may be, as it opens it.
+      if (int err = exec_permission(t.tid, io.host)) return refuse(err);
       if (depth == 0) {
         int argv_arg = row.nr == __NR_execve ? 1 : 2;
         uint64_t at = args[argv_arg];
