@@ -363,11 +363,12 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 // Overlay work for a thread's syscall-exit stop.
 struct OvPending {
-  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget, SockName } kind = Kind::None;
+  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget, SockName, Chdir } kind = Kind::None;
   uint64_t buf = 0, size = 0;  // the tracee's result buffer (getcwd, readlink; SockName: the address's)
   uint64_t len_at = 0;         // SockName: where the tracee's address length is
   uint64_t scratch = 0;        // where the kernel wrote the host path instead
-  std::string hide[2];         // guest paths to hide once the call succeeded
+  std::string hide[2];         // guest paths to hide once the call succeeded (Chdir: the new cwd's guest, host path)
+  pid_t cwd_of = 0;            // Readlink: the process whose cwd link it reads
   // Socket: a short stand-in for a unix socket path too long for sun_path;
   // a bound socket moves to hide[1] once bind succeeded. Removed either way.
   std::string stand_in;
@@ -521,6 +522,9 @@ class Supervisor {
       // The first process enters its cwd before the filter is in place (so
       // the host path), and execs the guest path, translated at its stop.
       cwd = ov_->to_host(spec_.cwd);
+      // ...by the name it was given (one host directory may have several).
+      GuestObject start = ov_->resolve(Tracee{getpid(), getpid()}, AT_FDCWD, spec_.cwd, true);
+      if (start.exists && start.is_dir && start.host == cwd) start_cwd_ = start.guest;
       if (file.find('/') == std::string::npos) file = find_program(file);
       if (file.empty()) {
         out_.error = spec_.file + ": command not found";
@@ -612,6 +616,7 @@ class Supervisor {
       return fail("ptrace(PTRACE_SEIZE)");
     }
     root_ = pid;
+    if (ov_ && !start_cwd_.empty()) ov_->set_cwd_name(pid, start_cwd_, cwd);
     if (!unfollowed_) {
       procs_[pid] = Proc{pid};
       if (fake_) procs_[pid].creds = fake_->initial();
@@ -782,6 +787,7 @@ class Supervisor {
     auto from = procs_.find(parent);
     if (from != procs_.end()) proc.creds = from->second.creds;  // inherited across fork and clone
     procs_[pid] = proc;
+    if (ov_ && tgid == pid) ov_->inherit_cwd_name(from != procs_.end() ? from->second.tgid : parent, pid);
     if (spec_.trace.exec && tgid == pid) log_.proc(pid, parent);
     out_.stats.processes++;
     if (spec_.hook_child_initialized && hook_) hook_(pid, parent);
@@ -793,6 +799,7 @@ class Supervisor {
     bool known = it != procs_.end();
     bool leader = known && it->second.tgid == pid;
     if (known) procs_.erase(it);
+    if (ov_ && leader) ov_->forget_cwd_name(pid);
     // A child killed before its first stop is known only by its parent's
     // fork event (born_), or not yet at all when that event is still to come.
     auto born = born_.find(pid);
@@ -958,7 +965,7 @@ class Supervisor {
     if (it == procs_.end()) return;
     user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
-    if (ov_ && it->second.ov.kind != OvPending::Kind::None) guest_exit(pid, it->second.ov, regs);
+    if (ov_ && it->second.ov.kind != OvPending::Kind::None) guest_exit(pid, it->second.tgid, it->second.ov, regs);
     if (fake_) fake_->exit(Tracee{pid, it->second.tgid}, it->second.pending, static_cast<int64_t>(regs.rax));
   }
 
@@ -1748,7 +1755,10 @@ class Supervisor {
           if (n < 0) return fail(errno);
           link.assign(buf, static_cast<size_t>(n));
         }
-        if (o.magic) link = ov_->to_guest(link);
+        if (o.magic) {
+          pid_t cwd_of = cwd_link_pid(o.guest);
+          link = cwd_of ? ov_->cwd_to_guest(cwd_of, link) : ov_->to_guest(link);
+        }
         size_t len = std::min<size_t>(link.size(), static_cast<size_t>(size));
         if (!still_asking(listener, req)) return false;
         if (write_memory(t.tid, args[base + 1], link.data(), len) < 0) return fail(EFAULT);
@@ -1978,8 +1988,16 @@ class Supervisor {
       proc.ov.buf = args[base + 1];
       proc.ov.size = static_cast<uint32_t>(args[base + 2]);
       proc.ov.scratch = scratch.reserve(kMaxPath);
+      proc.ov.cwd_of = cwd_link_pid(o.guest);
       set_arg(regs, base + 1, proc.ov.scratch);
       set_arg(regs, base + 2, kMaxPath);
+    }
+    if (row.nr == __NR_chdir && o.exists && o.is_dir && !o.anon) {
+      // The name it is entered by is the one getcwd answers, once it is.
+      proc.ov = OvPending{};
+      proc.ov.kind = OvPending::Kind::Chdir;
+      proc.ov.hide[0] = o.guest;
+      proc.ov.hide[1] = host;
     }
     uint64_t at = scratch.put(host);
     if (!at) return refuse(ENOMEM);
@@ -2477,7 +2495,7 @@ class Supervisor {
 
   // The syscall-exit stop of a call whose result carries host paths, or
   // whose success leaves host entries to hide.
-  void guest_exit(pid_t pid, OvPending& pend, user_regs_struct& regs) {
+  void guest_exit(pid_t pid, pid_t tgid, OvPending& pend, user_regs_struct& regs) {
     OvPending p = std::move(pend);
     pend = OvPending{};
     int64_t ret = static_cast<int64_t>(regs.rax);
@@ -2492,6 +2510,9 @@ class Supervisor {
         return;
       case OvPending::Kind::Forget:
         ov_->forget();
+        return;
+      case OvPending::Kind::Chdir:
+        if (ret == 0) ov_->set_cwd_name(tgid, p.hide[0], p.hide[1]);
         return;
       case OvPending::Kind::Socket:
         if (ret == 0 && !p.hide[1].empty()) {
@@ -2533,7 +2554,7 @@ class Supervisor {
         }
         bool cwd = p.kind == OvPending::Kind::Cwd;
         if (cwd) buf.resize(strnlen(buf.data(), buf.size()));
-        std::string guest = ov_->to_guest(buf);
+        std::string guest = cwd ? ov_->cwd_to_guest(tgid, buf) : p.cwd_of ? ov_->cwd_to_guest(p.cwd_of, buf) : ov_->to_guest(buf);
         if (cwd) {
           // A directory the guest removed is gone, though the host keeps it.
           GuestObject now = ov_->locate(guest);
@@ -2568,6 +2589,7 @@ class Supervisor {
   int stop_fd_ = -1;             // tells the notifier the run is over
   std::string socket_dir_;       // stand-ins for long unix socket paths
   std::unordered_map<std::string, std::string> bound_names_;  // unix socket host path -> the path bind was given
+  std::string start_cwd_;        // the guest path of the first process's cwd
   std::string exec_dir_;         // stand-ins that name an interpreter after its script
   std::unordered_map<std::string, std::string> exec_links_;  // script name NUL interpreter -> stand-in
   uint64_t socket_serial_ = 0;

@@ -213,11 +213,14 @@ port('proot.test-5467b986', 'one host directory mapped at /a and /b: after cd to
   }
 })
 
-port('proot.test-5467b986#cwd', 'one host directory mapped at /a and /b: a run started in either sees that one as its cwd', async () => {
+port('proot.test-5467b986#cwd', 'one host directory mapped at /a and /b: a run started in either sees that one as its cwd; after cd to the other, that one (getcwd and /proc/self/cwd, also in a child)', async () => {
   const fx = makeOverlay()
   const {A, B, orders} = twoNames(fx)
   for (const maps of orders) {
-    for (const cwd of [A, B]) expect((await runGuest(fx, '/bin/pwd', {cwd, maps})).stdout).toBe(lines(cwd))
+    for (const [cwd, other] of [[A, B], [B, A]]) {
+      const script = `/bin/pwd; readlink /proc/self/cwd; cd ${other} && /bin/pwd && readlink /proc/self/cwd && sh -c 'cd ../${basename(other)} && /bin/pwd'`
+      expect((await runGuest(fx, script, {cwd, maps})).stdout).toBe(lines(cwd, cwd, other, other, other))
+    }
   }
 })
 
