@@ -1703,10 +1703,19 @@ class Supervisor {
       }
     } else {
       o = ov_->resolve(t, dirfd, given, follows(op.follow, flags, open_flags));
-      if (o.error) return fail(-o.error);
-      if (is_open && o.foreign_link) return fail(EACCES);
-      follow_host = o.anon;
-      if (int err = read_host(o, is_open, &host)) return fail(err);
+      if (o.error == -ENOENT && !is_open && row.nr != __NR_readlink && row.nr != __NR_readlinkat &&
+          !given.empty() && given[0] != '/' && given.find_first_not_of("./") == std::string::npos && given.find("..") == std::string::npos) {
+        // "." of a directory the guest removed (the cwd, a dirfd): the
+        // kernel still stats it (and checks access to it), as it does by fd.
+        host = dirfd == AT_FDCWD ? "/proc/" + std::to_string(t.tid) + "/cwd" : fd_link(t.tid, dirfd);
+        follow_host = true;
+        o = GuestObject{};
+      } else {
+        if (o.error) return fail(-o.error);
+        if (is_open && o.foreign_link) return fail(EACCES);
+        follow_host = o.anon;
+        if (int err = read_host(o, is_open, &host)) return fail(err);
+      }
     }
     switch (row.nr) {
       case __NR_open:
