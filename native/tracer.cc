@@ -1714,7 +1714,7 @@ class Supervisor {
         if (o.error) return fail(-o.error);
         if (is_open && o.foreign_link) return fail(EACCES);
         follow_host = o.anon;
-        if (int err = read_host(o, is_open, &host)) return fail(err);
+        if (int err = read_host(o, is_open, &host, open_flags)) return fail(err);
       }
     }
     switch (row.nr) {
@@ -1950,9 +1950,14 @@ class Supervisor {
 
   // The host path a read of o goes to: a directory's merged listing when it
   // is opened and needs one (a virtual directory always); 0 or an errno.
-  int read_host(const GuestObject& o, bool is_open, std::string* host) {
+  // open_flags: the open's, whose permission to read the directory itself
+  // is checked before its listing is opened instead (not for O_PATH).
+  int read_host(const GuestObject& o, bool is_open, std::string* host, int open_flags = 0) {
     *host = o.host;
     if (o.exists && !o.anon && (o.layer == Layer::Virtual || (is_open && o.is_dir && ov_->needs_merge(o)))) {
+      if (is_open && !(open_flags & O_PATH) && o.layer != Layer::Virtual && !o.host.empty() &&
+          faccessat(AT_FDCWD, o.host.c_str(), R_OK, AT_EACCESS) < 0 && errno == EACCES)
+        return EACCES;
       int err = 0;
       *host = ov_->merged_view(o, &err);
       if (host->empty()) return err ? err : ENOMEM;

@@ -10,9 +10,6 @@ type Gap = string | {root?: string; user?: string}
 
 export const knownGaps: Record<string, Gap> = {
   'proot.test-82ba4ba1#auxv': {user: 'LD_SHOW_AUXV under fake root shows the real ids (AT_UID: 1001 ...), not 0'},
-  'proot.test-654decce#unreadable': {
-    user: 'ls of a mode-0311 directory of the environment\'s root that holds a map point succeeds for a user (exit 0; bare: EACCES): catbox opens its merged listing instead',
-  },
 }
 
 const asRoot = process.getuid?.() === 0
