@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -752,6 +753,10 @@ class Supervisor {
           unsigned long old_tid = 0;
           ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &old_tid);
           if (static_cast<pid_t>(old_tid) != pid) procs_.erase(static_cast<pid_t>(old_tid));
+          if (fake_) {
+            auto me = procs_.find(pid);
+            if (me != procs_.end()) fake_auxv(pid, me->second.creds);
+          }
           if (spec_.trace.exec) log_exec(pid);
           resume(pid);
           break;
@@ -768,6 +773,50 @@ class Supervisor {
         default:
           resume(pid);
       }
+    }
+  }
+
+  // Fake root, at the exec stop: the new program's auxiliary vector says the
+  // ids the process believes it has (AT_UID, AT_EUID, AT_GID, AT_EGID), as
+  // getuid does; the kernel wrote the real ones on its stack, after argc,
+  // argv and envp. Only those four words of the tracee's own stack change;
+  // /proc/PID/auxv keeps the kernel's.
+  static void fake_auxv(pid_t pid, const Creds& c) {
+    user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
+    // Everything from the stack pointer up to the strings above the vector
+    // is mapped: read it page by page, as far as needed.
+    constexpr size_t kPage = 4096;
+    std::vector<uint64_t> words;
+    uint64_t base = regs.rsp, end = regs.rsp;
+    auto word = [&](size_t i, uint64_t* out) {
+      while (base + 8 * (i + 1) > end) {
+        if (words.size() > (1u << 20)) return false;  // 8 MiB: no such stack
+        uint64_t next = (end / kPage + 1) * kPage;
+        std::vector<uint64_t> chunk((next - end) / 8);
+        if (read_memory(pid, end, chunk.data(), next - end) < 0) return false;
+        words.insert(words.end(), chunk.begin(), chunk.end());
+        end = next;
+      }
+      *out = words[i];
+      return true;
+    };
+    uint64_t argc = 0, v = 0;
+    if (base % 8 || !word(0, &argc)) return;
+    size_t i = argc + 2;  // past argc, argv and its NULL
+    do {
+      if (!word(i++, &v)) return;
+    } while (v != 0);  // envp and its NULL
+    for (uint64_t type = 0; word(i, &type) && type != AT_NULL; i += 2) {
+      uint64_t id;
+      switch (type) {
+        case AT_UID: id = c.ruid; break;
+        case AT_EUID: id = c.euid; break;
+        case AT_GID: id = c.rgid; break;
+        case AT_EGID: id = c.egid; break;
+        default: continue;
+      }
+      write_memory(pid, base + 8 * (i + 1), &id, sizeof id);
     }
   }
 
