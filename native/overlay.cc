@@ -457,7 +457,8 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
               proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + o.guest.substr(own_fd.size()), "flags:", 8, -1));
           reopened_link = o.host;
         }
-        target = to_guest(target);
+        pid_t cwd_of = cwd_link_pid(o.guest);
+        target = cwd_of ? cwd_to_guest(cwd_of, target) : to_guest(target);
         if (!target.empty() && target[0] == '/') stack.resize(1);
         push_front_parts(target, &todo);
         continue;
@@ -509,7 +510,15 @@ GuestObject Overlay::resolve_fd(const Tracee& t, int fd) {
     r.host = link;
     return r;
   }
-  GuestObject o = locate(to_guest(target));
+  GuestObject o;
+  auto named = fd == AT_FDCWD ? cwd_names_.find(t.tgid()) : cwd_names_.end();
+  if (named != cwd_names_.end() && named->second.second == target) {
+    // The cwd by the name it was entered by, while that still leads to it.
+    o = locate(named->second.first);
+    if (!(o.exists && o.is_dir && o.host == target)) o = locate(to_guest(target));
+  } else {
+    o = locate(to_guest(target));
+  }
   o.fd_target = target;
   if (!o.exists) {
     // The fd still names an object whose guest name is gone or hidden.
@@ -543,6 +552,44 @@ std::string Overlay::to_guest(const std::string& host) const {
   }
   if (cfg_.upper && under(host, cfg_.upper_dir) && cfg_.upper_dir.size() + 1 > best) out = rebase(host, cfg_.upper_dir, "/");
   return out;
+}
+
+void Overlay::set_cwd_name(pid_t tgid, const std::string& guest, const std::string& host) {
+  if (guest.empty() || host.empty() || (cwd_names_.size() >= 65536 && !cwd_names_.count(tgid))) return;
+  cwd_names_[tgid] = {guest, host};
+}
+
+void Overlay::inherit_cwd_name(pid_t parent, pid_t child) {
+  auto it = cwd_names_.find(parent);
+  if (it == cwd_names_.end()) {
+    cwd_names_.erase(child);
+  } else if (parent != child) {
+    auto name = it->second;
+    set_cwd_name(child, name.first, name.second);
+  }
+}
+
+std::string Overlay::cwd_to_guest(pid_t tgid, const std::string& host) {
+  auto it = cwd_names_.find(tgid);
+  if (it != cwd_names_.end() && it->second.second == host) {
+    GuestObject o = locate(it->second.first);
+    if (o.exists && o.is_dir && o.host == host) return it->second.first;
+  }
+  return to_guest(host);
+}
+
+pid_t cwd_link_pid(const std::string& g) {
+  if (g.compare(0, 6, "/proc/") != 0 || !ends_with(g, "/cwd")) return 0;
+  std::string mid = g.substr(6, g.size() - 6 - 4);  // PID or PID/task/TID
+  size_t slash = mid.find('/');
+  std::string pid = mid.substr(0, slash);
+  if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return 0;
+  if (slash != std::string::npos) {
+    std::string rest = mid.substr(slash);
+    if (rest.compare(0, 6, "/task/") != 0 || rest.size() == 6 || rest.find_first_not_of("0123456789", 6) != std::string::npos)
+      return 0;
+  }
+  return static_cast<pid_t>(atol(pid.c_str()));
 }
 
 std::string Overlay::view_source(const std::string& host) {

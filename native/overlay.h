@@ -89,6 +89,18 @@ class Overlay {
   // Guest path -> host path for a caller outside the build (the first cwd, the program).
   std::string to_host(const std::string& guest);
 
+  // The guest name each process entered its working directory by: one host
+  // directory may have several guest names (two maps of it; a map of it and
+  // its own path), and the kernel answers getcwd with the name it was
+  // entered by. Kept per process (tgid) as the guest and host paths of the
+  // last chdir (or the start cwd), and trusted while the cwd is still that
+  // host directory and the name still leads to it in the guest view.
+  void set_cwd_name(pid_t tgid, const std::string& guest, const std::string& host);
+  void inherit_cwd_name(pid_t parent, pid_t child);
+  void forget_cwd_name(pid_t tgid) { cwd_names_.erase(tgid); }
+  // The guest path of host directory `host`, the cwd of process tgid.
+  std::string cwd_to_guest(pid_t tgid, const std::string& host);
+
   // Makes the parent directories of guest path g in upper (modes and times
   // copied from the host); 0 or -errno.
   int make_parents(const std::string& g);
@@ -166,10 +178,15 @@ class Overlay {
   // lookups walk the same few directories (a compiler's include path).
   std::unordered_map<std::string, GuestObject> dirs_;
   std::unordered_map<std::string, std::string> view_guest_;  // merged view host dir -> guest dir
+  std::unordered_map<pid_t, std::pair<std::string, std::string>> cwd_names_;  // tgid -> cwd's guest, host path
   uint64_t merged_made_ = 0;
   uint64_t copy_ups_ = 0;
   uint64_t whiteouts_added_ = 0;
   CopiedUp copied_up_;
 };
+
+// The process whose cwd link guest path g is (/proc/PID/cwd,
+// /proc/PID/task/TID/cwd), or 0.
+pid_t cwd_link_pid(const std::string& g);
 
 }  // namespace catbox

@@ -1,5 +1,6 @@
 #include "tracer.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
@@ -7,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -15,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -361,11 +364,12 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 // Overlay work for a thread's syscall-exit stop.
 struct OvPending {
-  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget, SockName } kind = Kind::None;
+  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget, SockName, Chdir } kind = Kind::None;
   uint64_t buf = 0, size = 0;  // the tracee's result buffer (getcwd, readlink; SockName: the address's)
   uint64_t len_at = 0;         // SockName: where the tracee's address length is
   uint64_t scratch = 0;        // where the kernel wrote the host path instead
-  std::string hide[2];         // guest paths to hide once the call succeeded
+  std::string hide[2];         // guest paths to hide once the call succeeded (Chdir: the new cwd's guest, host path)
+  pid_t cwd_of = 0;            // Readlink: the process whose cwd link it reads
   // Socket: a short stand-in for a unix socket path too long for sun_path;
   // a bound socket moves to hide[1] once bind succeeded. Removed either way.
   std::string stand_in;
@@ -519,6 +523,9 @@ class Supervisor {
       // The first process enters its cwd before the filter is in place (so
       // the host path), and execs the guest path, translated at its stop.
       cwd = ov_->to_host(spec_.cwd);
+      // ...by the name it was given (one host directory may have several).
+      GuestObject start = ov_->resolve(Tracee{getpid(), getpid()}, AT_FDCWD, spec_.cwd, true);
+      if (start.exists && start.is_dir && start.host == cwd) start_cwd_ = start.guest;
       if (file.find('/') == std::string::npos) file = find_program(file);
       if (file.empty()) {
         out_.error = spec_.file + ": command not found";
@@ -610,6 +617,7 @@ class Supervisor {
       return fail("ptrace(PTRACE_SEIZE)");
     }
     root_ = pid;
+    if (ov_ && !start_cwd_.empty()) ov_->set_cwd_name(pid, start_cwd_, cwd);
     if (!unfollowed_) {
       procs_[pid] = Proc{pid};
       if (fake_) procs_[pid].creds = fake_->initial();
@@ -745,6 +753,10 @@ class Supervisor {
           unsigned long old_tid = 0;
           ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &old_tid);
           if (static_cast<pid_t>(old_tid) != pid) procs_.erase(static_cast<pid_t>(old_tid));
+          if (fake_) {
+            auto me = procs_.find(pid);
+            if (me != procs_.end()) fake_auxv(pid, me->second.creds);
+          }
           if (spec_.trace.exec) log_exec(pid);
           resume(pid);
           break;
@@ -764,6 +776,50 @@ class Supervisor {
     }
   }
 
+  // Fake root, at the exec stop: the new program's auxiliary vector says the
+  // ids the process believes it has (AT_UID, AT_EUID, AT_GID, AT_EGID), as
+  // getuid does; the kernel wrote the real ones on its stack, after argc,
+  // argv and envp. Only those four words of the tracee's own stack change;
+  // /proc/PID/auxv keeps the kernel's.
+  static void fake_auxv(pid_t pid, const Creds& c) {
+    user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
+    // Everything from the stack pointer up to the strings above the vector
+    // is mapped: read it page by page, as far as needed.
+    constexpr size_t kPage = 4096;
+    std::vector<uint64_t> words;
+    uint64_t base = regs.rsp, end = regs.rsp;
+    auto word = [&](size_t i, uint64_t* out) {
+      while (base + 8 * (i + 1) > end) {
+        if (words.size() > (1u << 20)) return false;  // 8 MiB: no such stack
+        uint64_t next = (end / kPage + 1) * kPage;
+        std::vector<uint64_t> chunk((next - end) / 8);
+        if (read_memory(pid, end, chunk.data(), next - end) < 0) return false;
+        words.insert(words.end(), chunk.begin(), chunk.end());
+        end = next;
+      }
+      *out = words[i];
+      return true;
+    };
+    uint64_t argc = 0, v = 0;
+    if (base % 8 || !word(0, &argc)) return;
+    size_t i = argc + 2;  // past argc, argv and its NULL
+    do {
+      if (!word(i++, &v)) return;
+    } while (v != 0);  // envp and its NULL
+    for (uint64_t type = 0; word(i, &type) && type != AT_NULL; i += 2) {
+      uint64_t id;
+      switch (type) {
+        case AT_UID: id = c.ruid; break;
+        case AT_EUID: id = c.euid; break;
+        case AT_GID: id = c.rgid; break;
+        case AT_EGID: id = c.egid; break;
+        default: continue;
+      }
+      write_memory(pid, base + 8 * (i + 1), &id, sizeof id);
+    }
+  }
+
   // The first stop of an auto-attached child. It is resumed at once, whether
   // or not its parent's fork event came first: that event never comes when
   // the parent is killed right after fork (ptrace_stop skips stops while a
@@ -780,6 +836,7 @@ class Supervisor {
     auto from = procs_.find(parent);
     if (from != procs_.end()) proc.creds = from->second.creds;  // inherited across fork and clone
     procs_[pid] = proc;
+    if (ov_ && tgid == pid) ov_->inherit_cwd_name(from != procs_.end() ? from->second.tgid : parent, pid);
     if (spec_.trace.exec && tgid == pid) log_.proc(pid, parent);
     out_.stats.processes++;
     if (spec_.hook_child_initialized && hook_) hook_(pid, parent);
@@ -791,6 +848,7 @@ class Supervisor {
     bool known = it != procs_.end();
     bool leader = known && it->second.tgid == pid;
     if (known) procs_.erase(it);
+    if (ov_ && leader) ov_->forget_cwd_name(pid);
     // A child killed before its first stop is known only by its parent's
     // fork event (born_), or not yet at all when that event is still to come.
     auto born = born_.find(pid);
@@ -956,7 +1014,7 @@ class Supervisor {
     if (it == procs_.end()) return;
     user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
-    if (ov_ && it->second.ov.kind != OvPending::Kind::None) guest_exit(pid, it->second.ov, regs);
+    if (ov_ && it->second.ov.kind != OvPending::Kind::None) guest_exit(pid, it->second.tgid, it->second.ov, regs);
     if (fake_) fake_->exit(Tracee{pid, it->second.tgid}, it->second.pending, static_cast<int64_t>(regs.rax));
   }
 
@@ -1694,10 +1752,19 @@ class Supervisor {
       }
     } else {
       o = ov_->resolve(t, dirfd, given, follows(op.follow, flags, open_flags));
-      if (o.error) return fail(-o.error);
-      if (is_open && o.foreign_link) return fail(EACCES);
-      follow_host = o.anon;
-      if (int err = read_host(o, is_open, &host)) return fail(err);
+      if (o.error == -ENOENT && !is_open && row.nr != __NR_readlink && row.nr != __NR_readlinkat &&
+          !given.empty() && given[0] != '/' && given.find_first_not_of("./") == std::string::npos && given.find("..") == std::string::npos) {
+        // "." of a directory the guest removed (the cwd, a dirfd): the
+        // kernel still stats it (and checks access to it), as it does by fd.
+        host = dirfd == AT_FDCWD ? "/proc/" + std::to_string(t.tid) + "/cwd" : fd_link(t.tid, dirfd);
+        follow_host = true;
+        o = GuestObject{};
+      } else {
+        if (o.error) return fail(-o.error);
+        if (is_open && o.foreign_link) return fail(EACCES);
+        follow_host = o.anon;
+        if (int err = read_host(o, is_open, &host, open_flags)) return fail(err);
+      }
     }
     switch (row.nr) {
       case __NR_open:
@@ -1746,7 +1813,10 @@ class Supervisor {
           if (n < 0) return fail(errno);
           link.assign(buf, static_cast<size_t>(n));
         }
-        if (o.magic) link = ov_->to_guest(link);
+        if (o.magic) {
+          pid_t cwd_of = cwd_link_pid(o.guest);
+          link = cwd_of ? ov_->cwd_to_guest(cwd_of, link) : ov_->to_guest(link);
+        }
         size_t len = std::min<size_t>(link.size(), static_cast<size_t>(size));
         if (!still_asking(listener, req)) return false;
         if (write_memory(t.tid, args[base + 1], link.data(), len) < 0) return fail(EFAULT);
@@ -1832,6 +1902,7 @@ class Supervisor {
     }
     if (reading) {
       bool exec = row.nr == __NR_execve || row.nr == __NR_execveat;
+      std::string exec_via;  // the host symlink a program is exec'd through, if any
       if (exec && !by_fd[0] && obj[0].layer == Layer::Lower) {
         // A program reached through a host symlink (/bin/sh -> dash) is named
         // by the link, as the kernel would name it (comm, AT_EXECFN), when the
@@ -1841,7 +1912,7 @@ class Supervisor {
         struct stat via_link, target;
         if (link.error == 0 && S_ISLNK(link.mode) && link.layer == Layer::Lower && stat(link.host.c_str(), &via_link) == 0 &&
             stat(obj[0].host.c_str(), &target) == 0 && via_link.st_dev == target.st_dev && via_link.st_ino == target.st_ino)
-          obj[0].host = link.host;
+          exec_via = link.host;
       }
       // A script run by execveat relative to a dirfd is named by its guest
       // path (the kernel would say /dev/fd/N/NAME, useless once N is closed).
@@ -1851,7 +1922,7 @@ class Supervisor {
       // Fake root's xattr reads look at the host object the guest path names.
       if (fake_ && (row.fake == Fake::GetXattr || row.fake == Fake::ListXattr))
         targets_[0] = Target{obj[0].exists && !obj[0].anon, obj[0].host, false, obj[0].guest};
-      return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty);
+      return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty, exec_via);
     }
 
     // A last name "." or ".." is refused by the kernel before any other check.
@@ -1928,9 +1999,14 @@ class Supervisor {
 
   // The host path a read of o goes to: a directory's merged listing when it
   // is opened and needs one (a virtual directory always); 0 or an errno.
-  int read_host(const GuestObject& o, bool is_open, std::string* host) {
+  // open_flags: the open's, whose permission to read the directory itself
+  // is checked before its listing is opened instead (not for O_PATH).
+  int read_host(const GuestObject& o, bool is_open, std::string* host, int open_flags = 0) {
     *host = o.host;
     if (o.exists && !o.anon && (o.layer == Layer::Virtual || (is_open && o.is_dir && ov_->needs_merge(o)))) {
+      if (is_open && !(open_flags & O_PATH) && o.layer != Layer::Virtual && !o.host.empty() &&
+          faccessat(AT_FDCWD, o.host.c_str(), R_OK, AT_EACCESS) < 0 && errno == EACCES)
+        return EACCES;
       int err = 0;
       *host = ov_->merged_view(o, &err);
       if (host->empty()) return err ? err : ENOMEM;
@@ -1938,8 +2014,11 @@ class Supervisor {
     return host->empty() ? ENOENT : 0;
   }
 
+  // exec_via: for an exec, the host symlink to hand the kernel instead of
+  // o.host (the file it leads to), so that the process is named after it.
   Decision guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
-                      bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty) {
+                      bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty,
+                      const std::string& exec_via = "") {
     if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
     if (by_fd) {
       // The kernel acts on the fd itself, except a stat of a merged view.
@@ -1961,8 +2040,9 @@ class Supervisor {
     }
     Scratch scratch(t.tid, regs.rsp);
     if ((row.nr == __NR_execve || row.nr == __NR_execveat) && o.exists && !o.is_dir) {
-      Decision d = guest_script(t, row, o, given, host, args, regs, scratch, dirty);
+      Decision d = guest_script(t, row, o, given, host, exec_via.empty() ? host : exec_via, args, regs, scratch, dirty);
       if (!d.allow || *dirty) return d;
+      if (!exec_via.empty()) host = exec_via;
     }
     if ((row.nr == __NR_readlink || row.nr == __NR_readlinkat) && o.magic && static_cast<int>(args[row.a.path + 2]) > 0) {
       int base = row.a.path;
@@ -1971,8 +2051,16 @@ class Supervisor {
       proc.ov.buf = args[base + 1];
       proc.ov.size = static_cast<uint32_t>(args[base + 2]);
       proc.ov.scratch = scratch.reserve(kMaxPath);
+      proc.ov.cwd_of = cwd_link_pid(o.guest);
       set_arg(regs, base + 1, proc.ov.scratch);
       set_arg(regs, base + 2, kMaxPath);
+    }
+    if (row.nr == __NR_chdir && o.exists && o.is_dir && !o.anon) {
+      // The name it is entered by is the one getcwd answers, once it is.
+      proc.ov = OvPending{};
+      proc.ov.kind = OvPending::Kind::Chdir;
+      proc.ov.hide[0] = o.guest;
+      proc.ov.hide[1] = host;
     }
     uint64_t at = scratch.put(host);
     if (!at) return refuse(ENOMEM);
@@ -2040,14 +2128,71 @@ class Supervisor {
     return true;
   }
 
+  // The kernel's exec permission check of the file at host for thread tid:
+  // a regular file, not on a noexec mount, with execute permission for the
+  // thread's fs ids, or any x bit with CAP_DAC_OVERRIDE in its effective set;
+  // 0 or the errno. When the thread's ids and that capability are the
+  // supervisor's own, the kernel itself answers (faccessat), ACLs included;
+  // otherwise the mode bits decide.
+  static int exec_permission(pid_t tid, const std::string& host) {
+    struct stat st;
+    if (stat(host.c_str(), &st) < 0) return errno;
+    if (!S_ISREG(st.st_mode)) return EACCES;
+    struct Creds {
+      std::vector<unsigned long> uid, gid, groups;
+      bool override = false;
+    };
+    auto creds_of = [](const std::string& status) {
+      auto ids = [&](const char* key) {
+        std::vector<unsigned long> out;
+        size_t at = status.find(key);
+        if (at == std::string::npos) return out;
+        const char* p = status.c_str() + at + strlen(key);
+        for (;;) {
+          while (*p == ' ' || *p == '\t') p++;
+          char* end = nullptr;
+          unsigned long v = strtoul(p, &end, 10);
+          if (end == p) break;
+          out.push_back(v);
+          p = end;
+        }
+        return out;
+      };
+      Creds c{ids("\nUid:"), ids("\nGid:"), ids("\nGroups:")};
+      std::sort(c.groups.begin(), c.groups.end());
+      size_t at = status.find("\nCapEff:");
+      c.override = at != std::string::npos && (strtoull(status.c_str() + at + 8, nullptr, 16) & (1ULL << CAP_DAC_OVERRIDE));
+      return c;
+    };
+    Creds them = creds_of(read_small_file("/proc/" + std::to_string(tid) + "/status"));
+    if (them.uid.size() < 4 || them.gid.size() < 4) return faccessat(AT_FDCWD, host.c_str(), X_OK, AT_EACCESS) < 0 ? errno : 0;
+    Creds us = creds_of(read_small_file("/proc/thread-self/status"));
+    if (us.uid.size() >= 4 && us.gid.size() >= 4 && us.uid[3] == them.uid[3] && us.gid[3] == them.gid[3] &&
+        us.groups == them.groups && us.override == them.override)
+      return faccessat(AT_FDCWD, host.c_str(), X_OK, AT_EACCESS) < 0 ? errno : 0;
+    struct statvfs vfs;
+    if (statvfs(host.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) return EACCES;
+    if (them.override) return st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH) ? 0 : EACCES;
+    unsigned long fsuid = them.uid[3], fsgid = them.gid[3];
+    mode_t bit = S_IXOTH;
+    if (fsuid == st.st_uid)
+      bit = S_IXUSR;
+    else if (fsgid == st.st_gid || std::binary_search(them.groups.begin(), them.groups.end(), static_cast<unsigned long>(st.st_gid)))
+      bit = S_IXGRP;
+    return st.st_mode & bit ? 0 : EACCES;
+  }
+
   // execve of a "#!" script that lives in the environment or whose
-  // interpreter does: the kernel would look the interpreter up on the host
-  // and show the script's host path. Done here as the kernel would do it, in
-  // guest paths: exec the interpreter with the script as its argument.
-  // Leaves *dirty false when the kernel can do it itself.
+  // interpreter does, or that the kernel would be handed by another name than
+  // the one given (a relative name, a guest path): the kernel would look the
+  // interpreter up on the host and show the script's host path. Done here as
+  // the kernel would do it, in guest paths: check that each file may be
+  // executed, then exec the interpreter with the script as its argument.
+  // kernel_path is the path the kernel would otherwise be handed. Leaves
+  // *dirty false when the kernel can do it itself.
   Decision guest_script(const Tracee& t, const SyscallDef& row, const GuestObject& o, const std::string& given,
-                        const std::string& host, const uint64_t* args, user_regs_struct& regs, Scratch& scratch,
-                        bool* dirty) {
+                        const std::string& host, const std::string& kernel_path, const uint64_t* args,
+                        user_regs_struct& regs, Scratch& scratch, bool* dirty) {
     // argv as strings to write (text) or the tracee's own pointers (ptr).
     struct Arg {
       std::string text;
@@ -2055,10 +2200,14 @@ class Supervisor {
     };
     std::vector<Arg> argv;
     std::string file_guest = given, file_host = host, exec_host;  // the script as named
-    bool translated = host != o.guest;
+    bool translated = host != o.guest || kernel_path != given;
     for (int depth = 0;; depth++) {
       std::string interp, optarg;
       if (!read_shebang(file_host, &interp, &optarg)) break;
+      // The kernel checks the script may be executed before it reads it (a
+      // file that is no script is left to the kernel, whose check it is).
+      if (depth == 0)
+        if (int err = exec_permission(t.tid, file_host)) return refuse(err);
       // The kernel follows five levels of scripts; a sixth (a script that
       // names itself) is ELOOP.
       if (depth >= 5) return refuse(ELOOP);
@@ -2066,6 +2215,8 @@ class Supervisor {
       GuestObject io = ov_->resolve(t, AT_FDCWD, interp, true);
       if (io.error || !io.exists || io.is_dir) return {};  // the kernel gives its own error
       if (io.host != interp) translated = true;
+      // ... and that the interpreter may be, as it opens it.
+      if (int err = exec_permission(t.tid, io.host)) return refuse(err);
       if (depth == 0) {
         int argv_arg = row.nr == __NR_execve ? 1 : 2;
         uint64_t at = args[argv_arg];
@@ -2407,7 +2558,7 @@ class Supervisor {
 
   // The syscall-exit stop of a call whose result carries host paths, or
   // whose success leaves host entries to hide.
-  void guest_exit(pid_t pid, OvPending& pend, user_regs_struct& regs) {
+  void guest_exit(pid_t pid, pid_t tgid, OvPending& pend, user_regs_struct& regs) {
     OvPending p = std::move(pend);
     pend = OvPending{};
     int64_t ret = static_cast<int64_t>(regs.rax);
@@ -2422,6 +2573,9 @@ class Supervisor {
         return;
       case OvPending::Kind::Forget:
         ov_->forget();
+        return;
+      case OvPending::Kind::Chdir:
+        if (ret == 0) ov_->set_cwd_name(tgid, p.hide[0], p.hide[1]);
         return;
       case OvPending::Kind::Socket:
         if (ret == 0 && !p.hide[1].empty()) {
@@ -2463,7 +2617,7 @@ class Supervisor {
         }
         bool cwd = p.kind == OvPending::Kind::Cwd;
         if (cwd) buf.resize(strnlen(buf.data(), buf.size()));
-        std::string guest = ov_->to_guest(buf);
+        std::string guest = cwd ? ov_->cwd_to_guest(tgid, buf) : p.cwd_of ? ov_->cwd_to_guest(p.cwd_of, buf) : ov_->to_guest(buf);
         if (cwd) {
           // A directory the guest removed is gone, though the host keeps it.
           GuestObject now = ov_->locate(guest);
@@ -2498,6 +2652,7 @@ class Supervisor {
   int stop_fd_ = -1;             // tells the notifier the run is over
   std::string socket_dir_;       // stand-ins for long unix socket paths
   std::unordered_map<std::string, std::string> bound_names_;  // unix socket host path -> the path bind was given
+  std::string start_cwd_;        // the guest path of the first process's cwd
   std::string exec_dir_;         // stand-ins that name an interpreter after its script
   std::unordered_map<std::string, std::string> exec_links_;  // script name NUL interpreter -> stand-in
   uint64_t socket_serial_ = 0;

@@ -199,7 +199,7 @@ try:
 except OSError as e:
     print("getcwd", errno.errorcode[e.errno])'`,
     `${PYTHON} -c 'import errno, os
-for p in ["x", "../x", "../.."]:
+for p in [".", "./", "x", "../x", "../.."]:
     try:
         os.stat(p)
         print("stat", p, "ok")
@@ -214,8 +214,8 @@ print("chdir ..", os.path.basename(os.getcwd()))'`,
     control = bare(tree, script)
   })
 
-  test('the control: bare, getcwd and pwd -P fail with ENOENT', () => {
-    expect(control).toBe(lines('pwd -P 1', 'getcwd ENOENT', 'stat x ENOENT', 'stat ../x ENOENT', 'stat ../.. ok', 'chdir .. bare', 'bare'))
+  test('the control: bare, getcwd and pwd -P fail with ENOENT; "." still stats the removed directory', () => {
+    expect(control).toBe(lines('pwd -P 1', 'getcwd ENOENT', 'stat . ok', 'stat ./ ok', 'stat x ENOENT', 'stat ../x ENOENT', 'stat ../.. ok', 'chdir .. bare', 'bare'))
   })
 
   test('in the guest view, the same, though the host keeps the directory', async () => {

@@ -5,6 +5,7 @@
 import {beforeAll, describe, expect, test} from '@jest/globals'
 import {chmodSync, existsSync, lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
+import {spawnSync} from 'node:child_process'
 
 import {run} from '../../src/index.js'
 import {compileC, expectClean, fingerprint, inUpper, makeOverlay, makeTree, PATH, PYTHON, runGuest} from '../helpers/overlay.js'
@@ -571,6 +572,51 @@ describe('programs that exist only in upper run', () => {
     const r = await runGuest(fx, script)
     expectClean(r)
     expect(r.stdout).toBe(lines('bin/s.sh', './bin/t.sh'))
+    expect(fingerprint(fx.host)).toEqual(before)
+  })
+
+  // The kernel refuses (EACCES) a script, or an interpreter, that may not be
+  // executed; catbox, running such scripts itself, makes the same check.
+  const NO_X = [
+    'cp /bin/sh mysh && chmod 644 mysh',
+    `printf '#!%s/mysh\\necho ran\\n' "$PWD" > s && chmod 755 s`,
+    './s 2>/dev/null; echo $?',
+    'chmod 755 mysh && ./s; echo $?',
+    `printf '#!/bin/sh\\necho ran\\n' > t && chmod 644 t`,
+    './t 2>/dev/null; echo $?',
+    `printf '#!%s/t\\n' "$PWD" > u && chmod 755 u`,
+    './u 2>/dev/null; echo $?',
+  ].join('\n')
+  test('a #! script without x, or whose interpreter has none, fails with EACCES (126), as bare', async () => {
+    const {fx, before} = fixture({})
+    const bare = makeTmpDirs().base
+    const control = spawnSync('/bin/sh', ['-c', NO_X], {cwd: bare, encoding: 'utf8', env: {PATH}})
+    expect(control.stdout).toBe(lines('126', 'ran', '0', '126', '126')) // bare control: the kernel's answer
+    const r = await runGuest(fx, NO_X)
+    expect(r.stdout).toBe(control.stdout)
+    expect(fingerprint(fx.host)).toEqual(before)
+  })
+
+  // A build run as root that drops to another user: the script's x bits are
+  // judged for that user and its capabilities, not for catbox. setpriv still
+  // holds CAP_DAC_OVERRIDE when it execs (any x bit will do); the sh it runs
+  // holds none.
+  const asRoot = process.getuid?.() === 0
+  ;(asRoot ? test : test.skip)('a #! script without x for the user a root build drops to fails with EACCES (126), as bare (root only: a user cannot drop)', async () => {
+    const {fx, before} = fixture({})
+    const nobody = 'setpriv --reuid=65534 --regid=65534 --clear-groups'
+    const drop = [
+      `printf '#!/bin/sh\\necho ran\\n' > v && chmod 744 v`,
+      `${nobody} ./v; echo $?`,
+      `${nobody} /bin/sh -c './v 2>/dev/null; echo $?'`,
+      `chmod 755 v && ${nobody} /bin/sh -c './v; echo $?'`,
+    ].join('\n')
+    const bare = makeTmpDirs().base
+    chmodSync(bare, 0o755)
+    const control = spawnSync('/bin/sh', ['-c', drop], {cwd: bare, encoding: 'utf8', env: {PATH}})
+    expect(control.stdout).toBe(lines('ran', '0', '126', 'ran', '0')) // bare control: the kernel's answer
+    const r = await runGuest(fx, drop)
+    expect(r.stdout).toBe(control.stdout)
     expect(fingerprint(fx.host)).toEqual(before)
   })
 

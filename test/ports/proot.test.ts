@@ -12,7 +12,7 @@ import {basename, join} from 'node:path'
 import {expect} from '@jest/globals'
 
 import {driverPath, runCaptured} from '../helpers/driver.js'
-import {expectClean, fingerprint, inUpper, makeOverlay, makeTree, PATH, runGuest} from '../helpers/overlay.js'
+import {expectClean, fingerprint, inUpper, makeOverlay, makeTree, PATH, PYTHON, runGuest} from '../helpers/overlay.js'
 import type {GuestRunOptions, OverlayFixture} from '../helpers/overlay.js'
 import {run} from '../../src/index.js'
 import {port} from './known-gaps.js'
@@ -213,11 +213,14 @@ port('proot.test-5467b986', 'one host directory mapped at /a and /b: after cd to
   }
 })
 
-port('proot.test-5467b986#cwd', 'one host directory mapped at /a and /b: a run started in either sees that one as its cwd', async () => {
+port('proot.test-5467b986#cwd', 'one host directory mapped at /a and /b: a run started in either sees that one as its cwd; after cd to the other, that one (getcwd and /proc/self/cwd, also in a child)', async () => {
   const fx = makeOverlay()
   const {A, B, orders} = twoNames(fx)
   for (const maps of orders) {
-    for (const cwd of [A, B]) expect((await runGuest(fx, '/bin/pwd', {cwd, maps})).stdout).toBe(lines(cwd))
+    for (const [cwd, other] of [[A, B], [B, A]]) {
+      const script = `/bin/pwd; readlink /proc/self/cwd; cd ${other} && /bin/pwd && readlink /proc/self/cwd && sh -c 'cd ../${basename(other)} && /bin/pwd'`
+      expect((await runGuest(fx, script, {cwd, maps})).stdout).toBe(lines(cwd, cwd, other, other, other))
+    }
   }
 })
 
@@ -875,6 +878,16 @@ port('proot.test-82ba4ba1#auxv', 'with -0: the auxiliary vector a program starts
   const fx = makeOverlay()
   const r = await fakeRootGuest(fx, 'LD_SHOW_AUXV=1 /bin/true | grep -E "^AT_E?[UG]ID:" | tr -s " "')
   expect(r.stdout).toBe(lines('AT_UID: 0', 'AT_EUID: 0', 'AT_GID: 0', 'AT_EGID: 0'))
+})
+
+port('proot.test-82ba4ba1#auxv-i', 'with -i 123:456 (fake ids): the auxiliary vector says 123 and 456; after setresuid(1,1,1) in a program, what it execs says 1', async () => {
+  const fx = makeOverlay()
+  const show = 'LD_SHOW_AUXV=1 /bin/true | grep -E "^AT_E?[UG]ID:" | tr -s " "'
+  const r = await fakeRootGuest(fx, show, false, {uid: 123, gid: 456})
+  expect(r.stdout).toBe(lines('AT_UID: 123', 'AT_EUID: 123', 'AT_GID: 456', 'AT_EGID: 456'))
+  const py = `import os; os.setresuid(1, 1, 1); os.execv("/bin/sh", ["sh", "-c", ${JSON.stringify(show + ' | grep UID')}])`
+  const s = await fakeRootGuest(fx, `${PYTHON} -c '${py}'`, false)
+  expect(s.stdout).toBe(lines('AT_UID: 1', 'AT_EUID: 1'))
 })
 
 for (const [id, guest] of [
