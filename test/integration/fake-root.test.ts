@@ -312,6 +312,49 @@ describe.each([
   })
 })
 
+// A set-id file of catbox's own user (as root: any set-uid root program) in
+// an overlay with fake root. Copied as it is, it would stay set-id on disk in
+// the environment's root, and a root build's write keeps the bit (root has
+// CAP_FSETID): a set-uid root program with the build's content. The journal
+// keeps its mode; the copy on disk has no set-id bit.
+test(`fake root in an overlay: a copy-up of a set-id file of catbox's own user (${isRoot ? 'root' : 'a user'}) has no set-id bit on disk`, async () => {
+  const fx = makeOverlay()
+  const target = join(fx.host, 'gpasswd')
+  writeFileSync(target, '#!/bin/sh\necho host\n')
+  execFileSync('chmod', ['6755', target])
+  const payload = join(fx.tmp.io, 'payload')
+  writeFileSync(payload, '#!/bin/sh\nid -u\n')
+  // Bare control: a copy by the owner keeps both bits, and (as root) a write into it keeps them too.
+  const bare = join(fx.tmp.outside, 'copy')
+  execFileSync('cp', ['-p', target, bare])
+  expect(diskMode(bare)).toBe('6755')
+  if (isRoot) {
+    execFileSync('sh', ['-c', `cat ${payload} > ${bare}`])
+    expect(diskMode(bare)).toBe('6755')
+  }
+
+  const run = (script: string) =>
+    runCaptured(fx.tmp, {
+      command: ['/bin/sh', '-c', script],
+      writable: ['/'],
+      cwd: fx.host,
+      env: {PATH: '/usr/bin:/bin', LC_ALL: 'C'},
+      guestView: {root: {dir: fx.upper, whiteouts: fx.whiteouts}, maps: [{host: fx.tmp.io, guest: fx.tmp.io, mode: 'rw'}], cache: fx.cache},
+      fakeRoot: {db: journal(fx.tmp)},
+    })
+  const show = `stat -c '%a %u %g' ${target}`
+  // A copy-up alone (touch), then the build's own content written into it.
+  let r = await run(`touch ${target} && ${show}`)
+  expect({out: r.stdout, err: r.stderr, code: r.result.exitCode}).toEqual({out: '6755 0 0\n', err: '', code: 0})
+  const copy = join(fx.upper, target)
+  expect(diskMode(copy)).toBe('755')
+  r = await run(`cat ${payload} > ${target} && ${show}`)
+  expect({out: r.stdout, err: r.stderr, code: r.result.exitCode}).toEqual({out: '6755 0 0\n', err: '', code: 0})
+  expect(readFileSync(copy, 'utf8')).toBe('#!/bin/sh\nid -u\n')
+  expect(diskMode(copy)).toBe('755')
+  expect(diskMode(target)).toBe('6755') // the host file is untouched
+})
+
 // Extended attributes only a privileged process may set (file capabilities,
 // trusted.*): recorded in the journal, shown to the get/list calls merged with
 // the real ones, and packed as GNU tar --xattrs archives them.
