@@ -431,6 +431,76 @@ describe.each(ASKING)('privileged xattrs are recorded, shown and packed (%s)', (
   })
 })
 
+// The journal keeps no more xattr bytes per inode than the filesystem would:
+// one block (ext4's xattr block), ENOSPC as the kernel answers. Else a build
+// makes the journal (and each later run's memory) as large as it likes.
+test('privileged xattrs: no more per inode than the filesystem keeps (ENOSPC), as the kernel refuses user.* of the same sizes', async () => {
+  const tmp = makeTmpDirs()
+  // Each name set once: how many 100-byte values fit, and a 64 KiB value.
+  const py = (prefix: string) =>
+    [
+      'import os',
+      'open("f", "w").close()',
+      'try: os.setxattr("f", "PREFIX.big", b"A" * 65536); print("big ok")',
+      'except OSError as e: print("big", e.strerror)',
+      'n = 0',
+      'try:',
+      '    while n < 1000: os.setxattr("f", "PREFIX.n%d" % n, b"A" * 100); n += 1',
+      'except OSError as e: print(e.strerror)',
+      'print(10 < n < 45)',
+      // A value replaced by one the same size still fits; one removed makes room again.
+      'os.setxattr("f", "PREFIX.n0", b"B" * 100, os.XATTR_REPLACE)',
+      'os.removexattr("f", "PREFIX.n1")',
+      'os.setxattr("f", "PREFIX.again", b"C" * 90)',
+      'print(os.getxattr("f", "PREFIX.n0")[:1], len(os.getxattr("f", "PREFIX.again")))',
+    ]
+      .join('\n')
+      .replaceAll('PREFIX', prefix)
+  const expected = 'big No space left on device\nNo space left on device\nTrue\nb\'B\' 90\n'
+  // Bare control: the kernel's own answers for user.* on this filesystem.
+  const bare = join(tmp.outside, 'bare')
+  execFileSync('mkdir', [bare])
+  expect(execFileSync('python3', ['-c', py('user')], {cwd: bare, encoding: 'utf8'})).toBe(expected)
+  const r = await fakeSh(tmp, `python3 -c '${py('trusted')}'`)
+  expect(r).toEqual({out: expected, err: '', code: 0})
+  // Nothing on disk; the journal holds about a block of values, not 64 KiB more.
+  expect(execFileSync('python3', ['-c', 'import os, sys; print(os.listxattr(sys.argv[1]))', join(tmp.allowed, 'f')], {encoding: 'utf8'})).toBe('[]\n')
+  expect(statSync(journal(tmp)).size).toBeLessThan(3 * 4096 + 200 * 60)
+})
+
+// A journal mostly of superseded records (one xattr set again and again, by an
+// older catbox or across many runs) is written anew, with what holds, when it
+// is loaded; a value larger than any filesystem keeps is not kept.
+test('a journal of superseded xattr records is compacted when loaded, and keeps the last value', async () => {
+  const tmp = makeTmpDirs()
+  const f = join(tmp.allowed, 'f')
+  const g = join(tmp.allowed, 'g')
+  writeFileSync(f, 'x')
+  writeFileSync(g, 'x')
+  const id = (path: string) => {
+    const st = statSync(path, {bigint: true})
+    return `"dev":${journalDev(st.dev)},"ino":${st.ino},"btime":0,"path":${JSON.stringify(path)}`
+  }
+  const lines: string[] = []
+  for (let i = 0; i < 5000; i++) lines.push(`{"op":"xattr",${id(f)},"name":"trusted.x","value":"${(i % 256).toString(16).padStart(2, '0').repeat(64)}"}`)
+  lines.push(`{"op":"own",${id(f)},"uid":5,"gid":6}`)
+  // 64 KiB, more than one inode may hold: an older catbox recorded it.
+  lines.push(`{"op":"xattr",${id(g)},"name":"trusted.big","value":"${'41'.repeat(65536)}"}`)
+  lines.push(`{"op":"xattr",${id(g)},"name":"trusted.small","value":"4142"}`)
+  writeFileSync(journal(tmp), lines.join('\n') + '\n')
+  const before = statSync(journal(tmp)).size
+  const py = 'import os; print(os.getxattr("f", "trusted.x").hex()[:4], sorted(os.listxattr("g")), os.getxattr("g", "trusted.small"))'
+  const r = await fakeSh(tmp, `stat -c '%u %g' f && python3 -c '${py}'`)
+  expect(r).toEqual({out: "5 6\n8787 ['trusted.small'] b'AB'\n", err: '', code: 0})
+  const after = readFileSync(journal(tmp), 'utf8')
+  expect(after.length).toBeLessThan(before / 100)
+  expect(after.trim().split('\n')).toHaveLength(3)
+  // pack reads the compacted journal as the original.
+  const owners = await readOwners(journal(tmp))
+  const rec = [...owners.values()].find((o) => o.path === f)
+  expect({uid: rec?.uid, gid: rec?.gid, x: rec?.xattrs?.get('trusted.x')?.toString('hex').slice(0, 4)}).toEqual({uid: 5, gid: 6, x: '8787'})
+})
+
 test('privileged xattrs in the guest view: set on a new file and on a host file (copied up), shown by path and by fd', async () => {
   const fx = makeOverlay()
   const lower = join(fx.host, 'lower')
