@@ -17,7 +17,7 @@ export interface OwnerRecord {
   /** Full st_mode, type bits included. */
   mode?: number
   rdev?: number
-  /** Privileged xattrs the build set (security.capability...), by name. */
+  /** Privileged xattrs the build set (security.capability...), by name: its bytes as a latin1 string (ASCII names read as themselves). */
   xattrs?: Map<string, Buffer>
 }
 
@@ -59,7 +59,11 @@ function parseLine(line: string): (JournalLine & {bigs: Record<string, bigint>})
   return {...parsed, bigs}
 }
 
-/** Applies one journal line to the table (exported for tests). */
+/**
+ * Applies one journal line to the table (exported for tests). The line is its
+ * bytes as a latin1 string: the supervisor writes an xattr name's bytes as
+ * they are, and a name need not be UTF-8.
+ */
 export function applyJournalLine(table: OwnerTable, line: string): void {
   const entry = parseLine(line)
   if (!entry) return
@@ -76,7 +80,7 @@ export function applyJournalLine(table: OwnerTable, line: string): void {
     table.set(key, record)
   }
   if (btime !== 0n) record.btime = btime
-  record.path = entry.path ?? record.path
+  record.path = entry.path === undefined ? record.path : Buffer.from(entry.path, 'latin1').toString('utf8')
   if (entry.op === 'own') {
     // 4294967295 is chown's -1, "unchanged": older catbox wrote it for chown :GROUP.
     record.uid = entry.uid === UNCHANGED ? record.uid : entry.uid
@@ -96,7 +100,7 @@ export function applyJournalLine(table: OwnerTable, line: string): void {
 export async function readOwners(journal: string): Promise<OwnerTable> {
   const table: OwnerTable = new Map()
   if (!existsSync(journal)) return table
-  const lines = createInterface({input: createReadStream(journal), crlfDelay: Infinity})
+  const lines = createInterface({input: createReadStream(journal, {encoding: 'latin1'}), crlfDelay: Infinity})
   for await (const line of lines) if (line) applyJournalLine(table, line)
   return table
 }

@@ -431,6 +431,52 @@ describe.each(ASKING)('privileged xattrs are recorded, shown and packed (%s)', (
   })
 })
 
+// xattr names that are not plain keywords: '=' and '%' (GNU tar percent-encodes
+// them, or '=' would end the keyword), a byte that is not UTF-8, and UTF-8.
+test('catbox pack writes xattr names with "=", "%" and non-UTF-8 bytes as GNU tar --xattrs does', async () => {
+  const tmp = makeTmpDirs()
+  const names = (prefix: string) => `[b"${prefix}.a=b", b"${prefix}.p%q", b"${prefix}.\\xffz", "${prefix}.\u00e9".encode()]`
+  const set = (prefix: string) =>
+    `import os\nopen("f", "w").close()\nfor i, n in enumerate(${names(prefix)}): os.setxattr(b"f", n, b"v%d" % i)`
+  const r = await fakeSh(tmp, `python3 -c '${set('trusted')}'`)
+  expect(r).toEqual({out: '', err: '', code: 0})
+  const ours = join(tmp.base, 'ours.tar')
+  await pack({from: tmp.allowed, out: ours, format: 'tar', owners: await readOwners(journal(tmp))})
+  // GNU tar's own archive of a file with the same names as user.* (set on disk).
+  const theirsDir = join(tmp.base, 'theirs')
+  execFileSync('mkdir', [theirsDir])
+  execFileSync('python3', ['-c', set('user')], {cwd: theirsDir})
+  execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--format=posix', '-cf', '../theirs.tar', 'f'], {cwd: theirsDir})
+  // Each SCHILY.xattr record's keyword after the namespace, and its value: hex of the bytes.
+  const records = (archive: string): string[] => {
+    const text = readFileSync(archive).toString('latin1')
+    return [...text.matchAll(/\d+ SCHILY\.xattr\.(?:trusted|user)\.([^=\n]*)=([^\n]*)\n/g)]
+      .map((m) => `${Buffer.from(m[1], 'latin1').toString('hex')} ${m[2]}`)
+      .sort()
+  }
+  const packed = records(ours)
+  expect(packed).toHaveLength(4)
+  expect(packed).toEqual(records(join(tmp.base, 'theirs.tar')))
+  expect(packed).toContain(`${Buffer.from('a%3Db').toString('hex')} v0`)
+  // GNU tar reads the names back as set.
+  const listed = execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-tvvf', ours])
+    .toString('latin1')
+    .split('\n')
+    .filter((l) => l.includes('x: '))
+    .map((l) => Buffer.from(l.replace(/^\s*x: \d+ /, ''), 'latin1').toString('hex'))
+    .sort()
+  const want = ['trusted.a=b', 'trusted.p%q', 'trusted.\u00e9'].map((n) => Buffer.from(n).toString('hex'))
+  want.push(Buffer.concat([Buffer.from('trusted.'), Buffer.from([0xff]), Buffer.from('z')]).toString('hex'))
+  expect(listed).toEqual(want.sort())
+  if (isRoot) {
+    const out = join(tmp.base, 'x')
+    execFileSync('mkdir', [out])
+    execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-xf', ours, '-C', out])
+    const got = execFileSync('python3', ['-c', 'import os, sys; print(sorted(os.fsencode(n).hex() for n in os.listxattr(sys.argv[1])))', join(out, 'f')], {encoding: 'utf8'})
+    expect(got).toBe(`[${want.map((h) => `'${h}'`).join(', ')}]\n`)
+  }
+})
+
 // The journal keeps no more xattr bytes per inode than the filesystem would:
 // one block (ext4's xattr block), ENOSPC as the kernel answers. Else a build
 // makes the journal (and each later run's memory) as large as it likes.
