@@ -59,6 +59,12 @@ function parseLine(line: string): (JournalLine & {bigs: Record<string, bigint>})
   return {...parsed, bigs}
 }
 
+// native/owners.h: an xattr's room as ext4 counts it (a 16-byte entry header,
+// name and value padded to 4 bytes; the name as bytes), and the most one inode keeps.
+const XATTR_INODE_MAX = 65536
+const pad4 = (n: number): number => (n + 3) & ~3
+const xattrCost = (name: string, size: number): number => 16 + pad4(Buffer.byteLength(name, 'latin1')) + pad4(size)
+
 /**
  * Applies one journal line to the table (exported for tests). The line is its
  * bytes as a latin1 string: the supervisor writes an xattr name's bytes as
@@ -88,8 +94,16 @@ export function applyJournalLine(table: OwnerTable, line: string): void {
   } else if (entry.op === 'xattr') {
     if (entry.name === undefined) return
     record.xattrs ??= new Map()
-    if (entry.remove) record.xattrs.delete(entry.name)
-    else record.xattrs.set(entry.name, Buffer.from(entry.value ?? '', 'hex'))
+    if (entry.remove) {
+      record.xattrs.delete(entry.name)
+      return
+    }
+    const value = Buffer.from(entry.value ?? '', 'hex')
+    // As the supervisor loads it: more than any filesystem keeps for one
+    // inode (an older catbox recorded without a limit) is not kept.
+    let used = xattrCost(entry.name, value.length)
+    for (const [name, v] of record.xattrs) if (name !== entry.name) used += xattrCost(name, v.length)
+    if (used <= XATTR_INODE_MAX) record.xattrs.set(entry.name, value)
   } else {
     record.mode = entry.mode
     if (entry.op === 'node') record.rdev = entry.rdev

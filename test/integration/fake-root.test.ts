@@ -533,18 +533,26 @@ test('a journal of superseded xattr records is compacted when loaded, and keeps 
   // 64 KiB, more than one inode may hold: an older catbox recorded it.
   lines.push(`{"op":"xattr",${id(g)},"name":"trusted.big","value":"${'41'.repeat(65536)}"}`)
   lines.push(`{"op":"xattr",${id(g)},"name":"trusted.small","value":"4142"}`)
+  lines.push(`{"op":"mode",${id(g)},"mode":${0o104755}}`)
   writeFileSync(journal(tmp), lines.join('\n') + '\n')
   const before = statSync(journal(tmp)).size
   const py = 'import os; print(os.getxattr("f", "trusted.x").hex()[:4], sorted(os.listxattr("g")), os.getxattr("g", "trusted.small"))'
-  const r = await fakeSh(tmp, `stat -c '%u %g' f && python3 -c '${py}'`)
-  expect(r).toEqual({out: "5 6\n8787 ['trusted.small'] b'AB'\n", err: '', code: 0})
+  const r = await fakeSh(tmp, `stat -c '%u %g' f && stat -c %a g && python3 -c '${py}'`)
+  expect(r).toEqual({out: "5 6\n4755\n8787 ['trusted.small'] b'AB'\n", err: '', code: 0})
   const after = readFileSync(journal(tmp), 'utf8')
   expect(after.length).toBeLessThan(before / 100)
-  expect(after.trim().split('\n')).toHaveLength(3)
+  expect(after.trim().split('\n')).toHaveLength(4)
+  // Loaded again, it is the same.
+  expect(await fakeSh(tmp, `stat -c '%u %g' f && stat -c %a g && python3 -c '${py}'`)).toEqual(r)
+  expect(readFileSync(journal(tmp), 'utf8')).toBe(after)
   // pack reads the compacted journal as the original.
   const owners = await readOwners(journal(tmp))
   const rec = [...owners.values()].find((o) => o.path === f)
   expect({uid: rec?.uid, gid: rec?.gid, x: rec?.xattrs?.get('trusted.x')?.toString('hex').slice(0, 4)}).toEqual({uid: 5, gid: 6, x: '8787'})
+  // And the journal as it was, by pack alone: the 64 KiB value is not kept there either.
+  writeFileSync(journal(tmp), lines.join('\n') + '\n')
+  const old = await readOwners(journal(tmp))
+  expect([...([...old.values()].find((o) => o.path === g)?.xattrs?.keys() ?? [])]).toEqual(['trusted.small'])
 })
 
 test('privileged xattrs in the guest view: set on a new file and on a host file (copied up), shown by path and by fd', async () => {
