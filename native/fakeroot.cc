@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -321,6 +322,12 @@ Action FakeRoot::xattr(const SyscallDef& row, pid_t tid, const uint64_t* args, c
       bool have = r && r->xattrs.count(name);
       if ((flags & XATTR_CREATE) && have) return skip(-EEXIST);
       if ((flags & XATTR_REPLACE) && !have) return skip(-ENODATA);
+      // No more than the filesystem keeps for one inode: its block (ext4's
+      // xattr block: a 32-byte header, then the entries), ENOSPC as the kernel answers.
+      struct statfs fs;
+      size_t room = statfs(a.stat_path.c_str(), &fs) == 0 && fs.f_bsize > 0 ? static_cast<size_t>(fs.f_bsize) : 4096;
+      if (room > kXattrInodeMax) room = kXattrInodeMax;
+      if (32 + (r ? xattr_bytes(*r, name) : 0) + xattr_cost(name, size) > room) return skip(-ENOSPC);
       std::string value(size, '\0');
       if (size && read_memory(tid, args[row.val_arg + 1], &value[0], size) < 0) return skip(-EFAULT);
       db_.set_xattr(id, a.path, name, value);

@@ -642,10 +642,16 @@ void Overlay::set_times(const std::string& g, const struct stat& st) const {
 // the copy has the same owner (the supervisor's uid), a set-group-ID bit only
 // with the same group. A user's copy of a root-owned set-uid program would
 // otherwise be a set-uid program of that user, anywhere in the environment.
-static mode_t copy_mode(const struct stat& st) {
+// With fake root (a copy-up is reported, and its journal keeps the host's
+// mode), a file is copied with no set-id bit at all, as fake root makes every
+// file on disk: else a root catbox's copy of a set-uid root program would stay
+// one while the build writes its own content into it (root keeps the bit on a
+// write), a set-uid root program of the build's on disk.
+mode_t Overlay::copy_mode(const struct stat& st) const {
   mode_t mode = st.st_mode & 07777;
   if (st.st_uid != geteuid()) mode &= ~S_ISUID;
   if (st.st_gid != getegid()) mode &= ~S_ISGID;
+  if (copied_up_ && !S_ISDIR(st.st_mode)) mode &= ~(S_ISUID | S_ISGID);
   return mode;
 }
 

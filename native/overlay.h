@@ -108,6 +108,8 @@ class Overlay {
   int copy_up(const GuestObject& o);
   // Called after a copy-up made upper path `upper` (guest g) from host path
   // `host` whose mode was `host_mode` (the copy may lack its set-id bits).
+  // Set only by fake root, whose journal keeps that mode: a file is then
+  // copied with no set-id bit.
   using CopiedUp =
       std::function<void(const std::string& host, const std::string& upper, const std::string& g, mode_t host_mode)>;
   void on_copy_up(CopiedUp f) { copied_up_ = std::move(f); }
@@ -158,6 +160,8 @@ class Overlay {
   int upper_dir_fd(const std::string& g) const;
   // Makes upper directory g (its parent exists in upper) with exactly mode.
   int make_dir(const std::string& g, mode_t mode);
+  // The mode a copy of host object st is made with in upper.
+  mode_t copy_mode(const struct stat& st) const;
   void set_times(const std::string& g, const struct stat& st) const;
   static std::string base_name(const std::string& g);
 

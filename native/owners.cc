@@ -83,6 +83,18 @@ std::string from_hex(const std::string& h) {
 
 }  // namespace
 
+size_t xattr_cost(const std::string& name, size_t value_size) {
+  auto round4 = [](size_t n) { return (n + 3) & ~size_t{3}; };
+  return 16 + round4(name.size()) + round4(value_size);
+}
+
+size_t xattr_bytes(const OwnerRecord& r, const std::string& except) {
+  size_t total = 0;
+  for (const auto& [name, value] : r.xattrs)
+    if (name != except) total += xattr_cost(name, value.size());
+  return total;
+}
+
 int file_id_at(const std::string& path, bool follow, FileId* id, uint32_t* mode, uint64_t* nlink) {
   struct statx sx;
   int flags = follow ? 0 : AT_SYMLINK_NOFOLLOW;
@@ -102,22 +114,69 @@ OwnerDb::~OwnerDb() {
 int OwnerDb::open(const std::string& path) {
   int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (rfd >= 0) {
-    std::string data;
+    // Line by line, a chunk at a time: a journal of many superseded records
+    // costs its records in memory, not its size. A line longer than any we
+    // write (a value is at most 64 KiB, hex-encoded) is skipped whole.
+    constexpr size_t kLineMax = 1 << 20;
+    std::string line;
+    bool skipping = false;
+    size_t lines = 0;
     char buf[65536];
     ssize_t n;
-    while ((n = read(rfd, buf, sizeof buf)) > 0) data.append(buf, n);
-    close(rfd);
-    size_t start = 0;
-    while (start < data.size()) {
-      size_t end = data.find('\n', start);
-      // A torn last line (the supervisor killed mid-write) has no newline: skip it.
-      if (end == std::string::npos) break;
-      apply_line(data.substr(start, end - start));
-      start = end + 1;
+    while ((n = read(rfd, buf, sizeof buf)) > 0) {
+      const char* p = buf;
+      const char* end = buf + n;
+      while (p < end) {
+        const char* nl = static_cast<const char*>(memchr(p, '\n', end - p));
+        const char* stop = nl ? nl : end;
+        if (!skipping) line.append(p, stop - p);
+        if (line.size() > kLineMax) {
+          line.clear();
+          skipping = true;
+        }
+        if (!nl) break;
+        if (!skipping) {
+          apply_line(line);
+          lines++;
+        }
+        line.clear();
+        skipping = false;
+        p = nl + 1;
+      }
     }
+    // A torn last line (the supervisor killed mid-write) has no newline: skipped.
+    close(rfd);
+    // Mostly superseded records (the same xattr set again and again): the
+    // journal is written anew with only what holds, then put in its place.
+    size_t needed = 0;
+    for (const auto& [key, r] : records_) needed += 2 + r.xattrs.size();
+    if (lines > 2 * needed + 1024) compact(path);
   }
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   return fd_ < 0 ? -errno : 0;
+}
+
+void OwnerDb::compact(const std::string& path) {
+  std::string tmp = path + ".compact";
+  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (out < 0) return;
+  fd_ = out;  // append() writes there
+  for (const auto& [key, r] : records_) {
+    FileId id{key.dev, key.ino, r.btime};
+    if (r.has_owner) append("own", id, r.path, ",\"uid\":" + std::to_string(r.uid) + ",\"gid\":" + std::to_string(r.gid));
+    if (r.has_mode && (r.rdev || S_ISCHR(r.mode) || S_ISBLK(r.mode))) {
+      append("node", id, r.path, ",\"mode\":" + std::to_string(r.mode) + ",\"rdev\":" + std::to_string(r.rdev));
+    } else if (r.has_mode) {
+      append("mode", id, r.path, ",\"mode\":" + std::to_string(r.mode));
+    }
+    for (const auto& [name, value] : r.xattrs)
+      append("xattr", id, r.path, ",\"name\":" + json_str(name) + ",\"value\":\"" + to_hex(value) + "\"");
+  }
+  fd_ = -1;
+  bool ok = !failed_ && fsync(out) == 0;
+  failed_ = false;
+  if (close(out) < 0) ok = false;
+  if (!ok || rename(tmp.c_str(), path.c_str()) < 0) unlink(tmp.c_str());
 }
 
 void OwnerDb::apply_line(const std::string& line) {
@@ -149,7 +208,10 @@ void OwnerDb::apply_line(const std::string& line) {
     if (field_num(line, "remove", &v) && v) {
       r.xattrs.erase(name);
     } else if (field_str(line, "value", &value)) {
-      r.xattrs[name] = from_hex(value);
+      value = from_hex(value);
+      // More than any filesystem keeps for one inode (an older catbox
+      // recorded without a limit): not kept.
+      if (xattr_bytes(r, name) + xattr_cost(name, value.size()) <= kXattrInodeMax) r.xattrs[name] = std::move(value);
     }
   } else if (op == "mode" || op == "node") {
     r.has_mode = true;
@@ -179,7 +241,7 @@ void OwnerDb::append(const char* op, const FileId& id, const std::string& path, 
                      ",\"path\":" + json_str(path) + fields + "}\n";
   // One write with O_APPEND: the line lands whole or not at all.
   ssize_t w = write(fd_, line.data(), line.size());
-  (void)w;
+  if (w != static_cast<ssize_t>(line.size())) failed_ = true;
 }
 
 void OwnerDb::set_owner(const FileId& id, const std::string& path, uint32_t current_mode, int64_t uid, int64_t gid) {

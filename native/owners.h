@@ -3,7 +3,8 @@
 // (dev, ino, birth time) so a rename or a second hard link keeps the record
 // and a reused inode number never inherits one. It is an append-only journal
 // of JSON lines, written as each change happens: a supervisor killed with
-// kill -9 leaves every completed change on disk.
+// kill -9 leaves every completed change on disk. Loaded mostly superseded
+// (the same xattr set over and over), it is written anew with what holds.
 //   {"op":"own","dev":D,"ino":I,"btime":B,"path":"..","uid":U,"gid":G}
 //   {"op":"mode","dev":D,"ino":I,"btime":B,"path":"..","mode":M}     (M with type bits)
 //   {"op":"node","dev":D,"ino":I,"btime":B,"path":"..","mode":M,"rdev":R}
@@ -46,6 +47,15 @@ struct OwnerRecord {
   std::string path;   // the last name it was changed under (for reports)
 };
 
+// What recorded xattr `name` with a value of value_size bytes takes of an
+// inode's space, counted as ext4 counts an entry of its xattr block (a
+// 16-byte header, name and value padded to 4 bytes); and what the record's
+// xattrs other than `except` take.
+size_t xattr_cost(const std::string& name, size_t value_size);
+size_t xattr_bytes(const OwnerRecord& r, const std::string& except);
+// The most a record keeps, whatever the filesystem: 64 KiB, the largest block.
+constexpr size_t kXattrInodeMax = 65536;
+
 // The identity of the object at an absolute path (its last symlink followed
 // only when `follow`); -errno when it cannot be looked at.
 int file_id_at(const std::string& path, bool follow, FileId* id, uint32_t* mode, uint64_t* nlink);
@@ -72,8 +82,11 @@ class OwnerDb {
   void apply_line(const std::string& line);
   OwnerRecord& slot(const FileId& id);
   void append(const char* op, const FileId& id, const std::string& path, const std::string& fields);
+  // Writes the journal at path anew from the records, and puts it in place.
+  void compact(const std::string& path);
 
   int fd_ = -1;
+  bool failed_ = false;  // an append was short (compact() does not replace the journal then)
   std::unordered_map<InodeKey, OwnerRecord, InodeKeyHash> records_;
 };
 

@@ -88,7 +88,7 @@ export interface PackEntry {
   /** The owner's and group's names ('' when the id has none), as GNU tar writes them. */
   uname?: string
   gname?: string
-  /** Recorded xattrs, sorted by name: pax SCHILY.xattr.NAME records, as GNU tar --xattrs writes them. */
+  /** Recorded xattrs (names as latin1 strings of their bytes), sorted by name: pax SCHILY.xattr.NAME records, as GNU tar --xattrs writes them. */
   xattrs?: Array<[string, Buffer]>
 }
 
@@ -276,9 +276,9 @@ function setChecksum(block: Buffer): void {
   block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1')
 }
 
-/** One PAX record, "LENGTH key=value\n", LENGTH counting itself. */
-function paxRecord(key: string, value: Buffer): Buffer {
-  const rest = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')])
+/** One PAX record, "LENGTH key=value\n", LENGTH counting itself (a key given as bytes goes as they are). */
+function paxRecord(key: string | Buffer, value: Buffer): Buffer {
+  const rest = Buffer.concat([Buffer.from(' '), Buffer.from(key), Buffer.from('='), value, Buffer.from('\n')])
   let length = rest.length + 1
   while (String(length).length + rest.length !== length) length++
   return Buffer.concat([Buffer.from(String(length)), rest])
@@ -319,12 +319,13 @@ function binaryNames(blocks: Buffer[], e: PackEntry): Buffer[] {
     if (space === -1 || !(length > 0)) break
     const record = body.subarray(at, at + length)
     const equals = record.indexOf(0x3d)
-    const key = record.subarray(space - at + 1, equals).toString('latin1')
+    const keyBytes = record.subarray(space - at + 1, equals)
+    const key = keyBytes.toString('latin1')
     let value: Buffer = record.subarray(equals + 1, record.length - 1)
     at += length
     if (key === 'path' && e.nameBytes && value.equals(Buffer.from(e.name))) value = e.nameBytes
     if (key === 'linkpath' && e.linkBytes && value.equals(Buffer.from(e.linkpath ?? ''))) value = e.linkBytes
-    records.push(paxRecord(key, value))
+    records.push(paxRecord(keyBytes, value))
   }
   const data = Buffer.concat(records)
   const header = Buffer.from(pax.subarray(0, 512))
@@ -332,6 +333,22 @@ function binaryNames(blocks: Buffer[], e: PackEntry): Buffer[] {
   setChecksum(header)
   out[0] = Buffer.concat([header, data, Buffer.alloc((512 - (data.length % 512)) % 512)])
   return out
+}
+
+/**
+ * An xattr name (its bytes as a latin1 string, as the journal table keeps it)
+ * as GNU tar writes it in a SCHILY.xattr keyword: its bytes as they are, but
+ * '%' and '=' percent-encoded ('=' would end the keyword), which GNU tar
+ * decodes on reading.
+ */
+function xattrKeyword(name: string): Buffer {
+  const bytes = Buffer.from(name, 'latin1')
+  const out: number[] = []
+  for (const b of bytes) {
+    if (b === 0x25 || b === 0x3d) out.push(...Buffer.from(`%${b.toString(16).toUpperCase()}`))
+    else out.push(b)
+  }
+  return Buffer.from(out)
 }
 
 /** A pax extended header with e's xattrs (and, when the ustar header cannot hold them, its long fields). */
@@ -343,7 +360,7 @@ function xattrPax(e: PackEntry, mtime: Date, long: boolean): Buffer {
     for (const [key, value] of [['uid', e.uid], ['gid', e.gid], ['size', e.size], ['mtime', Math.floor(mtime.getTime() / 1000)]] as const)
       records.push(paxRecord(key, Buffer.from(String(value))))
   }
-  for (const [name, value] of e.xattrs ?? []) records.push(paxRecord(`SCHILY.xattr.${name}`, value))
+  for (const [name, value] of e.xattrs ?? []) records.push(paxRecord(Buffer.concat([Buffer.from('SCHILY.xattr.'), xattrKeyword(name)]), value))
   const body = Buffer.concat(records)
   const block = Buffer.alloc(512)
   const base = e.name.replace(/\/$/, '').split('/').pop() ?? ''

@@ -17,7 +17,7 @@ export interface OwnerRecord {
   /** Full st_mode, type bits included. */
   mode?: number
   rdev?: number
-  /** Privileged xattrs the build set (security.capability...), by name. */
+  /** Privileged xattrs the build set (security.capability...), by name: its bytes as a latin1 string (ASCII names read as themselves). */
   xattrs?: Map<string, Buffer>
 }
 
@@ -59,7 +59,17 @@ function parseLine(line: string): (JournalLine & {bigs: Record<string, bigint>})
   return {...parsed, bigs}
 }
 
-/** Applies one journal line to the table (exported for tests). */
+// native/owners.h: an xattr's room as ext4 counts it (a 16-byte entry header,
+// name and value padded to 4 bytes; the name as bytes), and the most one inode keeps.
+const XATTR_INODE_MAX = 65536
+const pad4 = (n: number): number => (n + 3) & ~3
+const xattrCost = (name: string, size: number): number => 16 + pad4(Buffer.byteLength(name, 'latin1')) + pad4(size)
+
+/**
+ * Applies one journal line to the table (exported for tests). The line is its
+ * bytes as a latin1 string: the supervisor writes an xattr name's bytes as
+ * they are, and a name need not be UTF-8.
+ */
 export function applyJournalLine(table: OwnerTable, line: string): void {
   const entry = parseLine(line)
   if (!entry) return
@@ -76,7 +86,7 @@ export function applyJournalLine(table: OwnerTable, line: string): void {
     table.set(key, record)
   }
   if (btime !== 0n) record.btime = btime
-  record.path = entry.path ?? record.path
+  record.path = entry.path === undefined ? record.path : Buffer.from(entry.path, 'latin1').toString('utf8')
   if (entry.op === 'own') {
     // 4294967295 is chown's -1, "unchanged": older catbox wrote it for chown :GROUP.
     record.uid = entry.uid === UNCHANGED ? record.uid : entry.uid
@@ -84,8 +94,16 @@ export function applyJournalLine(table: OwnerTable, line: string): void {
   } else if (entry.op === 'xattr') {
     if (entry.name === undefined) return
     record.xattrs ??= new Map()
-    if (entry.remove) record.xattrs.delete(entry.name)
-    else record.xattrs.set(entry.name, Buffer.from(entry.value ?? '', 'hex'))
+    if (entry.remove) {
+      record.xattrs.delete(entry.name)
+      return
+    }
+    const value = Buffer.from(entry.value ?? '', 'hex')
+    // As the supervisor loads it: more than any filesystem keeps for one
+    // inode (an older catbox recorded without a limit) is not kept.
+    let used = xattrCost(entry.name, value.length)
+    for (const [name, v] of record.xattrs) if (name !== entry.name) used += xattrCost(name, v.length)
+    if (used <= XATTR_INODE_MAX) record.xattrs.set(entry.name, value)
   } else {
     record.mode = entry.mode
     if (entry.op === 'node') record.rdev = entry.rdev
@@ -96,7 +114,7 @@ export function applyJournalLine(table: OwnerTable, line: string): void {
 export async function readOwners(journal: string): Promise<OwnerTable> {
   const table: OwnerTable = new Map()
   if (!existsSync(journal)) return table
-  const lines = createInterface({input: createReadStream(journal), crlfDelay: Infinity})
+  const lines = createInterface({input: createReadStream(journal, {encoding: 'latin1'}), crlfDelay: Infinity})
   for await (const line of lines) if (line) applyJournalLine(table, line)
   return table
 }

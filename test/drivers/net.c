@@ -191,6 +191,7 @@ static int op_raw(char **a, int n) {
   if (strcmp(kind, "proto") == 0) return drv_report(syscall(SYS_socket, AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
   if (strcmp(kind, "proto6") == 0) return drv_report(syscall(SYS_socket, AF_INET6, SOCK_RAW, IPPROTO_RAW));
   if (strcmp(kind, "icmp") == 0) return drv_report(syscall(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_ICMP));
+  if (strcmp(kind, "packet") == 0) return drv_report(syscall(SYS_socket, AF_PACKET, SOCK_RAW, htons(0x0003 /* ETH_P_ALL */)));
   int v6 = strcmp(kind, "hdrincl6") == 0;
   if (!v6 && strcmp(kind, "hdrincl") != 0) {
     errno = EINVAL;
@@ -238,7 +239,7 @@ static const struct drv_op ops[] = {
     {"unix_connect", 1, "PATH", op_unix_connect},
     {"route", 1, "lsrr|ssrr|rr|rthdr|rthdr2292|pktoptions|clear", op_route},
     {"route_msg", 3, "ADDR PORT lsrr|rthdr", op_route_msg},
-    {"raw", 1, "proto|proto6|hdrincl|hdrincl6|icmp", op_raw},
+    {"raw", 1, "proto|proto6|hdrincl|hdrincl6|icmp|packet", op_raw},
     {0, 0, 0, 0},
 };
 

@@ -312,6 +312,49 @@ describe.each([
   })
 })
 
+// A set-id file of catbox's own user (as root: any set-uid root program) in
+// an overlay with fake root. Copied as it is, it would stay set-id on disk in
+// the environment's root, and a root build's write keeps the bit (root has
+// CAP_FSETID): a set-uid root program with the build's content. The journal
+// keeps its mode; the copy on disk has no set-id bit.
+test(`fake root in an overlay: a copy-up of a set-id file of catbox's own user (${isRoot ? 'root' : 'a user'}) has no set-id bit on disk`, async () => {
+  const fx = makeOverlay()
+  const target = join(fx.host, 'gpasswd')
+  writeFileSync(target, '#!/bin/sh\necho host\n')
+  execFileSync('chmod', ['6755', target])
+  const payload = join(fx.tmp.io, 'payload')
+  writeFileSync(payload, '#!/bin/sh\nid -u\n')
+  // Bare control: a copy by the owner keeps both bits, and (as root) a write into it keeps them too.
+  const bare = join(fx.tmp.outside, 'copy')
+  execFileSync('cp', ['-p', target, bare])
+  expect(diskMode(bare)).toBe('6755')
+  if (isRoot) {
+    execFileSync('sh', ['-c', `cat ${payload} > ${bare}`])
+    expect(diskMode(bare)).toBe('6755')
+  }
+
+  const run = (script: string) =>
+    runCaptured(fx.tmp, {
+      command: ['/bin/sh', '-c', script],
+      writable: ['/'],
+      cwd: fx.host,
+      env: {PATH: '/usr/bin:/bin', LC_ALL: 'C'},
+      guestView: {root: {dir: fx.upper, whiteouts: fx.whiteouts}, maps: [{host: fx.tmp.io, guest: fx.tmp.io, mode: 'rw'}], cache: fx.cache},
+      fakeRoot: {db: journal(fx.tmp)},
+    })
+  const show = `stat -c '%a %u %g' ${target}`
+  // A copy-up alone (touch), then the build's own content written into it.
+  let r = await run(`touch ${target} && ${show}`)
+  expect({out: r.stdout, err: r.stderr, code: r.result.exitCode}).toEqual({out: '6755 0 0\n', err: '', code: 0})
+  const copy = join(fx.upper, target)
+  expect(diskMode(copy)).toBe('755')
+  r = await run(`cat ${payload} > ${target} && ${show}`)
+  expect({out: r.stdout, err: r.stderr, code: r.result.exitCode}).toEqual({out: '6755 0 0\n', err: '', code: 0})
+  expect(readFileSync(copy, 'utf8')).toBe('#!/bin/sh\nid -u\n')
+  expect(diskMode(copy)).toBe('755')
+  expect(diskMode(target)).toBe('6755') // the host file is untouched
+})
+
 // Extended attributes only a privileged process may set (file capabilities,
 // trusted.*): recorded in the journal, shown to the get/list calls merged with
 // the real ones, and packed as GNU tar --xattrs archives them.
@@ -386,6 +429,130 @@ describe.each(ASKING)('privileged xattrs are recorded, shown and packed (%s)', (
       expect(execFileSync('getcap', [join(out, 't')], {encoding: 'utf8'}).trim()).toBe(`${join(out, 't')} cap_net_raw=ep`)
     }
   })
+})
+
+// xattr names that are not plain keywords: '=' and '%' (GNU tar percent-encodes
+// them, or '=' would end the keyword), a byte that is not UTF-8, and UTF-8.
+test('catbox pack writes xattr names with "=", "%" and non-UTF-8 bytes as GNU tar --xattrs does', async () => {
+  const tmp = makeTmpDirs()
+  const names = (prefix: string) => `[b"${prefix}.a=b", b"${prefix}.p%q", b"${prefix}.\\xffz", "${prefix}.\u00e9".encode()]`
+  const set = (prefix: string) =>
+    `import os\nopen("f", "w").close()\nfor i, n in enumerate(${names(prefix)}): os.setxattr(b"f", n, b"v%d" % i)`
+  const r = await fakeSh(tmp, `python3 -c '${set('trusted')}'`)
+  expect(r).toEqual({out: '', err: '', code: 0})
+  const ours = join(tmp.base, 'ours.tar')
+  await pack({from: tmp.allowed, out: ours, format: 'tar', owners: await readOwners(journal(tmp))})
+  // GNU tar's own archive of a file with the same names as user.* (set on disk).
+  const theirsDir = join(tmp.base, 'theirs')
+  execFileSync('mkdir', [theirsDir])
+  execFileSync('python3', ['-c', set('user')], {cwd: theirsDir})
+  execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--format=posix', '-cf', '../theirs.tar', 'f'], {cwd: theirsDir})
+  // Each SCHILY.xattr record's keyword after the namespace, and its value: hex of the bytes.
+  const records = (archive: string): string[] => {
+    const text = readFileSync(archive).toString('latin1')
+    return [...text.matchAll(/\d+ SCHILY\.xattr\.(?:trusted|user)\.([^=\n]*)=([^\n]*)\n/g)]
+      .map((m) => `${Buffer.from(m[1], 'latin1').toString('hex')} ${m[2]}`)
+      .sort()
+  }
+  const packed = records(ours)
+  expect(packed).toHaveLength(4)
+  expect(packed).toEqual(records(join(tmp.base, 'theirs.tar')))
+  expect(packed).toContain(`${Buffer.from('a%3Db').toString('hex')} v0`)
+  // GNU tar reads the names back as set.
+  const listed = execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-tvvf', ours])
+    .toString('latin1')
+    .split('\n')
+    .filter((l) => l.includes('x: '))
+    .map((l) => Buffer.from(l.replace(/^\s*x: \d+ /, ''), 'latin1').toString('hex'))
+    .sort()
+  const want = ['trusted.a=b', 'trusted.p%q', 'trusted.\u00e9'].map((n) => Buffer.from(n).toString('hex'))
+  want.push(Buffer.concat([Buffer.from('trusted.'), Buffer.from([0xff]), Buffer.from('z')]).toString('hex'))
+  expect(listed).toEqual(want.sort())
+  if (isRoot) {
+    const out = join(tmp.base, 'x')
+    execFileSync('mkdir', [out])
+    execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-xf', ours, '-C', out])
+    const got = execFileSync('python3', ['-c', 'import os, sys; print(sorted(os.fsencode(n).hex() for n in os.listxattr(sys.argv[1])))', join(out, 'f')], {encoding: 'utf8'})
+    expect(got).toBe(`[${want.map((h) => `'${h}'`).join(', ')}]\n`)
+  }
+})
+
+// The journal keeps no more xattr bytes per inode than the filesystem would:
+// one block (ext4's xattr block), ENOSPC as the kernel answers. Else a build
+// makes the journal (and each later run's memory) as large as it likes.
+test('privileged xattrs: no more per inode than the filesystem keeps (ENOSPC), as the kernel refuses user.* of the same sizes', async () => {
+  const tmp = makeTmpDirs()
+  // Each name set once: how many 100-byte values fit, and a 64 KiB value.
+  const py = (prefix: string) =>
+    [
+      'import os',
+      'open("f", "w").close()',
+      'try: os.setxattr("f", "PREFIX.big", b"A" * 65536); print("big ok")',
+      'except OSError as e: print("big", e.strerror)',
+      'n = 0',
+      'try:',
+      '    while n < 1000: os.setxattr("f", "PREFIX.n%d" % n, b"A" * 100); n += 1',
+      'except OSError as e: print(e.strerror)',
+      'print(10 < n < 45)',
+      // A value replaced by one the same size still fits; one removed makes room again.
+      'os.setxattr("f", "PREFIX.n0", b"B" * 100, os.XATTR_REPLACE)',
+      'os.removexattr("f", "PREFIX.n1")',
+      'os.setxattr("f", "PREFIX.again", b"C" * 90)',
+      'print(os.getxattr("f", "PREFIX.n0")[:1], len(os.getxattr("f", "PREFIX.again")))',
+    ]
+      .join('\n')
+      .replaceAll('PREFIX', prefix)
+  const expected = 'big No space left on device\nNo space left on device\nTrue\nb\'B\' 90\n'
+  // Bare control: the kernel's own answers for user.* on this filesystem.
+  const bare = join(tmp.outside, 'bare')
+  execFileSync('mkdir', [bare])
+  expect(execFileSync('python3', ['-c', py('user')], {cwd: bare, encoding: 'utf8'})).toBe(expected)
+  const r = await fakeSh(tmp, `python3 -c '${py('trusted')}'`)
+  expect(r).toEqual({out: expected, err: '', code: 0})
+  // Nothing on disk; the journal holds about a block of values, not 64 KiB more.
+  expect(execFileSync('python3', ['-c', 'import os, sys; print(os.listxattr(sys.argv[1]))', join(tmp.allowed, 'f')], {encoding: 'utf8'})).toBe('[]\n')
+  expect(statSync(journal(tmp)).size).toBeLessThan(3 * 4096 + 200 * 60)
+})
+
+// A journal mostly of superseded records (one xattr set again and again, by an
+// older catbox or across many runs) is written anew, with what holds, when it
+// is loaded; a value larger than any filesystem keeps is not kept.
+test('a journal of superseded xattr records is compacted when loaded, and keeps the last value', async () => {
+  const tmp = makeTmpDirs()
+  const f = join(tmp.allowed, 'f')
+  const g = join(tmp.allowed, 'g')
+  writeFileSync(f, 'x')
+  writeFileSync(g, 'x')
+  const id = (path: string) => {
+    const st = statSync(path, {bigint: true})
+    return `"dev":${journalDev(st.dev)},"ino":${st.ino},"btime":0,"path":${JSON.stringify(path)}`
+  }
+  const lines: string[] = []
+  for (let i = 0; i < 5000; i++) lines.push(`{"op":"xattr",${id(f)},"name":"trusted.x","value":"${(i % 256).toString(16).padStart(2, '0').repeat(64)}"}`)
+  lines.push(`{"op":"own",${id(f)},"uid":5,"gid":6}`)
+  // 64 KiB, more than one inode may hold: an older catbox recorded it.
+  lines.push(`{"op":"xattr",${id(g)},"name":"trusted.big","value":"${'41'.repeat(65536)}"}`)
+  lines.push(`{"op":"xattr",${id(g)},"name":"trusted.small","value":"4142"}`)
+  lines.push(`{"op":"mode",${id(g)},"mode":${0o104755}}`)
+  writeFileSync(journal(tmp), lines.join('\n') + '\n')
+  const before = statSync(journal(tmp)).size
+  const py = 'import os; print(os.getxattr("f", "trusted.x").hex()[:4], sorted(os.listxattr("g")), os.getxattr("g", "trusted.small"))'
+  const r = await fakeSh(tmp, `stat -c '%u %g' f && stat -c %a g && python3 -c '${py}'`)
+  expect(r).toEqual({out: "5 6\n4755\n8787 ['trusted.small'] b'AB'\n", err: '', code: 0})
+  const after = readFileSync(journal(tmp), 'utf8')
+  expect(after.length).toBeLessThan(before / 100)
+  expect(after.trim().split('\n')).toHaveLength(4)
+  // Loaded again, it is the same.
+  expect(await fakeSh(tmp, `stat -c '%u %g' f && stat -c %a g && python3 -c '${py}'`)).toEqual(r)
+  expect(readFileSync(journal(tmp), 'utf8')).toBe(after)
+  // pack reads the compacted journal as the original.
+  const owners = await readOwners(journal(tmp))
+  const rec = [...owners.values()].find((o) => o.path === f)
+  expect({uid: rec?.uid, gid: rec?.gid, x: rec?.xattrs?.get('trusted.x')?.toString('hex').slice(0, 4)}).toEqual({uid: 5, gid: 6, x: '8787'})
+  // And the journal as it was, by pack alone: the 64 KiB value is not kept there either.
+  writeFileSync(journal(tmp), lines.join('\n') + '\n')
+  const old = await readOwners(journal(tmp))
+  expect([...([...old.values()].find((o) => o.path === g)?.xattrs?.keys() ?? [])]).toEqual(['trusted.small'])
 })
 
 test('privileged xattrs in the guest view: set on a new file and on a host file (copied up), shown by path and by fd', async () => {

@@ -308,13 +308,21 @@ describe('source routes and raw IP headers', () => {
         expect(o.result.violations).toEqual([expect.objectContaining({operation: 'setsockopt', path: name, denied: true, error: 'EPERM'})])
       })
 
+      // A packet socket sends whole frames, to any address. Refused in the
+      // filter, without a stop: nothing is recorded (README, Network).
+      test(`a packet socket fails with EACCES, not recorded (bare: ${isRoot ? 'root opens it' : 'EPERM for a user'})`, async () => {
+        expect(bare(['raw', 'packet'])).toBe(isRoot ? 'ok' : 'err EPERM')
+        const o = await route(network, ['raw', 'packet'])
+        expect({out: o.out, violations: o.result.violations}).toEqual({out: 'err EACCES', violations: []})
+      })
+
       test('a raw ICMP socket (as ping opens) is answered as bare', async () => {
         const o = await route(network, ['raw', 'icmp'])
         expect({out: o.out, violations: o.result.violations}).toEqual({out: bare(['raw', 'icmp']), violations: []})
       })
     })
 
-    ;(isRoot ? test.each : test.skip.each)(['proto', 'proto6', 'hdrincl', 'hdrincl6'])(
+    ;(isRoot ? test.each : test.skip.each)(['proto', 'proto6', 'hdrincl', 'hdrincl6', 'packet'])(
       'network full: raw %s is answered as bare (root)',
       async (kind) => {
         const o = await route('full', ['raw', kind])
