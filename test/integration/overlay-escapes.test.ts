@@ -765,3 +765,73 @@ describe('F1: catbox stand-in folders in /tmp', () => {
     }
   })
 })
+
+// F3: an fd of a directory that has both layers names its merged view, a
+// directory in catbox's cache (the guest view's listing). Calls that change
+// what the fd names landed on that view, not on the guest directory, and
+// could break every later listing (chmod 0) or the environment (chattr +i).
+describe('F3: calls on an fd of a merged directory do not change catbox\'s cache', () => {
+  const fdCalls = ['fchmod', '1', '700', 'fchown', '1', 'futimens', '1', 'utimensat-null', '1', 'fsetxattr', '1']
+  const fdCallsAt = ['fchmodat2-empty', '1', '700', 'fchownat-empty', '1', 'ioctl', '1', 'setflags']
+  const labels = ['fchmod', 'fchown', 'futimens', 'utimensat-null', 'fsetxattr', 'fchmodat2-empty', 'fchownat-empty', 'ioctl-setflags']
+  /** Every directory in the cache, by path: its mode. */
+  const cacheModes = (cache: string) =>
+    Object.entries(fingerprint(cache))
+      .filter(([, v]) => v.startsWith('dir '))
+      .map(([k, v]) => `${k} ${/mode=(\d+)/.exec(v)![1]}`)
+
+  test('bare control: the same calls on an fd of a plain directory change it', () => {
+    const {base} = makeTmpDirs()
+    const d = join(base, 'd')
+    makeTree(d, {a: 'a\n'})
+    const out = execFileSync(ops, ['open', '1', d, 'dir', 'fchmod', '1', '700'], {encoding: 'utf8'})
+    expect(out).toBe(lines('open ok', 'fchmod ok'))
+    expect(lstatSync(d).mode & 0o777).toBe(0o700)
+  })
+
+  test('fchmod, fchown, futimens, fsetxattr, chattr... fail with EROFS; the guest directory and the cache keep their modes; later runs list it', async () => {
+    const {fx, H, before} = fixture({'d/a': 'a\n'})
+    const r = await runGuest(
+      fx,
+      [`echo m > ${H}/d/mine`, opsCmd('open', '1', `${H}/d`, 'dir', ...fdCalls, ...fdCallsAt), `stat -c %a ${H}/d`, `ls ${H}/d`].join('\n'),
+    )
+    expect(r.stdout).toBe(lines('open ok', ...labels.map((op) => `${op} err EROFS`), '755', 'a', 'mine'))
+    expect(r.result.exitCode).toBe(0)
+    expect(r.result.violations).toEqual([])
+    expect(cacheModes(fx.cache).length).toBeGreaterThanOrEqual(2)
+    for (const m of cacheModes(fx.cache)) expect(m).toMatch(/ 755$/)
+    const again = await runGuest(fx, `ls ${H}/d && stat -c %a ${H}/d`)
+    expectClean(again)
+    expect(again.stdout).toBe(lines('a', 'mine', '755'))
+    expect(fingerprint(fx.host)).toEqual(before)
+  })
+
+  // What an earlier catbox let a build leave behind: a view with mode 0
+  // (a user cannot list or empty it), or, as root, an immutable one.
+  const leftBehind = async (immutable: boolean) => {
+    const {fx, H, before} = fixture({'d/a': 'a\n'})
+    expectClean(await runGuest(fx, `echo m > ${H}/d/mine && ls ${H}/d >/dev/null`))
+    const views = readdirSync(fx.cache)
+    expect(views.length).toBeGreaterThanOrEqual(1)
+    const view = join(fx.cache, views[0])
+    if (immutable) {
+      execFileSync('chattr', ['+i', view])
+    } else {
+      chmodSync(view, 0)
+    }
+    let r
+    try {
+      r = await runGuest(fx, `ls ${H}/d`)
+    } finally {
+      // Whatever happened, the fixture must stay removable.
+      if (immutable && existsSync(view)) execFileSync('chattr', ['-i', view])
+    }
+    expectClean(r)
+    expect(r.stdout).toBe(lines('a', 'mine'))
+    for (const m of cacheModes(fx.cache)) expect(m).toMatch(/ 755$/)
+    expect(fingerprint(fx.host)).toEqual(before)
+  }
+  test("a merged view left with mode 0 by an earlier run is cleared at the next run's start", () => leftBehind(false))
+  // chattr +i needs CAP_LINUX_IMMUTABLE: no meaning for a user.
+  ;(isRoot ? test : test.skip)("a merged view left immutable by an earlier run is cleared at the next run's start (root only)", () => leftBehind(true))
+})
