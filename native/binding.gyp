@@ -16,7 +16,8 @@
       "tracelog.cc",
       "owners.cc",
       "fakeroot.cc",
-      "procfs.cc"
+      "procfs.cc",
+      "standin.cc"
     ],
     "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
     "defines": ["NAPI_VERSION=8"],

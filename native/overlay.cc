@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <map>
 #include <linux/openat2.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -126,9 +128,33 @@ int64_t now_ns() {
 }
 
 
+// Takes the immutable and append-only flags off path (not following a
+// link), so that it, and what is in it, may be removed.
+void clear_locks(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;
+  long flags = 0;
+  if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL))) {
+    flags &= ~static_cast<long>(FS_IMMUTABLE_FL | FS_APPEND_FL);
+    ioctl(fd, FS_IOC_SETFLAGS, &flags);
+  }
+  close(fd);
+}
+
 int remove_tree(const std::string& path) {
+  // An earlier catbox let a build chmod or chattr a merged view through an
+  // fd: make it listable and removable again first.
+  struct stat self;
+  if (lstat(path.c_str(), &self) == 0 && S_ISDIR(self.st_mode)) {
+    clear_locks(path);
+    if ((self.st_mode & 0700) != 0700) chmod(path.c_str(), self.st_mode | 0700);
+  }
   DIR* d = opendir(path.c_str());
-  if (!d) return unlink(path.c_str()) == 0 || errno == ENOENT ? 0 : -errno;
+  if (!d) {
+    if (unlink(path.c_str()) == 0 || errno == ENOENT) return 0;
+    clear_locks(path);
+    return unlink(path.c_str()) == 0 || errno == ENOENT ? 0 : -errno;
+  }
   while (dirent* e = readdir(d)) {
     std::string n = e->d_name;
     if (n == "." || n == "..") continue;
@@ -136,7 +162,8 @@ int remove_tree(const std::string& path) {
     struct stat st;
     if (lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
       remove_tree(p);
-    } else {
+    } else if (unlink(p.c_str()) < 0 && errno == EPERM) {
+      clear_locks(p);
       unlink(p.c_str());
     }
   }
@@ -838,10 +865,13 @@ int Overlay::may_remove(const GuestObject& o) {
 bool Overlay::in_upper(const std::string& host) const { return cfg_.upper && under(host, cfg_.upper_dir); }
 
 bool Overlay::protected_host(const std::string& host) const {
+  // A merged view is catbox's cache: a change made through an fd of it
+  // (fchmod, fsetxattr, chattr...) would land there, not on the directory it shows.
+  if (!cfg_.merged_dir.empty() && under(host, cfg_.merged_dir)) return true;
   // The longest host prefix decides: a read-only map inside a read-write one.
   size_t best = 0;
   bool prot = cfg_.upper;  // the host's own file, when there is an overlay
-  if (cfg_.upper && (under(host, cfg_.upper_dir) || (!cfg_.merged_dir.empty() && under(host, cfg_.merged_dir)))) {
+  if (cfg_.upper && under(host, cfg_.upper_dir)) {
     best = cfg_.upper_dir.size();
     prot = false;
   }

@@ -7,6 +7,8 @@
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 
+#include "standin.h"
+
 namespace catbox {
 namespace {
 
@@ -88,6 +90,10 @@ Decision decide_path(const Policy& policy, Access access, int open_flags, const 
     // kernel does, and it never lets a path run that we could not resolve.
     return kernel_says(-r.error);
   }
+  // Catbox's own stand-in folders in the shared /tmp (this run's and other
+  // runs'): the supervisor relies on what it put there, so no build may
+  // change them, whatever the rules say (collect-only too).
+  if (r.catbox_own || is_stand_in_path(r.path)) return Decision{false, EACCES, true};
   if (access == Access::Open && r.exists && (S_ISCHR(r.mode) || S_ISBLK(r.mode))) {
     // A device node is the device wherever it lives (a node for a disk made
     // in an allowed directory is the disk): judged by its numbers. Reopening

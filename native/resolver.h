@@ -23,6 +23,9 @@ struct Resolved {
   // A magic link of a process in another mount namespace: its path means
   // something else there, so it cannot be judged here.
   bool foreign = false;
+  // Set by the guest view: the host object is in one of catbox's own
+  // stand-in folders (standin.h), which no build may change.
+  bool catbox_own = false;
 };
 
 struct Tracee {

@@ -42,6 +42,7 @@
 #include "procfs.h"
 #include "resolver.h"
 #include "seccomp.h"
+#include "standin.h"
 #include "syscalls.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -652,17 +653,18 @@ class Supervisor {
     log_.flush();
     set_member_check(nullptr, nullptr);
     out_.stats.log_lines = log_.lines();
-    if (!socket_dir_.empty()) {
+    if (socket_dir_.made()) {
       // Stand-ins of bound sockets were moved away; any left are stale.
-      for (uint64_t i = 1; i <= socket_serial_; i++) unlink((socket_dir_ + "/" + std::to_string(i)).c_str());
-      rmdir(socket_dir_.c_str());
+      // Through the folder's fd: its path may lead elsewhere by now.
+      for (uint64_t i = 1; i <= socket_serial_; i++) socket_dir_.remove(std::to_string(i));
+      socket_dir_.finish();
     }
-    if (!exec_dir_.empty()) {
+    if (exec_dir_.made()) {
       for (const auto& [key, link] : exec_links_) {
-        unlink(link.c_str());
-        rmdir(link.substr(0, link.rfind('/')).c_str());
+        std::string rest = link.substr(exec_dir_.path().size() + 1);  // N/name
+        exec_dir_.remove_link(rest.substr(0, rest.find('/')), rest.substr(rest.find('/') + 1));
       }
-      rmdir(exec_dir_.c_str());
+      exec_dir_.finish();
     }
     if (ov_) {
       out_.stats.copy_ups = ov_->copy_ups();
@@ -1855,6 +1857,7 @@ class Supervisor {
   static Resolved as_resolved(const GuestObject& o) {
     Resolved r;
     r.path = o.guest;
+    r.catbox_own = is_stand_in_path(o.host);
     r.exists = o.exists;
     r.is_dir = o.is_dir;
     r.anon = o.anon;
@@ -2459,6 +2462,7 @@ class Supervisor {
     if (r.error == -EBADF) return {};  // a bad fd: the kernel answers EBADF itself
     if (r.error) return refuse(-r.error);
     std::string host = r.path;
+    r.catbox_own = !r.anon && is_stand_in_path(host);
     if (!r.anon) r.path = ov_->to_guest(host);
     targets_[0] = Target{!r.anon, fd_link(t.tid, fd), true, r.path};
     Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
@@ -2497,7 +2501,7 @@ class Supervisor {
       // to its place after, or connect through a short symlink.
       std::string stand_in = socket_stand_in();
       if (stand_in.empty() || stand_in.size() >= sizeof un.sun_path) return refuse(ENAMETOOLONG);
-      if (!create && symlink(host.c_str(), stand_in.c_str()) < 0) return refuse(ENAMETOOLONG);
+      if (!create && !socket_dir_.add_symlink(stand_in.substr(stand_in.rfind('/') + 1), host)) return refuse(ENAMETOOLONG);
       Proc& proc = procs_[t.tid];
       proc.ov = OvPending{};
       proc.ov.kind = OvPending::Kind::Socket;
@@ -2522,12 +2526,8 @@ class Supervisor {
   // A fresh short path for a unix socket stand-in, in a directory of this
   // run's own (made on first use, removed at the end); "" if none can be made.
   std::string socket_stand_in() {
-    if (socket_dir_.empty()) {
-      char dir[] = "/tmp/catbox-sock-XXXXXX";
-      if (!mkdtemp(dir)) return "";
-      socket_dir_ = dir;
-    }
-    return socket_dir_ + "/" + std::to_string(++socket_serial_);
+    if (!socket_dir_.make("/tmp/catbox-sock-XXXXXX", 0700) || !socket_dir_.intact()) return "";
+    return socket_dir_.path() + "/" + std::to_string(++socket_serial_);
   }
 
   // A symlink called name that leads to target, in a directory of this
@@ -2538,20 +2538,17 @@ class Supervisor {
     if (name.empty() || name == "." || name == "..") return "";
     std::string key = name + '\0' + target;
     auto it = exec_links_.find(key);
-    if (it != exec_links_.end()) return it->second;
-    if (exec_dir_.empty()) {
-      char dir[] = "/tmp/catbox-exec-XXXXXX";
-      if (!mkdtemp(dir)) return "";
-      chmod(dir, 0755);  // a build that drops to another uid still runs its scripts
-      exec_dir_ = dir;
+    if (it != exec_links_.end()) {
+      // Only a link that still leads where it did when made: else the
+      // program runs by its own path (named after the interpreter).
+      std::string rest = it->second.substr(exec_dir_.path().size() + 1);  // N/name
+      return exec_dir_.link_intact(rest.substr(0, rest.find('/')), name, target) ? it->second : "";
     }
-    std::string dir = exec_dir_ + "/" + std::to_string(exec_links_.size() + 1);
-    if (mkdir(dir.c_str(), 0755) < 0) return "";
-    std::string link = dir + "/" + name;
-    if (symlink(target.c_str(), link.c_str()) < 0) {
-      rmdir(dir.c_str());
-      return "";
-    }
+    // 0755: a build that drops to another uid still runs its scripts.
+    if (!exec_dir_.make("/tmp/catbox-exec-XXXXXX", 0755) || !exec_dir_.intact()) return "";
+    std::string sub = std::to_string(exec_links_.size() + 1);
+    if (!exec_dir_.add_link(sub, name, target)) return "";
+    std::string link = exec_dir_.path() + "/" + sub + "/" + name;
     exec_links_[key] = link;
     return link;
   }
@@ -2579,9 +2576,9 @@ class Supervisor {
         return;
       case OvPending::Kind::Socket:
         if (ret == 0 && !p.hide[1].empty()) {
-          if (rename(p.stand_in.c_str(), p.hide[1].c_str()) == 0) return;
+          if (socket_dir_.move_out(p.stand_in.substr(p.stand_in.rfind('/') + 1), p.hide[1])) return;
         }
-        unlink(p.stand_in.c_str());
+        socket_dir_.remove(p.stand_in.substr(p.stand_in.rfind('/') + 1));
         return;
       case OvPending::Kind::SockName: {
         if (ret < 0) return;  // the kernel's error stands
@@ -2650,10 +2647,10 @@ class Supervisor {
   std::mutex mu_;                // the tracer loop and the notifier take turns
   std::thread notifier_;
   int stop_fd_ = -1;             // tells the notifier the run is over
-  std::string socket_dir_;       // stand-ins for long unix socket paths
+  StandInDir socket_dir_;        // stand-ins for long unix socket paths
   std::unordered_map<std::string, std::string> bound_names_;  // unix socket host path -> the path bind was given
   std::string start_cwd_;        // the guest path of the first process's cwd
-  std::string exec_dir_;         // stand-ins that name an interpreter after its script
+  StandInDir exec_dir_;          // stand-ins that name an interpreter after its script
   std::unordered_map<std::string, std::string> exec_links_;  // script name NUL interpreter -> stand-in
   uint64_t socket_serial_ = 0;
   Target targets_[2];  // what the current call's operands named
