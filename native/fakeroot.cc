@@ -282,6 +282,12 @@ Target FakeRoot::object(const SyscallDef& row, pid_t tid, const uint64_t* args, 
   return t;
 }
 
+bool FakeRoot::records_xattr(const SyscallDef& row, pid_t tid, const uint64_t* args) {
+  if (row.fake != Fake::SetXattr && row.fake != Fake::RemoveXattr) return false;
+  std::string name;
+  return read_string(tid, args[row.val_arg], &name, 255) >= 0 && faked_xattr(name);
+}
+
 Action FakeRoot::xattr(const SyscallDef& row, pid_t tid, const uint64_t* args, const Target& given) {
   // The name first: most calls (ls asks for ACLs and SELinux labels) are not ours.
   std::string name;

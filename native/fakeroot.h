@@ -67,6 +67,9 @@ class FakeRoot {
   // An overlay copy-up made `upper` from `host`: the copy keeps what the guest
   // saw, the host's record (if any) and its mode (set-id bits included).
   void copied_up(const std::string& host, const std::string& upper, const std::string& guest, uint32_t host_mode);
+  // Whether a set or remove of an xattr names one fake root records instead of
+  // performing (security.*, trusted.*): then the object itself is not changed.
+  static bool records_xattr(const SyscallDef& row, pid_t tid, const uint64_t* args);
 
  private:
   // The mode argument of a call that creates an object of `type`.

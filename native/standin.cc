@@ -2,9 +2,12 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -111,8 +114,26 @@ bool StandInDir::add_symlink(const std::string& name, const std::string& target)
   return fd_ >= 0 && symlinkat(target.c_str(), fd_, name.c_str()) == 0;
 }
 
-bool StandInDir::move_out(const std::string& name, const std::string& to) {
-  return fd_ >= 0 && renameat(fd_, name.c_str(), AT_FDCWD, to.c_str()) == 0;
+int StandInDir::move_out(const std::string& name, const std::string& to) {
+  if (fd_ < 0) return EBADF;
+  size_t slash = to.rfind('/');
+  if (slash == std::string::npos || slash + 1 == to.size()) return EINVAL;
+  // `to` is canonical (the environment's root and the maps' host paths are
+  // resolved when the run starts), so its parent is reached without a
+  // symlink: one there now was put there since the bind was checked, and the
+  // socket is not moved through it. Nor does it replace what is there: the
+  // kernel's own bind never does.
+  open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  std::string parent = slash == 0 ? "/" : to.substr(0, slash);
+  int dfd = static_cast<int>(syscall(SYS_openat2, AT_FDCWD, parent.c_str(), &how, sizeof how));
+  if (dfd < 0) return errno;
+  int rc = renameat2(fd_, name.c_str(), dfd, to.c_str() + slash + 1, RENAME_NOREPLACE);
+  int err = rc < 0 ? errno : 0;
+  close(dfd);
+  return err;
 }
 
 void StandInDir::remove(const std::string& name) {

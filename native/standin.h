@@ -37,8 +37,9 @@ class StandInDir {
 
   // sockets: a symlink named name to target directly in the folder.
   bool add_symlink(const std::string& name, const std::string& target);
-  // Moves entry name to host path to (which is not below the folder); false if it could not.
-  bool move_out(const std::string& name, const std::string& to);
+  // Moves entry name to canonical host path to (not below the folder), through
+  // no symlink and over nothing: 0, or the errno.
+  int move_out(const std::string& name, const std::string& to);
   // Removes entry name of the folder (not a directory).
   void remove(const std::string& name);
 

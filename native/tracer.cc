@@ -941,7 +941,7 @@ class Supervisor {
         }
         case Kind::Fd:
         case Kind::Ioctl:
-          d = is_owner_ioctl(*row, args) ? check_owner(t, *row, args) : guest_fd(t, *row, static_cast<int>(args[row->fd_arg]));
+          d = is_owner_ioctl(*row, args) ? check_owner(t, *row, args) : guest_fd(t, *row, static_cast<int>(args[row->fd_arg]), args);
           break;
         case Kind::SockName: {
           // The kernel writes the address the socket was bound at, a host
@@ -1957,7 +1957,10 @@ class Supervisor {
       if (!d.allow) return d;
     }
     std::string host[2];
-    Decision d = guest_write(row, flags, open_flags, obj, by_fd, host, &proc.ov, act);
+    // Fake root's chown and privileged xattrs are only recorded (setcap opens
+    // the file for reading, then fsetxattr's it): the object is not changed.
+    bool recorded = fake_ && (row.fake == Fake::Chown || FakeRoot::records_xattr(row, t.tid, args));
+    Decision d = guest_write(row, flags, open_flags, obj, by_fd, recorded, host, &proc.ov, act);
     if (!d.allow || act->skip) return d;
     for (int i = 0; i < 2; i++) {
       if (ops[i]->access == Access::None) continue;
@@ -2267,7 +2270,7 @@ class Supervisor {
   // Where each operand of a permitted write goes on the host; may copy up,
   // make parents, or do the whole call itself (act->skip).
   Decision guest_write(const SyscallDef& row, int flags, int open_flags, GuestObject* obj, const bool* by_fd,
-                       std::string* host, OvPending* pend, Action* act) {
+                       bool recorded, std::string* host, OvPending* pend, Action* act) {
     const OverlayConfig& cfg = ov_->config();
     *pend = OvPending{};
     auto upper_of = [&](const GuestObject& o) { return cfg.upper_dir + o.guest; };
@@ -2365,7 +2368,7 @@ class Supervisor {
     if (by_fd[0]) {
       // fchownat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL): the object the
       // fd names, not what its name shows now.
-      if (!a.anon && ov_->protected_host(a.fd_target) && !(fake_ && row.fake == Fake::Chown)) return refuse(EROFS);
+      if (!a.anon && ov_->protected_host(a.fd_target) && !recorded) return refuse(EROFS);
       return {};
     }
     // Nothing can be made in /proc or /sys: the kernel says so itself.
@@ -2457,7 +2460,7 @@ class Supervisor {
   }
 
   // fchmod, fchown, ftruncate, f*xattr, chattr: the object behind the fd.
-  Decision guest_fd(const Tracee& t, const SyscallDef& row, int fd) {
+  Decision guest_fd(const Tracee& t, const SyscallDef& row, int fd, const uint64_t* args) {
     Resolved r = resolve_fd(t, fd);
     if (r.error == -EBADF) return {};  // a bad fd: the kernel answers EBADF itself
     if (r.error) return refuse(-r.error);
@@ -2470,7 +2473,10 @@ class Supervisor {
     if (!d.allow || r.anon) return d;
     if (row.fake == Fake::Chmod) ov_->forget();  // a directory's search permission may change
     // An fd opened for reading on a host file cannot be copied up under it.
-    if (ov_->protected_host(host) && !(fake_ && row.fake == Fake::Chown)) return refuse(EROFS);
+    // Fake root's chown and privileged xattrs are only recorded (setcap opens
+    // the file for reading, then fsetxattr's it): the object is not changed.
+    bool recorded = fake_ && (row.fake == Fake::Chown || FakeRoot::records_xattr(row, t.tid, args));
+    if (ov_->protected_host(host) && !recorded) return refuse(EROFS);
     return d;
   }
 
@@ -2574,12 +2580,20 @@ class Supervisor {
       case OvPending::Kind::Chdir:
         if (ret == 0) ov_->set_cwd_name(tgid, p.hide[0], p.hide[1]);
         return;
-      case OvPending::Kind::Socket:
+      case OvPending::Kind::Socket: {
+        std::string name = p.stand_in.substr(p.stand_in.rfind('/') + 1);
         if (ret == 0 && !p.hide[1].empty()) {
-          if (socket_dir_.move_out(p.stand_in.substr(p.stand_in.rfind('/') + 1), p.hide[1])) return;
+          int err = socket_dir_.move_out(name, p.hide[1]);
+          if (err == 0) return;
+          // The socket cannot go where bind was checked: the bind fails.
+          socket_dir_.remove(name);
+          regs.rax = static_cast<uint64_t>(-(err == EEXIST ? EADDRINUSE : err));
+          ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
+          return;
         }
-        socket_dir_.remove(p.stand_in.substr(p.stand_in.rfind('/') + 1));
+        socket_dir_.remove(name);
         return;
+      }
       case OvPending::Kind::SockName: {
         if (ret < 0) return;  // the kernel's error stands
         uint32_t len = 0;

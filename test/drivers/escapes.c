@@ -11,6 +11,9 @@
  *                           process on CPU 0
  *   other CALL PID          one call aimed at PID (sched_setattr, setpriority,
  *                           ...); PID "child" is a victim child of our own
+ *   sock_swap DIR TARGET N  N binds of unix sockets at DIR/sI while a thread
+ *                           keeps swapping DIR for a symlink to TARGET and
+ *                           back: prints how many binds succeeded
  */
 #include "drv.h"
 
@@ -21,10 +24,14 @@
 #include <linux/perf_event.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -426,8 +433,50 @@ static int op_other(char **a, int n) {
   return 0;
 }
 
+struct swap_args {
+  const char *dir, *target;
+  volatile int stop;
+};
+
+static void *swapper(void *p) {
+  struct swap_args *a = p;
+  char real[4096];
+  snprintf(real, sizeof real, "%s.real", a->dir);
+  while (!a->stop) {
+    rename(a->dir, real);
+    symlink(a->target, a->dir);
+    unlink(a->dir);
+    rename(real, a->dir);
+  }
+  return NULL;
+}
+
+static int op_sock_swap(char **a, int n) {
+  (void)n;
+  struct swap_args sa = {a[0], a[1], 0};
+  long count = drv_num(a[2]);
+  if (mkdir(a[0], 0755) < 0) drv_setup_fail("mkdir", a[0]);
+  pthread_t th;
+  if (pthread_create(&th, NULL, swapper, &sa) != 0) drv_setup_fail("pthread_create", NULL);
+  long ok = 0;
+  for (long i = 0; i < count; i++) {
+    int s = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un u;
+    memset(&u, 0, sizeof u);
+    u.sun_family = AF_UNIX;
+    if (snprintf(u.sun_path, sizeof u.sun_path, "%s/s%ld", a[0], i) >= (int)sizeof u.sun_path) drv_setup_fail("too-long", a[0]);
+    if (syscall(SYS_bind, s, &u, sizeof u) == 0) ok++;
+    close(s);
+  }
+  sa.stop = 1;
+  pthread_join(th, NULL);
+  printf("binds %ld ok %ld\n", count, ok);
+  return 0;
+}
+
 static const struct drv_op ops[] = {
     {"int80", 2, "open|creat|mkdir|chmod PATH", op_int80},
+    {"sock_swap", 3, "DIR TARGET N", op_sock_swap},
     {"x32", 2, "open|creat|mkdir PATH", op_x32},
     {"io_uring_setup", 0, "", op_io_uring_setup},
     {"clone_untraced", 1, "PATH", op_clone_untraced},

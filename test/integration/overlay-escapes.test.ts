@@ -10,7 +10,7 @@ import {chmodSync, closeSync, existsSync, lstatSync, openSync, readdirSync, read
 import {basename, join} from 'node:path'
 
 import {bin, cliWithHome} from '../helpers/cli.js'
-import {runCaptured} from '../helpers/driver.js'
+import {driverPath, runCaptured} from '../helpers/driver.js'
 import {compileOps, holdPipe, markerC} from '../helpers/escape-fixtures.js'
 import {compileC, expectClean, fingerprint, inUpper, makeOverlay, makeTree, PATH, PYTHON, runGuest} from '../helpers/overlay.js'
 import type {OverlayFixture} from '../helpers/overlay.js'
@@ -764,6 +764,39 @@ describe('F1: catbox stand-in folders in /tmp', () => {
       if (d) execFileSync('rm', ['-rf', d, `${d}.moved`])
     }
   })
+})
+
+// A unix socket bound at a host path too long for sun_path is bound at a
+// stand-in and moved to its place at syscall exit. A second thread that swaps
+// the socket's directory for a symlink between the check and that move once
+// made catbox's own rename put the socket (replacing whatever was there)
+// where the symlink led, outside the rules. The move now goes through no
+// symlink and over nothing.
+describe('R2: a long-path bind whose directory is swapped for a symlink', () => {
+  test('bare control: a bind through a directory that is a symlink lands where it leads', () => {
+    const {base} = makeTmpDirs()
+    const prot = join(base, 'prot')
+    makeTree(prot, {keep: 'x\n'})
+    symlinkSync(prot, join(base, 'd'))
+    const out = execFileSync(driverPath('ports'), ['unix_bind', join(base, 'd', 's')], {encoding: 'utf8'})
+    expect(out).toMatch(/^bind ok/)
+    expect(lstatSync(join(prot, 's')).isSocket()).toBe(true)
+  })
+
+  test('under catbox nothing lands where the symlink leads, and no file there is replaced', async () => {
+    const fx = makeOverlay()
+    const prot = join(fx.tmp.base, 'prot')
+    const victims: Record<string, string> = {}
+    for (let i = 0; i < 1500; i++) victims[`s${i}`] = 'victim\n'
+    makeTree(prot, victims)
+    const before = fingerprint(prot)
+    const dir = `/opt/${'d'.repeat(80)}`
+    const r = await runGuest(fx, [driverPath('escapes'), 'sock_swap', dir, prot, '1500'])
+    expect(inUpper(fx, `${dir}/s0`).length).toBeGreaterThanOrEqual(108)
+    expect(r.stdout).toMatch(/^binds 1500 ok \d+\n$/)
+    expect(r.result.exitCode).toBe(0)
+    expect(fingerprint(prot)).toEqual(before)
+  }, 120_000)
 })
 
 // F3: an fd of a directory that has both layers names its merged view, a
