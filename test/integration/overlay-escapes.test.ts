@@ -538,6 +538,16 @@ describe('F1: catbox stand-in folders in /tmp', () => {
       `l=$(ls -d ${tmp}/catbox-exec-*/*/${name}); n=\${l%/*}; d=\${n%/*}; n=\${n##*/}`,
       'mv $d/$n $d/old && ln -s $PROT $d/$n && rm -f $d/$n/victim && echo swapped',
     ].join('\n')
+  /** Runs script H/bin/NAME, then waits (at most a minute) for file io/go before running it again; io/ready says it waits. */
+  const runPaused = (fx: OverlayFixture, H: string, name: string) => {
+    const ready = join(fx.tmp.io, 'ready')
+    const go = join(fx.tmp.io, 'go')
+    const b = runGuest(
+      fx,
+      [makeScript(H, name), `touch ${ready}`, `i=0; while [ ! -e ${go} ] && [ $i -lt 2400 ]; do sleep 0.025; i=$((i+1)); done`, `${H}/bin/${name}`].join('\n'),
+    )
+    return {b, ready, go}
+  }
   const waitFor = async (path: string) => {
     for (let i = 0; i < 2400 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 25))
     expect(existsSync(path)).toBe(true)
@@ -608,12 +618,7 @@ describe('F1: catbox stand-in folders in /tmp', () => {
   test('another catbox build that may write all of /tmp cannot swap a running build\'s folder or link', async () => {
     const {fx, H, before} = fixture({'prot/victim': 'precious\n', evil: '#!/bin/sh\necho EVIL\n'}, (_, h) => chmodSync(join(h, 'evil'), 0o755))
     const name = scriptName()
-    const ready = join(fx.tmp.io, 'ready')
-    const go = join(fx.tmp.io, 'go')
-    const b = runGuest(
-      fx,
-      [makeScript(H, name), `touch ${ready}`, `i=0; while [ ! -e ${go} ] && [ $i -lt 2400 ]; do sleep 0.025; i=$((i+1)); done`, `${H}/bin/${name}`].join('\n'),
-    )
+    const {b, ready, go} = runPaused(fx, H, name)
     await waitFor(ready)
     let a
     try {
@@ -651,12 +656,7 @@ describe('F1: catbox stand-in folders in /tmp', () => {
     makeTree(prot, {[name]: '#!/bin/sh\necho EVIL\n'})
     chmodSync(join(prot, name), 0o755)
     const protBefore = fingerprint(prot)
-    const ready = join(fx.tmp.io, 'ready')
-    const go = join(fx.tmp.io, 'go')
-    const b = runGuest(
-      fx,
-      [makeScript(H, name), `touch ${ready}`, `i=0; while [ ! -e ${go} ] && [ $i -lt 2400 ]; do sleep 0.025; i=$((i+1)); done`, `${H}/bin/${name}`].join('\n'),
-    )
+    const {b, ready, go} = runPaused(fx, H, name)
     await waitFor(ready)
     let d = ''
     try {
