@@ -5,6 +5,7 @@ import {join} from 'node:path'
 
 import {CatboxError, run} from '../src/index.js'
 import type {Violation} from '../src/index.js'
+import {asking} from './helpers/driver.js'
 
 const T = realpathSync(mkdtempSync(join(tmpdir(), 'catbox-run-')))
 beforeAll(() => {
@@ -147,18 +148,6 @@ describe('bad options are refused before anything runs', () => {
 
 describe('how the supervisor is asked: user notification or ptrace stop', () => {
   const script = `echo > ok/n; echo > no/n 2>/dev/null; mkdir no/d 2>/dev/null; rm -f ${T}/ok/n; ln -s x no/l 2>/dev/null; kill -0 0; echo done`
-  /** body() with CATBOX_NO_USER_NOTIF=1 (ptrace stops only) or without it. */
-  const asking = async <R>(ptraceOnly: boolean, body: () => Promise<R>): Promise<R> => {
-    const before = process.env.CATBOX_NO_USER_NOTIF
-    if (ptraceOnly) process.env.CATBOX_NO_USER_NOTIF = '1'
-    else delete process.env.CATBOX_NO_USER_NOTIF
-    try {
-      return await body()
-    } finally {
-      if (before === undefined) delete process.env.CATBOX_NO_USER_NOTIF
-      else process.env.CATBOX_NO_USER_NOTIF = before
-    }
-  }
   const ask = (ptraceOnly: boolean) => asking(ptraceOnly, () => run({command: sh(script), writable: ['ok'], cwd: T}))
   const summary = (r: Awaited<ReturnType<typeof run>>) => ({
     exitCode: r.exitCode,

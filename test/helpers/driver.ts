@@ -145,11 +145,15 @@ export const SUPERVISIONS: readonly Supervision[] = [
   ['every question a ptrace stop', {}, true],
 ]
 
-/** Runs f with CATBOX_NO_USER_NOTIF=1 set for the ptrace-only entry (tests of a file run one at a time). */
-export async function supervised<T>(s: Supervision, f: () => Promise<T>): Promise<T> {
-  if (!s[2]) return f()
+/**
+ * Runs f with CATBOX_NO_USER_NOTIF=1 (every question a ptrace stop) when
+ * ptraceOnly, without it otherwise, and puts the variable back after (tests of
+ * a file run one at a time).
+ */
+export async function asking<T>(ptraceOnly: boolean, f: () => Promise<T>): Promise<T> {
   const before = process.env.CATBOX_NO_USER_NOTIF
-  process.env.CATBOX_NO_USER_NOTIF = '1'
+  if (ptraceOnly) process.env.CATBOX_NO_USER_NOTIF = '1'
+  else delete process.env.CATBOX_NO_USER_NOTIF
   try {
     return await f()
   } finally {
@@ -157,3 +161,6 @@ export async function supervised<T>(s: Supervision, f: () => Promise<T>): Promis
     else process.env.CATBOX_NO_USER_NOTIF = before
   }
 }
+
+/** Runs f as entry s of SUPERVISIONS asks: CATBOX_NO_USER_NOTIF=1 for the ptrace-only entry. */
+export const supervised = <T>(s: Supervision, f: () => Promise<T>): Promise<T> => asking(s[2], f)

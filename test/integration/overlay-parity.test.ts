@@ -7,7 +7,7 @@ import {chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync
 import {join} from 'node:path'
 
 import {run} from '../../src/index.js'
-import {driverPath} from '../helpers/driver.js'
+import {asking, driverPath} from '../helpers/driver.js'
 import {expectClean, fingerprint, inUpper, makeOverlay, makeTree, PATH, PYTHON, runGuest} from '../helpers/overlay.js'
 import type {GuestRunOptions, OverlayFixture} from '../helpers/overlay.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
@@ -47,18 +47,6 @@ async function guest(entries: Tree, script: string, options: GuestRunOptions = {
   return r
 }
 
-/** Runs body with CATBOX_NO_USER_NOTIF set (every question a ptrace stop) or not. */
-async function asking<R>(ptraceOnly: boolean, body: () => Promise<R>): Promise<R> {
-  const saved = process.env.CATBOX_NO_USER_NOTIF
-  if (ptraceOnly) process.env.CATBOX_NO_USER_NOTIF = '1'
-  else delete process.env.CATBOX_NO_USER_NOTIF
-  try {
-    return await body()
-  } finally {
-    if (saved === undefined) delete process.env.CATBOX_NO_USER_NOTIF
-    else process.env.CATBOX_NO_USER_NOTIF = saved
-  }
-}
 
 describe('a directory has one identity however it is asked (fts: find, du, chmod -R, rm -r)', () => {
   // t is a host directory the build writes into (so its listing is merged),
