@@ -1066,11 +1066,8 @@ class Supervisor {
   // Whether thread tid may make device nodes (CAP_MKNOD in its effective
   // set). When that cannot be read, it is taken to may: judged, not let by.
   static bool may_mknod(pid_t tid) {
-    std::string status = read_small_file("/proc/" + std::to_string(tid) + "/status");
-    size_t at = status.find("\nCapEff:");
-    if (at == std::string::npos) return true;
-    unsigned long long caps = strtoull(status.c_str() + at + 8, nullptr, 16);
-    return caps & (1ULL << CAP_MKNOD);
+    long caps = proc_field("/proc/" + std::to_string(tid) + "/status", "CapEff:", 16, -1);
+    return caps < 0 || (caps & (1L << CAP_MKNOD));
   }
 
   // device_node: the operand is a device node mknod would make (see check_paths).
@@ -2166,8 +2163,7 @@ class Supervisor {
       };
       Creds c{ids("\nUid:"), ids("\nGid:"), ids("\nGroups:")};
       std::sort(c.groups.begin(), c.groups.end());
-      size_t at = status.find("\nCapEff:");
-      c.override = at != std::string::npos && (strtoull(status.c_str() + at + 8, nullptr, 16) & (1ULL << CAP_DAC_OVERRIDE));
+      c.override = field_in(status, "CapEff:", 16, 0) & (1L << CAP_DAC_OVERRIDE);
       return c;
     };
     Creds them = creds_of(read_small_file("/proc/" + std::to_string(tid) + "/status"));
