@@ -19,6 +19,7 @@
       "procfs.cc",
       "standin.cc"
     ],
+    "include_dirs": ["."],
     "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
     "defines": ["NAPI_VERSION=8"],
     "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-Wno-unused-parameter"],

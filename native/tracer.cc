@@ -44,6 +44,8 @@
 #include "seccomp.h"
 #include "standin.h"
 #include "syscalls.h"
+#include "supervisor/supervisor.h"
+#include "supervisor/util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -55,6 +57,7 @@ namespace {
 // Not in older kernel headers (linux/seccomp.h, Linux 6.6).
 constexpr unsigned long kNotifSetFlags = _IOW('!', 4, uint64_t);
 constexpr uint64_t kNotifSyncWakeUp = 1;
+
 // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19).
 constexpr unsigned long kFilterWaitKillableRecv = 1UL << 5;
 
@@ -64,7 +67,7 @@ constexpr unsigned long kFilterWaitKillableRecv = 1UL << 5;
 constexpr int kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
                                PTRACE_O_TRACESYSGOOD;
-constexpr size_t kMaxPath = 4096;
+
 constexpr unsigned kMaxMmsg = 1024;
 
 // ---- the child, between fork and exec: async-signal-safe calls only ----
@@ -251,7 +254,6 @@ void on_supervisor_gone(int) {
   errno = saved;
 }
 
-
 // Forks the first process, tells the supervisor its pid on info_fd, reaps
 // the whole build and ends with the first process's wait status on info_fd.
 [[noreturn]] void reaper_main(pid_t supervisor, int info_fd, const ChildArgs& c) {
@@ -361,91 +363,10 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
   return out;
 }
 
-// ---- the supervisor ----
-
-// Overlay work for a thread's syscall-exit stop.
-struct OvPending {
-  enum class Kind { None, Cwd, Readlink, Hide, Socket, Forget, SockName, Chdir } kind = Kind::None;
-  uint64_t buf = 0, size = 0;  // the tracee's result buffer (getcwd, readlink; SockName: the address's)
-  uint64_t len_at = 0;         // SockName: where the tracee's address length is
-  uint64_t scratch = 0;        // where the kernel wrote the host path instead
-  std::string hide[2];         // guest paths to hide once the call succeeded (Chdir: the new cwd's guest, host path)
-  pid_t cwd_of = 0;            // Readlink: the process whose cwd link it reads
-  // Socket: a short stand-in for a unix socket path too long for sun_path;
-  // a bound socket moves to hide[1] once bind succeeded. Removed either way.
-  std::string stand_in;
-};
-
-struct Proc {
-  pid_t tgid = 0;
-  Creds creds;      // fake root: what the process believes it is
-  Pending pending;  // fake root: work for this thread's syscall-exit stop
-  OvPending ov;     // overlay: the same
-};
-
-// Room below a stopped tracee's stack pointer for what the supervisor hands
-// the kernel instead of the tracee's own arguments (translated paths). The
-// red zone is left alone; the tracee is inside a system call, so nothing of
-// its own lives below it.
-class Scratch {
- public:
-  Scratch(pid_t pid, uint64_t rsp) : pid_(pid), sp_(rsp - 128) {}
-  // The address of the copy, or 0 when it cannot be written.
-  uint64_t put(const void* data, size_t len) {
-    sp_ = (sp_ - len) & ~uint64_t(15);
-    return write_memory(pid_, sp_, data, len) < 0 ? 0 : sp_;
-  }
-  uint64_t put(const std::string& s) { return put(s.c_str(), s.size() + 1); }
-  // Room for the kernel to write a result into.
-  uint64_t reserve(size_t len) {
-    sp_ = (sp_ - len) & ~uint64_t(15);
-    return sp_;
-  }
-
- private:
-  pid_t pid_;
-  uint64_t sp_;
-};
-
-void set_arg(user_regs_struct& r, int i, uint64_t v) {
-  switch (i) {
-    case 0: r.rdi = v; break;
-    case 1: r.rsi = v; break;
-    case 2: r.rdx = v; break;
-    case 3: r.r10 = v; break;
-    case 4: r.r8 = v; break;
-    case 5: r.r9 = v; break;
-  }
-}
-
 std::string read_comm(pid_t pid) {
   std::string comm = read_small_file("/proc/" + std::to_string(pid) + "/comm", 64);
   while (!comm.empty() && comm.back() == '\n') comm.pop_back();
   return comm.empty() ? "?" : comm;
-}
-
-// Whether the kernel follows a final symlink for this operand.
-bool follows(Follow f, int flags, int open_flags) {
-  switch (f) {
-    case Follow::Yes: return true;
-    case Follow::No: return false;
-    case Follow::UnlessNoFollow: return !(flags & AT_SYMLINK_NOFOLLOW);
-    case Follow::IfFollow: return flags & AT_SYMLINK_FOLLOW;
-    case Follow::OpenFlags:
-      // O_CREAT|O_EXCL never follows a final symlink (it fails with EEXIST).
-      return !(open_flags & O_NOFOLLOW) && !((open_flags & O_CREAT) && (open_flags & O_EXCL));
-  }
-  return true;
-}
-
-std::string read_link_or_empty(const std::string& path) {
-  char buf[4096];
-  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
-  return n > 0 ? std::string(buf, n) : std::string();
-}
-
-std::string fd_link(pid_t tid, int fd) {
-  return "/proc/" + std::to_string(tid) + (fd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(fd));
 }
 
 bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
@@ -501,2180 +422,2140 @@ NetAddress parse_sockaddr(const unsigned char* buf, size_t len) {
   return a;
 }
 
-class Supervisor {
- public:
-  Supervisor(const Spec& spec, Recorder& rec, const ChildInitialized& hook)
-      : spec_(spec), rec_(rec), hook_(hook) {}
+}  // namespace
 
-  Outcome run() {
-    FilterOptions fo;
-    fo.restrict_network = spec_.policy.network != Network::Full;
-    fo.trace_reads = spec_.trace.read;
-    fo.fake_root = spec_.fake_root;
-    std::string cwd = spec_.cwd, file = spec_.file;
-    if (spec_.guest_view) {
-      ov_ = std::make_unique<Overlay>();
-      std::string err;
-      if (!ov_->open(spec_.overlay, &err)) {
-        out_.error = err;
-        out_.exit_code = 126;
-        return out_;
-      }
-      fo.overlay = true;
-      // The first process enters its cwd before the filter is in place (so
-      // the host path), and execs the guest path, translated at its stop.
-      cwd = ov_->to_host(spec_.cwd);
-      // ...by the name it was given (one host directory may have several).
-      GuestObject start = ov_->resolve(Tracee{getpid(), getpid()}, AT_FDCWD, spec_.cwd, true);
-      if (start.exists && start.is_dir && start.host == cwd) start_cwd_ = start.guest;
-      if (file.find('/') == std::string::npos) file = find_program(file);
-      if (file.empty()) {
-        out_.error = spec_.file + ": command not found";
-        out_.exit_code = 127;
-        return out_;
-      }
+Outcome Supervisor::run() {
+  FilterOptions fo;
+  fo.restrict_network = spec_.policy.network != Network::Full;
+  fo.trace_reads = spec_.trace.read;
+  fo.fake_root = spec_.fake_root;
+  std::string cwd = spec_.cwd, file = spec_.file;
+  if (spec_.guest_view) {
+    ov_ = std::make_unique<Overlay>();
+    std::string err;
+    if (!ov_->open(spec_.overlay, &err)) {
+      out_.error = err;
+      out_.exit_code = 126;
+      return out_;
     }
-    if (spec_.fake_root) {
-      if (owners_.open(spec_.owner_db) < 0) return fail(("cannot open the ownership database " + spec_.owner_db).c_str());
-      fake_ = std::make_unique<FakeRoot>(spec_.fake_uid, spec_.fake_gid, owners_);
-      if (ov_)
-        ov_->on_copy_up([this](const std::string& host, const std::string& upper, const std::string& g, mode_t mode) {
-          fake_->copied_up(host, upper, g, mode);
-        });
+    fo.overlay = true;
+    // The first process enters its cwd before the filter is in place (so
+    // the host path), and execs the guest path, translated at its stop.
+    cwd = ov_->to_host(spec_.cwd);
+    // ...by the name it was given (one host directory may have several).
+    GuestObject start = ov_->resolve(Tracee{getpid(), getpid()}, AT_FDCWD, spec_.cwd, true);
+    if (start.exists && start.is_dir && start.host == cwd) start_cwd_ = start.guest;
+    if (file.find('/') == std::string::npos) file = find_program(file);
+    if (file.empty()) {
+      out_.error = spec_.file + ": command not found";
+      out_.exit_code = 127;
+      return out_;
     }
-    if (spec_.trace.any() && !spec_.event_log.empty() && log_.open(spec_.event_log) < 0)
-      return fail(("cannot open the event log " + spec_.event_log).c_str());
-    // /proc/PID of a process outside the build is not the build's to write.
-    set_member_check(is_member, this);
-    // Questions go by user notification where the supervisor can answer
-    // them, several times cheaper than a ptrace stop (spec.user_notif false:
-    // ptrace only, to compare). With fake root or the overlay only some are
-    // (see seccomp.cc); the rest need their arguments changed.
-    fo.notify = spec_.user_notif;
-    // Then enforce mode asks nothing by ptrace stop, and unless the process
-    // tree is wanted (the operation log, the library's process hooks) the
-    // build runs untraced, kept together by a reaper (see reaper_main).
-    unfollowed_ = fo.notify && !fo.overlay && !spec_.fake_root && !spec_.trace.any() && !spec_.follow_processes &&
-                  !spec_.hook_child_initialized;
-    std::vector<sock_filter> filter = build_filter(fo);
-    sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
-    std::vector<char*> argv = c_strings(spec_.argv);
-    std::vector<char*> envp = c_strings(spec_.env);
+  }
+  if (spec_.fake_root) {
+    if (owners_.open(spec_.owner_db) < 0) return fail(("cannot open the ownership database " + spec_.owner_db).c_str());
+    fake_ = std::make_unique<FakeRoot>(spec_.fake_uid, spec_.fake_gid, owners_);
+    if (ov_)
+      ov_->on_copy_up([this](const std::string& host, const std::string& upper, const std::string& g, mode_t mode) {
+        fake_->copied_up(host, upper, g, mode);
+      });
+  }
+  if (spec_.trace.any() && !spec_.event_log.empty() && log_.open(spec_.event_log) < 0)
+    return fail(("cannot open the event log " + spec_.event_log).c_str());
+  // /proc/PID of a process outside the build is not the build's to write.
+  set_member_check(is_member, this);
+  // Questions go by user notification where the supervisor can answer
+  // them, several times cheaper than a ptrace stop (spec.user_notif false:
+  // ptrace only, to compare). With fake root or the overlay only some are
+  // (see seccomp.cc); the rest need their arguments changed.
+  fo.notify = spec_.user_notif;
+  // Then enforce mode asks nothing by ptrace stop, and unless the process
+  // tree is wanted (the operation log, the library's process hooks) the
+  // build runs untraced, kept together by a reaper (see reaper_main).
+  unfollowed_ = fo.notify && !fo.overlay && !spec_.fake_root && !spec_.trace.any() && !spec_.follow_processes &&
+                !spec_.hook_child_initialized;
+  std::vector<sock_filter> filter = build_filter(fo);
+  sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
+  std::vector<char*> argv = c_strings(spec_.argv);
+  std::vector<char*> envp = c_strings(spec_.env);
 
-    int sync[2];
-    int report[2] = {-1, -1};
-    int info[2] = {-1, -1};  // the reaper's reports
-    auto close_pipes = [&]() {
-      for (int fd : {sync[0], sync[1], report[0], report[1], info[0], info[1]})
-        if (fd >= 0) close(fd);
-    };
-    if (pipe2(sync, O_CLOEXEC) < 0) return fail("pipe2");
-    if ((fo.notify && pipe2(report, O_CLOEXEC) < 0) || (unfollowed_ && pipe2(info, O_CLOEXEC) < 0)) {
-      int err = errno;
-      close_pipes();
-      errno = err;
-      return fail("pipe2");
-    }
-    pid_t supervisor = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-      int err = errno;
-      close_pipes();
-      errno = err;
-      return fail("fork");
-    }
-    if (pid == 0) {
-      close(sync[1]);
-      if (fo.notify) close(report[0]);
-      ChildArgs child{cwd.c_str(), file.c_str(), sync[0], report[1], &prog, argv.data(), envp.data()};
-      if (unfollowed_) {
-        close(info[0]);
-        reaper_main(supervisor, info[1], child);
-      }
-      child_main(child);
-    }
-    close(sync[0]);
-    if (fo.notify) close(report[1]);
+  int sync[2];
+  int report[2] = {-1, -1};
+  int info[2] = {-1, -1};  // the reaper's reports
+  auto close_pipes = [&]() {
+    for (int fd : {sync[0], sync[1], report[0], report[1], info[0], info[1]})
+      if (fd >= 0) close(fd);
+  };
+  if (pipe2(sync, O_CLOEXEC) < 0) return fail("pipe2");
+  if ((fo.notify && pipe2(report, O_CLOEXEC) < 0) || (unfollowed_ && pipe2(info, O_CLOEXEC) < 0)) {
+    int err = errno;
+    close_pipes();
+    errno = err;
+    return fail("pipe2");
+  }
+  pid_t supervisor = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int err = errno;
+    close_pipes();
+    errno = err;
+    return fail("fork");
+  }
+  if (pid == 0) {
+    close(sync[1]);
+    if (fo.notify) close(report[0]);
+    ChildArgs child{cwd.c_str(), file.c_str(), sync[0], report[1], &prog, argv.data(), envp.data()};
     if (unfollowed_) {
-      close(info[1]);
-      reaper_ = pid;
-      pid_t first = 0;
-      if (read_full(info[0], &first, sizeof first) != sizeof first || first <= 0) {
-        kill(reaper_, SIGKILL);
-        close(sync[1]);
-        close(report[0]);
-        close(info[0]);
-        waitpid(reaper_, nullptr, __WALL);
-        errno = ECHILD;
-        return fail("the reaper did not start the first process");
-      }
-      pid = first;
-    } else if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(kPtraceOptions))) < 0) {
-      int err = errno;
-      kill(pid, SIGKILL);
+      close(info[0]);
+      reaper_main(supervisor, info[1], child);
+    }
+    child_main(child);
+  }
+  close(sync[0]);
+  if (fo.notify) close(report[1]);
+  if (unfollowed_) {
+    close(info[1]);
+    reaper_ = pid;
+    pid_t first = 0;
+    if (read_full(info[0], &first, sizeof first) != sizeof first || first <= 0) {
+      kill(reaper_, SIGKILL);
       close(sync[1]);
-      waitpid(pid, nullptr, __WALL);
-      errno = err;
-      return fail("ptrace(PTRACE_SEIZE)");
+      close(report[0]);
+      close(info[0]);
+      waitpid(reaper_, nullptr, __WALL);
+      errno = ECHILD;
+      return fail("the reaper did not start the first process");
     }
-    root_ = pid;
-    if (ov_ && !start_cwd_.empty()) ov_->set_cwd_name(pid, start_cwd_, cwd);
-    if (!unfollowed_) {
-      procs_[pid] = Proc{pid};
-      if (fake_) procs_[pid].creds = fake_->initial();
-      out_.stats.processes++;
-    }
-    log_.start(pid);
-    if (spec_.trace.exec) log_.proc(pid, getpid());
-    Event start{Event::Type::Start};
-    start.pid = pid;
-    rec_.push(std::move(start));
-    if (spec_.hook_child_initialized && hook_) hook_(pid, getpid());
-    if (fo.notify) {
-      stop_fd_ = eventfd(0, EFD_CLOEXEC);
-      notifier_ = std::thread(&Supervisor::notify_main, this, report[0], sync[1], pid);
-    }
-    if (write(sync[1], "g", 1) != 1) {  // the child may go on
-      kill(pid, SIGKILL);
-    }
-    if (!fo.notify) close(sync[1]);  // else the notifier answers on it, then closes it
-    if (unfollowed_) {
-      wait_reaper(info[0]);
-    } else {
-      loop();
-    }
-    if (notifier_.joinable()) {
-      uint64_t one = 1;
-      if (write(stop_fd_, &one, sizeof one) < 0) {
-      }
-      notifier_.join();
-      close(stop_fd_);
-    }
-    log_.flush();
-    set_member_check(nullptr, nullptr);
-    out_.stats.log_lines = log_.lines();
-    if (socket_dir_.made()) {
-      // Stand-ins of bound sockets were moved away; any left are stale.
-      // Through the folder's fd: its path may lead elsewhere by now.
-      for (uint64_t i = 1; i <= socket_serial_; i++) socket_dir_.remove(std::to_string(i));
-      socket_dir_.finish();
-    }
-    if (exec_dir_.made()) {
-      for (const auto& [key, link] : exec_links_) {
-        std::string rest = link.substr(exec_dir_.path().size() + 1);  // N/name
-        exec_dir_.remove_link(rest.substr(0, rest.find('/')), rest.substr(rest.find('/') + 1));
-      }
-      exec_dir_.finish();
-    }
-    if (ov_) {
-      out_.stats.copy_ups = ov_->copy_ups();
-      out_.stats.whiteouts = ov_->whiteouts_added();
-      out_.stats.merged_views = ov_->merged_views();
-    }
-    return out_;
+    pid = first;
+  } else if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(kPtraceOptions))) < 0) {
+    int err = errno;
+    kill(pid, SIGKILL);
+    close(sync[1]);
+    waitpid(pid, nullptr, __WALL);
+    errno = err;
+    return fail("ptrace(PTRACE_SEIZE)");
   }
-
- private:
-  Outcome fail(const char* what) {
-    out_.error = std::string(what) + ": " + strerror(errno);
-    out_.exit_code = 126;
-    return out_;
-  }
-
-  void resume(pid_t pid, int sig = 0, bool to_exit = false) {
-    ptrace(to_exit ? PTRACE_SYSCALL : PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
-  }
-
-  void loop() {
-    for (;;) {
-      int st = 0;
-      pid_t pid = waitpid(-1, &st, __WALL | __WNOTHREAD);
-      if (pid < 0) {
-        if (errno == EINTR) continue;
-        break;  // ECHILD: the last traced process is gone
-      }
-      // One event at a time with the notifier: they share the state.
-      std::lock_guard<std::mutex> lock(mu_);
-      if (WIFEXITED(st) || WIFSIGNALED(st)) {
-        on_exit(pid, st);
-        continue;
-      }
-      if (!WIFSTOPPED(st)) continue;
-      if (!procs_.count(pid)) {
-        on_first_stop(pid);
-        continue;
-      }
-      int sig = WSTOPSIG(st);
-      int event = static_cast<unsigned>(st) >> 16;
-      switch (event) {
-        case 0:
-          if (sig == (SIGTRAP | 0x80)) {
-            // The syscall-exit stop asked for at a seccomp stop (TRACESYSGOOD).
-            out_.stats.exit_stops++;
-            on_syscall_exit(pid);
-            resume(pid);
-            break;
-          }
-          // A signal on its way to the tracee: deliver it unchanged.
-          out_.stats.signals_forwarded++;
-          resume(pid, sig);
-          break;
-        case PTRACE_EVENT_SECCOMP:
-          out_.stats.seccomp_stops++;
-          resume(pid, 0, on_seccomp(pid));
-          break;
-        case PTRACE_EVENT_FORK:
-        case PTRACE_EVENT_VFORK:
-        case PTRACE_EVENT_CLONE: {
-          out_.stats.event_stops++;
-          // The child starts at its own first stop, which may come before
-          // this event or never be followed by it. Until then it is a member
-          // of the build already: the parent may signal it at once.
-          unsigned long child = 0;
-          if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0) {
-            pid_t c = static_cast<pid_t>(child);
-            bool process = event != PTRACE_EVENT_CLONE || !clones_thread(pid);
-            auto early = died_early_.find(c);
-            // (Unless the pid was taken again by this new child: then it lives.)
-            if (early != died_early_.end() && kill(c, 0) < 0 && errno == ESRCH) {
-              // Killed before this event was seen (by a group kill, say).
-              if (process) child_died(c, early->second);
-              died_early_.erase(early);
-            } else {
-              if (early != died_early_.end()) died_early_.erase(early);
-              if (!procs_.count(c)) born_[c] = process;
-            }
-          }
-          resume(pid);
-          break;
-        }
-        case PTRACE_EVENT_EXEC: {
-          out_.stats.event_stops++;
-          // After an exec from a non-leader thread the thread takes over the
-          // leader's pid; the old tid is gone without an exit report.
-          unsigned long old_tid = 0;
-          ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &old_tid);
-          if (static_cast<pid_t>(old_tid) != pid) procs_.erase(static_cast<pid_t>(old_tid));
-          if (fake_) {
-            auto me = procs_.find(pid);
-            if (me != procs_.end()) fake_auxv(pid, me->second.creds);
-          }
-          if (spec_.trace.exec) log_exec(pid);
-          resume(pid);
-          break;
-        }
-        case PTRACE_EVENT_STOP:
-          // Group-stop (SIGSTOP, Ctrl-Z): stay stopped but keep reporting, so
-          // job control works and SIGCONT reaches the tracee.
-          if (is_stop_signal(sig)) {
-            ptrace(PTRACE_LISTEN, pid, nullptr, nullptr);
-          } else {
-            resume(pid);
-          }
-          break;
-        default:
-          resume(pid);
-      }
-    }
-  }
-
-  // Fake root, at the exec stop: the new program's auxiliary vector says the
-  // ids the process believes it has (AT_UID, AT_EUID, AT_GID, AT_EGID), as
-  // getuid does; the kernel wrote the real ones on its stack, after argc,
-  // argv and envp. Only those four words of the tracee's own stack change;
-  // /proc/PID/auxv keeps the kernel's.
-  static void fake_auxv(pid_t pid, const Creds& c) {
-    user_regs_struct regs;
-    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
-    // Everything from the stack pointer up to the strings above the vector
-    // is mapped: read it page by page, as far as needed.
-    constexpr size_t kPage = 4096;
-    std::vector<uint64_t> words;
-    uint64_t base = regs.rsp, end = regs.rsp;
-    auto word = [&](size_t i, uint64_t* out) {
-      while (base + 8 * (i + 1) > end) {
-        if (words.size() > (1u << 20)) return false;  // 8 MiB: no such stack
-        uint64_t next = (end / kPage + 1) * kPage;
-        std::vector<uint64_t> chunk((next - end) / 8);
-        if (read_memory(pid, end, chunk.data(), next - end) < 0) return false;
-        words.insert(words.end(), chunk.begin(), chunk.end());
-        end = next;
-      }
-      *out = words[i];
-      return true;
-    };
-    uint64_t argc = 0, v = 0;
-    if (base % 8 || !word(0, &argc)) return;
-    size_t i = argc + 2;  // past argc, argv and its NULL
-    do {
-      if (!word(i++, &v)) return;
-    } while (v != 0);  // envp and its NULL
-    for (uint64_t type = 0; word(i, &type) && type != AT_NULL; i += 2) {
-      uint64_t id;
-      switch (type) {
-        case AT_UID: id = c.ruid; break;
-        case AT_EUID: id = c.euid; break;
-        case AT_GID: id = c.rgid; break;
-        case AT_EGID: id = c.egid; break;
-        default: continue;
-      }
-      write_memory(pid, base + 8 * (i + 1), &id, sizeof id);
-    }
-  }
-
-  // The first stop of an auto-attached child. It is resumed at once, whether
-  // or not its parent's fork event came first: that event never comes when
-  // the parent is killed right after fork (ptrace_stop skips stops while a
-  // fatal signal is pending), and waiting for it would hold the child forever.
-  // The child inherited the filter and the ptrace options, so it is never
-  // unsupervised.
-  void on_first_stop(pid_t pid) {
-    born_.erase(pid);
-    ProcIds ids = proc_ids(pid);
-    pid_t tgid = ids.tgid > 0 ? ids.tgid : pid;
-    // A thread's creator is its own process; a process's is its parent.
-    pid_t parent = tgid != pid ? tgid : ids.ppid;
-    Proc proc{tgid};
-    auto from = procs_.find(parent);
-    if (from != procs_.end()) proc.creds = from->second.creds;  // inherited across fork and clone
-    procs_[pid] = proc;
-    if (ov_ && tgid == pid) ov_->inherit_cwd_name(from != procs_.end() ? from->second.tgid : parent, pid);
-    if (spec_.trace.exec && tgid == pid) log_.proc(pid, parent);
+  root_ = pid;
+  if (ov_ && !start_cwd_.empty()) ov_->set_cwd_name(pid, start_cwd_, cwd);
+  if (!unfollowed_) {
+    procs_[pid] = Proc{pid};
+    if (fake_) procs_[pid].creds = fake_->initial();
     out_.stats.processes++;
-    if (spec_.hook_child_initialized && hook_) hook_(pid, parent);
-    resume(pid);
   }
-
-  void on_exit(pid_t pid, int st) {
-    auto it = procs_.find(pid);
-    bool known = it != procs_.end();
-    bool leader = known && it->second.tgid == pid;
-    if (known) procs_.erase(it);
-    if (ov_ && leader) ov_->forget_cwd_name(pid);
-    // A child killed before its first stop is known only by its parent's
-    // fork event (born_), or not yet at all when that event is still to come.
-    auto born = born_.find(pid);
-    bool unseen_process = !known && born != born_.end() && born->second;
-    bool unknown = !known && born == born_.end();
-    if (born != born_.end()) born_.erase(born);
-    if (leader && spec_.trace.exec) log_.exit(pid, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    if (WIFSIGNALED(st) && (leader || unseen_process)) child_died(pid, WTERMSIG(st));
-    if (WIFSIGNALED(st) && unknown) died_early_[pid] = WTERMSIG(st);
-    if (pid == root_) set_first_status(st);
+  log_.start(pid);
+  if (spec_.trace.exec) log_.proc(pid, getpid());
+  Event start{Event::Type::Start};
+  start.pid = pid;
+  rec_.push(std::move(start));
+  if (spec_.hook_child_initialized && hook_) hook_(pid, getpid());
+  if (fo.notify) {
+    stop_fd_ = eventfd(0, EFD_CLOEXEC);
+    notifier_ = std::thread(&Supervisor::notify_main, this, report[0], sync[1], pid);
   }
-
-  void child_died(pid_t pid, int sig) {
-    Event e{Event::Type::ChildDied};
-    e.pid = pid;
-    e.signal = sig;
-    rec_.push(std::move(e));
+  if (write(sync[1], "g", 1) != 1) {  // the child may go on
+    kill(pid, SIGKILL);
   }
-
-  // At a clone event: whether the call makes a thread (CLONE_THREAD), read
-  // from the stopped caller's arguments (clone3: its struct clone_args).
-  static bool clones_thread(pid_t pid) {
-    constexpr uint64_t kCloneThread = 0x00010000;
-    user_regs_struct regs;
-    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return false;
-    uint64_t flags = regs.rdi;
-    if (regs.orig_rax == __NR_clone3 && read_memory(pid, regs.rdi, &flags, sizeof flags) < 0) return false;
-    return (flags & kCloneThread) != 0;
+  if (!fo.notify) close(sync[1]);  // else the notifier answers on it, then closes it
+  if (unfollowed_) {
+    wait_reaper(info[0]);
+  } else {
+    loop();
   }
-
-  void record(pid_t pid, const char* op, const std::string& given, const std::string& canonical, const Decision& d) {
-    out_.stats.violations++;
-    // Nobody wants more of them than the result keeps: count only.
-    if (spec_.violation_events >= 0 && out_.stats.violations > static_cast<uint64_t>(spec_.violation_events)) return;
-    Event e{Event::Type::Violation};
-    e.pid = pid;
-    e.operation = op;
-    e.path = given;
-    e.canonical = canonical;
-    e.program = read_comm(pid);
-    e.denied = !d.allow;
-    e.err = d.err;
-    rec_.push(std::move(e));
-    // The caller prints it before the build goes on, so the line comes
-    // before the program's own error message about the same call.
-    if (spec_.sync_violations) rec_.sync();
+  if (notifier_.joinable()) {
+    uint64_t one = 1;
+    if (write(stop_fd_, &one, sizeof one) < 0) {
+    }
+    notifier_.join();
+    close(stop_fd_);
   }
+  log_.flush();
+  set_member_check(nullptr, nullptr);
+  out_.stats.log_lines = log_.lines();
+  if (socket_dir_.made()) {
+    // Stand-ins of bound sockets were moved away; any left are stale.
+    // Through the folder's fd: its path may lead elsewhere by now.
+    for (uint64_t i = 1; i <= socket_serial_; i++) socket_dir_.remove(std::to_string(i));
+    socket_dir_.finish();
+  }
+  if (exec_dir_.made()) {
+    for (const auto& [key, link] : exec_links_) {
+      std::string rest = link.substr(exec_dir_.path().size() + 1);  // N/name
+      exec_dir_.remove_link(rest.substr(0, rest.find('/')), rest.substr(rest.find('/') + 1));
+    }
+    exec_dir_.finish();
+  }
+  if (ov_) {
+    out_.stats.copy_ups = ov_->copy_ups();
+    out_.stats.whiteouts = ov_->whiteouts_added();
+    out_.stats.merged_views = ov_->merged_views();
+  }
+  return out_;
+}
 
-  // Returns whether the tracee must stop again at the syscall's exit.
-  bool on_seccomp(pid_t pid) {
-    user_regs_struct regs;
-    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return false;
-    const SyscallDef* row = lookup_syscall(static_cast<long>(regs.orig_rax));
-    if (!row) return false;
-    const uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
-    Proc& proc = procs_[pid];
-    Tracee t{pid, proc.tgid};
-    targets_[0] = targets_[1] = Target{};
-    Action act;
-    Decision d;
-    bool dirty = false;  // regs were changed (translated arguments)
-    if (ov_) {
-      switch (row->kind) {
-        case Kind::Path:
-          if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);  // not fgetxattr, flistxattr
+Outcome Supervisor::fail(const char* what) {
+  out_.error = std::string(what) + ": " + strerror(errno);
+  out_.exit_code = 126;
+  return out_;
+}
+
+void Supervisor::resume(pid_t pid, int sig, bool to_exit) {
+  ptrace(to_exit ? PTRACE_SYSCALL : PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
+}
+
+void Supervisor::loop() {
+  for (;;) {
+    int st = 0;
+    pid_t pid = waitpid(-1, &st, __WALL | __WNOTHREAD);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: the last traced process is gone
+    }
+    // One event at a time with the notifier: they share the state.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (WIFEXITED(st) || WIFSIGNALED(st)) {
+      on_exit(pid, st);
+      continue;
+    }
+    if (!WIFSTOPPED(st)) continue;
+    if (!procs_.count(pid)) {
+      on_first_stop(pid);
+      continue;
+    }
+    int sig = WSTOPSIG(st);
+    int event = static_cast<unsigned>(st) >> 16;
+    switch (event) {
+      case 0:
+        if (sig == (SIGTRAP | 0x80)) {
+          // The syscall-exit stop asked for at a seccomp stop (TRACESYSGOOD).
+          out_.stats.exit_stops++;
+          on_syscall_exit(pid);
+          resume(pid);
           break;
-        case Kind::Stat:
-          if (row->a.path >= 0) {
-            d = guest_paths(t, proc, *row, args, regs, &act, &dirty);
+        }
+        // A signal on its way to the tracee: deliver it unchanged.
+        out_.stats.signals_forwarded++;
+        resume(pid, sig);
+        break;
+      case PTRACE_EVENT_SECCOMP:
+        out_.stats.seccomp_stops++;
+        resume(pid, 0, on_seccomp(pid));
+        break;
+      case PTRACE_EVENT_FORK:
+      case PTRACE_EVENT_VFORK:
+      case PTRACE_EVENT_CLONE: {
+        out_.stats.event_stops++;
+        // The child starts at its own first stop, which may come before
+        // this event or never be followed by it. Until then it is a member
+        // of the build already: the parent may signal it at once.
+        unsigned long child = 0;
+        if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0) {
+          pid_t c = static_cast<pid_t>(child);
+          bool process = event != PTRACE_EVENT_CLONE || !clones_thread(pid);
+          auto early = died_early_.find(c);
+          // (Unless the pid was taken again by this new child: then it lives.)
+          if (early != died_early_.end() && kill(c, 0) < 0 && errno == ESRCH) {
+            // Killed before this event was seen (by a group kill, say).
+            if (process) child_died(c, early->second);
+            died_early_.erase(early);
           } else {
-            guest_stat_fd(t, *row, static_cast<int>(args[0]), regs, &dirty);
+            if (early != died_early_.end()) died_early_.erase(early);
+            if (!procs_.count(c)) born_[c] = process;
           }
-          if (d.allow && !act.skip && fake_) act.exit_stop |= fake_->stat_entry(*row, args, &proc.pending).exit_stop;
-          break;
-        case Kind::Cwd: {
-          // The kernel writes the host path into a buffer of ours, which may
-          // be longer than the tracee's; its guest path is copied over at exit.
-          proc.ov = OvPending{};
-          proc.ov.kind = OvPending::Kind::Cwd;
-          proc.ov.buf = args[0];
-          proc.ov.size = args[1];
-          Scratch scratch(pid, regs.rsp);
-          proc.ov.scratch = scratch.reserve(kMaxPath);
-          regs.rdi = proc.ov.scratch;
-          regs.rsi = kMaxPath;
-          dirty = true;
-          break;
         }
-        case Kind::Fd:
-        case Kind::Ioctl:
-          d = is_owner_ioctl(*row, args) ? check_owner(t, *row, args) : guest_fd(t, *row, static_cast<int>(args[row->fd_arg]), args);
-          break;
-        case Kind::SockName: {
-          // The kernel writes the address the socket was bound at, a host
-          // path for a unix socket: its guest path is written over it at exit.
-          uint32_t len = 0;
-          if (args[1] != 0 && args[2] != 0 && read_memory(pid, args[2], &len, sizeof len) == 0) {
-            proc.ov = OvPending{};
-            proc.ov.kind = OvPending::Kind::SockName;
-            proc.ov.buf = args[1];
-            proc.ov.size = len;
-            proc.ov.len_at = args[2];
-            act.exit_stop = true;
-          }
-          break;
-        }
-        case Kind::Net: d = check_net(t, *row, args, &regs, &dirty); break;
-        case Kind::Bind: d = check_bind(t, *row, args, &regs, &dirty); break;
-        case Kind::Signal: d = check_signal(t, *row, args, &act); break;
-        case Kind::Identity:
-          if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
-          break;
-      }
-    } else if (row->kind == Kind::Identity) {
-      if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
-    } else if (row->kind == Kind::Stat) {
-      if (fake_) act = fake_->stat_entry(*row, args, &proc.pending);
-    } else {
-      d = decide(t, *row, args, &act);
-    }
-    if (proc.ov.kind != OvPending::Kind::None) act.exit_stop = true;
-    if (!d.allow) {
-      proc.ov = OvPending{};
-      act = Action{};
-      act.skip = true;
-      act.result = -d.err;
-    } else if (fake_ && row->fake != Fake::None && !act.skip) {
-      Action fa = fake_->effect(*row, pid, args, targets_[0], targets_[1], &proc.pending);
-      fa.exit_stop |= act.exit_stop;
-      act = fa;
-    }
-    if (act.skip) proc.ov = OvPending{};
-    if (!act.skip && act.arg < 0 && !dirty) return act.exit_stop;
-    if (act.skip) {
-      // Skip the call: with the number set to -1 the kernel runs nothing and
-      // returns what the tracer put in rax (seccomp(2), SECCOMP_RET_TRACE).
-      regs.orig_rax = static_cast<uint64_t>(-1);
-      regs.rax = static_cast<uint64_t>(act.result);
-    }
-    if (act.arg >= 0) set_arg(regs, act.arg, act.value);
-    if (act.arg2 >= 0) set_arg(regs, act.arg2, act.value2);
-    ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
-    return act.exit_stop && !act.skip;
-  }
-
-  // The pure allow/deny questions, asked by a ptrace stop or a notification.
-  Decision decide(const Tracee& t, const SyscallDef& row, const uint64_t* args, Action* act) {
-    switch (row.kind) {
-      case Kind::Path: return check_paths(t, row, args);
-      case Kind::Fd:
-      case Kind::Ioctl:
-        if (is_owner_ioctl(row, args)) return check_owner(t, row, args);
-        return check_fd(t, row, static_cast<int>(args[row.fd_arg]));
-      case Kind::Net: return check_net(t, row, args, nullptr, nullptr);
-      case Kind::Bind: return check_bind(t, row, args, nullptr, nullptr);
-      case Kind::Signal: return check_signal(t, row, args, act);
-      default: return {};  // identity, stat, getcwd: not a question of allowing
-    }
-  }
-
-  void on_syscall_exit(pid_t pid) {
-    auto it = procs_.find(pid);
-    if (it == procs_.end()) return;
-    user_regs_struct regs;
-    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
-    if (ov_ && it->second.ov.kind != OvPending::Kind::None) guest_exit(pid, it->second.tgid, it->second.ov, regs);
-    if (fake_) fake_->exit(Tracee{pid, it->second.tgid}, it->second.pending, static_cast<int64_t>(regs.rax));
-  }
-
-  // Reads a path operand: 0 with *given (or *by_fd: the call names the dirfd
-  // itself, AT_EMPTY_PATH or a NULL path), or the errno the call fails with.
-  static int read_operand(const Tracee& t, const PathOperand& op, const uint64_t* args, int flags, std::string* given,
-                          bool* by_fd) {
-    uint64_t ptr = args[op.path];
-    bool empty_flag = flags & AT_EMPTY_PATH;
-    *by_fd = ptr == 0 && (op.empty == Empty::NullOrAtEmptyPath || (op.empty == Empty::AtEmptyPath && empty_flag));
-    if (*by_fd) return 0;
-    int rc = read_string(t.tid, ptr, given, kMaxPath);
-    if (rc < 0) return -rc;
-    if (given->empty()) {
-      if (op.empty == Empty::No || !empty_flag) return ENOENT;
-      *by_fd = true;
-    }
-    return 0;
-  }
-
-  Decision check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
-    int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
-    int open_flags = flags;
-    if (row.a.access == Access::Open) {
-      if (row.flags_arg < 0) open_flags = O_CREAT | O_WRONLY | O_TRUNC;  // creat
-      if (!(open_flags & kOpenWriteFlags)) {
-        // A read: here only for the read log (or from a nested filter).
-        if (spec_.trace.read) log_read(t, row, args, open_flags);
-        return {};
-      }
-    }
-    // mknod of a device node outside fake root (where it is a placeholder).
-    bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
-    // Without CAP_MKNOD the kernel refuses it itself, after its own lookup
-    // errors: nothing can be made, so it answers (errno parity).
-    if (device && !may_mknod(t.tid)) return {};
-    int i = 0;
-    for (const PathOperand* op : {&row.a, &row.b}) {
-      Target& target = targets_[i++];
-      if (op->access == Access::None || op->access == Access::Read) continue;
-      Decision d = check_operand(t, row, *op, args, flags, open_flags, &target, device && op == &row.a);
-      if (!d.allow) return d;
-    }
-    return {};
-  }
-
-  // Whether thread tid may make device nodes (CAP_MKNOD in its effective
-  // set). When that cannot be read, it is taken to may: judged, not let by.
-  static bool may_mknod(pid_t tid) {
-    long caps = proc_field("/proc/" + std::to_string(tid) + "/status", "CapEff:", 16, -1);
-    return caps < 0 || (caps & (1L << CAP_MKNOD));
-  }
-
-  // device_node: the operand is a device node mknod would make (see check_paths).
-  Decision check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args,
-                         int flags, int open_flags, Target* target, bool device_node = false) {
-    int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
-    std::string given;
-    bool names_fd = false;
-    if (int err = read_operand(t, op, args, flags, &given, &names_fd)) {
-      if (err != EPERM) return Decision{false, err, false};  // EFAULT, ENAMETOOLONG, ENOENT: the kernel's own
-      // Its memory may not be read: nothing to judge, so not allowed.
-      Decision d = decide_unreadable(spec_.policy);
-      record(t.tid, row.name, "(catbox may not read its memory)", "", d);
-      return d;
-    }
-    Resolved r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
-    target->valid = r.error == 0 && !r.anon;
-    target->path = r.path;
-    if (names_fd) {
-      target->stat_path = fd_link(t.tid, dirfd);
-      target->follow = true;
-    } else {
-      target->stat_path = r.path;
-    }
-    Decision d = decide_path(spec_.policy, op.access, open_flags, r);
-    // A device node is the device wherever it lives: one made in an allowed
-    // directory would be a way to write the disk it names.
-    if (device_node && d.allow && !d.violation) d = decide_device_node(spec_.policy);
-    if (d.violation) record(t.tid, row.name, given.empty() ? r.path : given, r.path, d);
-    if (spec_.trace.write && !r.anon && !r.path.empty()) log_.access(t.tgid(), true, row.name, r.path, d.allow);
-    return d;
-  }
-
-  void log_read(const Tracee& t, const SyscallDef& row, const uint64_t* args, int open_flags) {
-    const PathOperand& op = row.a;
-    std::string given;
-    if (read_string(t.tid, args[op.path], &given, kMaxPath) < 0 || given.empty()) return;
-    int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
-    Resolved r = resolve_path(t, dirfd, given, follows(op.follow, 0, open_flags));
-    if (r.anon || r.path.empty()) return;
-    // A missing file is a failed lookup: a header searched for in several directories.
-    log_.access(t.tgid(), false, row.name, r.path, r.exists && r.error == 0);
-  }
-
-  void log_exec(pid_t pid) {
-    std::string base = "/proc/" + std::to_string(pid);
-    std::string cmdline = read_small_file(base + "/cmdline", 256 * 1024);
-    std::vector<std::string> argv;
-    size_t i = 0;
-    while (i < cmdline.size()) {
-      size_t j = cmdline.find('\0', i);
-      if (j == std::string::npos) j = cmdline.size();
-      argv.push_back(cmdline.substr(i, j - i));
-      i = j + 1;
-    }
-    std::string exe = read_link_or_empty(base + "/exe"), cwd = read_link_or_empty(base + "/cwd");
-    if (ov_) {
-      exe = ov_->to_guest(exe);
-      cwd = ov_->to_guest(cwd);
-    }
-    log_.exec(pid, exe, argv, cwd);
-  }
-
-  Decision check_fd(const Tracee& t, const SyscallDef& row, int fd) {
-    Resolved r = resolve_fd(t, fd);
-    if (r.error == -EBADF) return {};  // a bad fd: the kernel answers EBADF itself
-    if (r.error) return refuse(-r.error);
-    targets_[0] = Target{!r.anon, fd_link(t.tid, fd), true, r.path};
-    Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
-    if (d.violation) record(t.tid, row.name, "fd " + std::to_string(fd), r.path, d);
-    return d;
-  }
-
-  // Reads a sockaddr; false (with *err) when the memory cannot be read.
-  bool read_addr(pid_t tid, uint64_t ptr, uint64_t len, NetAddress* out, int* err) {
-    unsigned char buf[sizeof(sockaddr_storage)];
-    size_t n = std::min<uint64_t>(len, sizeof buf);
-    int rc = read_memory(tid, ptr, buf, n);
-    if (rc < 0) {
-      *err = -rc;
-      return false;
-    }
-    *out = parse_sockaddr(buf, n);
-    return true;
-  }
-
-  Decision net_decision(const Tracee& t, const SyscallDef& row, const NetAddress& a) {
-    Decision d = decide_net(spec_.policy, a);
-    if (d.violation) record(t.tid, row.name, a.text, "", d);
-    return d;
-  }
-
-  Decision check_net(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty) {
-    int err = 0;
-    NetAddress a;
-    switch (row.nr) {
-      case __NR_connect:
-        if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};
-        if (ov_ && a.family == AF_UNIX && !a.text.empty() && a.text[0] != '@') return guest_unix(t, row, a.text, false, regs, dirty);
-        return net_decision(t, row, a);
-      case __NR_sendto:
-        if (args[4] == 0) return {};  // a connected socket: connect was checked
-        if (!read_addr(t.tid, args[4], args[5], &a, &err)) return Decision{false, err, false};
-        return net_decision(t, row, a);
-      case __NR_setsockopt:
-        return check_sockopt(t, row, args);
-      case __NR_sendmsg: {
-        msghdr m;
-        if (read_memory(t.tid, args[1], &m, sizeof m) < 0) return Decision{false, EFAULT, false};
-        if (Decision d = check_control(t, row, m); !d.allow) return d;
-        if (!m.msg_name) return {};
-        if (!read_addr(t.tid, reinterpret_cast<uint64_t>(m.msg_name), m.msg_namelen, &a, &err))
-          return Decision{false, err, false};
-        return net_decision(t, row, a);
-      }
-      case __NR_sendmmsg: {
-        unsigned vlen = std::min<unsigned>(static_cast<unsigned>(args[2]), kMaxMmsg);
-        for (unsigned i = 0; i < vlen; i++) {
-          mmsghdr m;
-          if (read_memory(t.tid, args[1] + i * sizeof(mmsghdr), &m, sizeof m) < 0) return Decision{false, EFAULT, false};
-          if (Decision d = check_control(t, row, m.msg_hdr); !d.allow) return d;
-          if (!m.msg_hdr.msg_name) continue;
-          if (!read_addr(t.tid, reinterpret_cast<uint64_t>(m.msg_hdr.msg_name), m.msg_hdr.msg_namelen, &a, &err))
-            return Decision{false, err, false};
-          Decision d = net_decision(t, row, a);
-          if (!d.allow) return d;
-        }
-        return {};
-      }
-    }
-    return {};
-  }
-
-  // ---- source routes: a datagram's first hop is not its destination ----
-
-  // Whether IPv4 options (as IP_OPTIONS or an IP_RETOPTS message gives them)
-  // hold a loose or strict source route, walked as the kernel walks them
-  // (ip_options_compile); malformed options are the kernel's EINVAL.
-  static bool routes_v4(const unsigned char* p, size_t len) {
-    constexpr unsigned char kEnd = 0, kNoop = 1, kLsrr = 131, kSsrr = 137;
-    size_t i = 0;
-    while (i < len) {
-      if (p[i] == kEnd) return false;
-      if (p[i] == kNoop) {
-        i++;
-        continue;
-      }
-      if (len - i < 2 || p[i + 1] < 2 || p[i + 1] > len - i) return false;
-      if (p[i] == kLsrr || p[i] == kSsrr) return true;
-      i += p[i + 1];
-    }
-    return false;
-  }
-
-  // Whether a control message buffer (sendmsg, IPV6_2292PKTOPTIONS) holds
-  // a source route: IPv4 options with LSRR/SSRR, or an IPv6 routing header.
-  static bool routes_in_control(const std::vector<unsigned char>& buf) {
-    size_t off = 0;
-    while (buf.size() - off >= sizeof(cmsghdr)) {
-      cmsghdr h;
-      memcpy(&h, buf.data() + off, sizeof h);
-      if (h.cmsg_len < sizeof(cmsghdr) || h.cmsg_len > buf.size() - off) return false;  // the kernel's EINVAL
-      const unsigned char* data = buf.data() + off + CMSG_LEN(0);
-      size_t len = h.cmsg_len - CMSG_LEN(0);
-      if (h.cmsg_level == SOL_IP && (h.cmsg_type == IP_RETOPTS || h.cmsg_type == IP_OPTIONS) && routes_v4(data, std::min<size_t>(len, 40)))
-        return true;
-      if (h.cmsg_level == SOL_IPV6 && (h.cmsg_type == IPV6_RTHDR || h.cmsg_type == IPV6_2292RTHDR)) return true;
-      off += CMSG_ALIGN(h.cmsg_len);
-      if (off > buf.size()) break;
-    }
-    return false;
-  }
-
-  Decision route_decision(const Tracee& t, const SyscallDef& row, const char* what) {
-    Decision d = decide_route(spec_.policy);
-    if (d.violation) record(t.tid, row.name, what, "", d);
-    return d;
-  }
-
-  // sendmsg's control messages, when the network is restricted.
-  Decision check_control(const Tracee& t, const SyscallDef& row, const msghdr& m) {
-    if (spec_.policy.network == Network::Full || !m.msg_control || m.msg_controllen < sizeof(cmsghdr)) return {};
-    constexpr size_t kMaxControl = 256 * 1024;  // above net.core.optmem_max: the kernel's ENOBUFS
-    if (m.msg_controllen > kMaxControl) return Decision{false, ENOBUFS, false};
-    std::vector<unsigned char> buf(m.msg_controllen);
-    if (read_memory(t.tid, reinterpret_cast<uint64_t>(m.msg_control), buf.data(), buf.size()) < 0) return Decision{false, EFAULT, false};
-    if (routes_in_control(buf)) return route_decision(t, row, "source route (control message)");
-    return {};
-  }
-
-  // setsockopt(IP_OPTIONS) with a source route, or an IPv6 routing header
-  // (IPV6_RTHDR, IPV6_2292RTHDR, or one in IPV6_2292PKTOPTIONS), or a raw
-  // socket's own header (IP_HDRINCL, IPV6_HDRINCL). Clearing them is fine.
-  static constexpr int kIpv6Hdrincl = 36;
-  Decision check_sockopt(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
-    if (spec_.policy.network == Network::Full) return {};
-    int level = static_cast<int>(args[1]), name = static_cast<int>(args[2]);
-    uint64_t val = args[3];
-    size_t len = static_cast<uint32_t>(args[4]);
-    if (!val || len == 0) return {};
-    if ((level == IPPROTO_IP && name == IP_HDRINCL) || (level == IPPROTO_IPV6 && name == kIpv6Hdrincl)) {
-      // A raw socket that writes its own IP header: its destination is the
-      // header's. Turning it off is fine.
-      int on = 0;
-      if (read_memory(t.tid, val, &on, std::min<size_t>(len, sizeof on)) < 0) return Decision{false, EFAULT, false};
-      if (on) return route_decision(t, row, level == IPPROTO_IP ? "IP_HDRINCL" : "IPV6_HDRINCL");
-      return {};
-    }
-    if (level == IPPROTO_IP && name == IP_OPTIONS) {
-      if (len > 40) return {};  // the kernel's EINVAL
-      unsigned char opts[40];
-      if (read_memory(t.tid, val, opts, len) < 0) return Decision{false, EFAULT, false};
-      if (routes_v4(opts, len)) return route_decision(t, row, "IP_OPTIONS source route");
-      return {};
-    }
-    if (level != IPPROTO_IPV6) return {};
-    if (name == IPV6_RTHDR || name == IPV6_2292RTHDR) return route_decision(t, row, name == IPV6_RTHDR ? "IPV6_RTHDR" : "IPV6_2292RTHDR");
-    if (name == IPV6_2292PKTOPTIONS) {
-      if (len > 64 * 1024) return {};  // the kernel's EINVAL
-      std::vector<unsigned char> buf(len);
-      if (read_memory(t.tid, val, buf.data(), len) < 0) return Decision{false, EFAULT, false};
-      if (routes_in_control(buf)) return route_decision(t, row, "IPV6_2292PKTOPTIONS routing header");
-    }
-    return {};
-  }
-
-  Decision check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty) {
-    int err = 0;
-    NetAddress a;
-    if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};
-    if (a.family == AF_UNIX) {
-      if (a.text.empty() || a.text[0] == '@') return {};  // abstract or unnamed: no file
-      if (ov_) return guest_unix(t, row, a.text, true, regs, dirty);
-      // Binding a unix socket creates a file at its path.
-      Resolved r = resolve_path(t, AT_FDCWD, a.text, false);
-      Decision d = decide_path(spec_.policy, Access::Create, 0, r);
-      if (d.violation) record(t.tid, row.name, a.text, r.path, d);
-      if (!d.allow && !d.violation && d.err == EEXIST) d.err = EADDRINUSE;
-      return d;
-    }
-    return net_decision(t, row, a);
-  }
-
-  // Signals may reach processes of the build only: not catbox itself, not
-  // the user's shell or editor, not the machine (kill -1 as root).
-  Decision check_signal(const Tracee& t, const SyscallDef& row, const uint64_t* args, Action* act) {
-    pid_t target = 0;
-    switch (row.nr) {
-      case __NR_kill: {
-        pid_t pid = static_cast<pid_t>(args[0]);
-        if (pid > 0) {
-          target = pid;
-          break;
-        }
-        // A process group (0: the caller's) or everyone (-1): the first
-        // process shares catbox's group, so deliver to the build's members
-        // of it ourselves and leave everyone else out.
-        int sig = static_cast<int>(args[1]);
-        if (sig < 0 || sig > SIGRTMAX) return {};  // the kernel's EINVAL
-        pid_t group = pid == 0 ? getpgid(t.tgid()) : -pid;
-        int sent = 0;
-        for (pid_t member : members()) {
-          if (pid == -1 ? member == t.tgid() : getpgid(member) != group) continue;
-          if (kill(member, sig) == 0) sent++;
-        }
-        act->skip = true;
-        act->result = sent > 0 ? 0 : -ESRCH;
-        return {};
-      }
-      case __NR_tkill:
-      case __NR_rt_sigqueueinfo:
-        target = static_cast<pid_t>(args[0]);
+        resume(pid);
         break;
-      case __NR_tgkill:
-      case __NR_rt_tgsigqueueinfo:
-        target = static_cast<pid_t>(args[1]);
+      }
+      case PTRACE_EVENT_EXEC: {
+        out_.stats.event_stops++;
+        // After an exec from a non-leader thread the thread takes over the
+        // leader's pid; the old tid is gone without an exit report.
+        unsigned long old_tid = 0;
+        ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &old_tid);
+        if (static_cast<pid_t>(old_tid) != pid) procs_.erase(static_cast<pid_t>(old_tid));
+        if (fake_) {
+          auto me = procs_.find(pid);
+          if (me != procs_.end()) fake_auxv(pid, me->second.creds);
+        }
+        if (spec_.trace.exec) log_exec(pid);
+        resume(pid);
         break;
-      case __NR_pidfd_send_signal:
-        target = static_cast<pid_t>(
-            proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(args[0])), "Pid:", 10, 0));
-        if (target <= 0) return {};  // not a pidfd, or its process is gone: the kernel answers
-        break;
-      case __NR_fcntl:
-        return check_owner(t, row, args);
-      case __NR_prlimit64:
-        target = static_cast<pid_t>(args[0]);
-        if (target == t.tid || target == t.tgid()) return {};
+      }
+      case PTRACE_EVENT_STOP:
+        // Group-stop (SIGSTOP, Ctrl-Z): stay stopped but keep reporting, so
+        // job control works and SIGCONT reaches the tracee.
+        if (is_stop_signal(sig)) {
+          ptrace(PTRACE_LISTEN, pid, nullptr, nullptr);
+        } else {
+          resume(pid);
+        }
         break;
       default:
-        return check_other(t, row, args);
-    }
-    if (target <= 0 || is_member(this, target)) return {};
-    Decision d = decide_signal(spec_.policy);
-    if (d.violation) record(t.tid, row.name, "pid " + std::to_string(target), "", d);
-    return d;
-  }
-
-
-
-  // Calls aimed at another process's scheduling, memory or events: like
-  // kill(), the build's own processes only. A perf event with sigtrap is a
-  // SIGTRAP to its process; SCHED_FIFO or a CPU mask can starve one.
-  Decision check_other(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
-    auto own = [&](pid_t pid) { return pid == 0 || pid == t.tid || pid == t.tgid() || is_member(this, pid); };
-    auto outside = [&](const std::string& who) {
-      Decision d = decide_signal(spec_.policy);
-      if (d.violation) record(t.tid, row.name, who, "", d);
-      return d;
-    };
-    auto pid_of_pidfd = [&](uint64_t fd) {
-      return static_cast<pid_t>(
-          proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(fd)), "Pid:", 10, 0));
-    };
-    switch (row.nr) {
-      case __NR_perf_event_open: {
-        pid_t pid = static_cast<pid_t>(args[1]);
-        int cpu = static_cast<int>(args[2]);
-        if (args[4] & PERF_FLAG_PID_CGROUP) return outside("cgroup (fd " + std::to_string(pid) + ")");
-        if (pid == -1) {
-          if (cpu < 0) return {};  // the kernel's EINVAL
-          return outside("every process on cpu " + std::to_string(cpu));
-        }
-        if (pid < 0 || own(pid)) return {};  // a negative pid: the kernel's ESRCH
-        return outside("pid " + std::to_string(pid));
-      }
-      case __NR_setpriority:
-      case __NR_ioprio_set: {
-        // PRIO_PROCESS/PGRP/USER are 0/1/2; IOPRIO_WHO_PROCESS/PGRP/USER are 1/2/3.
-        int which = static_cast<int>(args[0]) - (row.nr == __NR_ioprio_set ? 1 : 0);
-        pid_t who = static_cast<pid_t>(args[1]);
-        switch (which) {
-          case 0:
-            return who < 0 || own(who) ? Decision{} : outside("pid " + std::to_string(who));
-          case 1: {
-            // 0: the caller's group, which the first process shares with catbox.
-            pid_t group = who == 0 ? getpgid(t.tgid()) : who;
-            return who < 0 || (group > 0 && is_member(this, group)) ? Decision{} : outside("group " + std::to_string(group));
-          }
-          case 2: {
-            // Every process of a user (0: the caller's real uid): never only the build's.
-            long uid = who != 0 ? static_cast<uid_t>(who) : proc_field("/proc/" + std::to_string(t.tid) + "/status", "Uid:", 10, 0);
-            return outside("user " + std::to_string(uid));
-          }
-          default:
-            return {};  // the kernel's EINVAL
-        }
-      }
-      case __NR_kcmp: {
-        pid_t a = static_cast<pid_t>(args[0]), b = static_cast<pid_t>(args[1]);
-        if (a > 0 && !own(a)) return outside("pid " + std::to_string(a));
-        if (b > 0 && !own(b)) return outside("pid " + std::to_string(b));
-        return {};
-      }
-      case __NR_process_madvise:
-      case __NR_process_mrelease: {
-        pid_t pid = pid_of_pidfd(args[0]);
-        if (pid <= 0 || own(pid)) return {};  // not a pidfd, or its process is gone: the kernel answers
-        return outside("pid " + std::to_string(pid));
-      }
-      default: {
-        // sched_set*, migrate_pages, move_pages, get_robust_list: arg 0, 0 for the caller.
-        pid_t pid = static_cast<pid_t>(args[0]);
-        if (pid <= 0 || own(pid)) return {};
-        return outside("pid " + std::to_string(pid));
-      }
+        resume(pid);
     }
   }
+}
 
-  // fcntl F_SETOWN/F_SETOWN_EX, ioctl FIOSETOWN/SIOCSPGRP: the process (or
-  // process group) that will get the fd's SIGIO, SIGURG or F_SETSIG signal.
-  // Like kill(): the build's own processes, or a group one of them leads.
-  Decision check_owner(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
-    pid_t pid = 0;    // > 0: a process or thread
-    pid_t group = 0;  // > 0: a process group
-    int cmd = static_cast<int>(args[1]);
-    if (row.nr == __NR_fcntl && cmd == F_SETOWN) {
-      int owner = static_cast<int>(args[2]);
-      if (owner > 0) pid = owner;
-      if (owner < 0) group = -owner;
-    } else {
-      // F_SETOWN_EX (struct f_owner_ex) or the ioctls (an int): from its memory.
-      int word[2] = {0, 0};
-      size_t len = row.nr == __NR_fcntl ? sizeof word : sizeof word[0];
-      if (read_memory(t.tid, args[2], word, len) < 0) return {};  // the kernel answers EFAULT
-      if (row.nr == __NR_fcntl) {
-        if (word[0] == F_OWNER_PGRP) {
-          group = word[1];
+// Fake root, at the exec stop: the new program's auxiliary vector says the
+// ids the process believes it has (AT_UID, AT_EUID, AT_GID, AT_EGID), as
+// getuid does; the kernel wrote the real ones on its stack, after argc,
+// argv and envp. Only those four words of the tracee's own stack change;
+// /proc/PID/auxv keeps the kernel's.
+void Supervisor::fake_auxv(pid_t pid, const Creds& c) {
+  user_regs_struct regs;
+  if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
+  // Everything from the stack pointer up to the strings above the vector
+  // is mapped: read it page by page, as far as needed.
+  constexpr size_t kPage = 4096;
+  std::vector<uint64_t> words;
+  uint64_t base = regs.rsp, end = regs.rsp;
+  auto word = [&](size_t i, uint64_t* out) {
+    while (base + 8 * (i + 1) > end) {
+      if (words.size() > (1u << 20)) return false;  // 8 MiB: no such stack
+      uint64_t next = (end / kPage + 1) * kPage;
+      std::vector<uint64_t> chunk((next - end) / 8);
+      if (read_memory(pid, end, chunk.data(), next - end) < 0) return false;
+      words.insert(words.end(), chunk.begin(), chunk.end());
+      end = next;
+    }
+    *out = words[i];
+    return true;
+  };
+  uint64_t argc = 0, v = 0;
+  if (base % 8 || !word(0, &argc)) return;
+  size_t i = argc + 2;  // past argc, argv and its NULL
+  do {
+    if (!word(i++, &v)) return;
+  } while (v != 0);  // envp and its NULL
+  for (uint64_t type = 0; word(i, &type) && type != AT_NULL; i += 2) {
+    uint64_t id;
+    switch (type) {
+      case AT_UID: id = c.ruid; break;
+      case AT_EUID: id = c.euid; break;
+      case AT_GID: id = c.rgid; break;
+      case AT_EGID: id = c.egid; break;
+      default: continue;
+    }
+    write_memory(pid, base + 8 * (i + 1), &id, sizeof id);
+  }
+}
+
+// The first stop of an auto-attached child. It is resumed at once, whether
+// or not its parent's fork event came first: that event never comes when
+// the parent is killed right after fork (ptrace_stop skips stops while a
+// fatal signal is pending), and waiting for it would hold the child forever.
+// The child inherited the filter and the ptrace options, so it is never
+// unsupervised.
+void Supervisor::on_first_stop(pid_t pid) {
+  born_.erase(pid);
+  ProcIds ids = proc_ids(pid);
+  pid_t tgid = ids.tgid > 0 ? ids.tgid : pid;
+  // A thread's creator is its own process; a process's is its parent.
+  pid_t parent = tgid != pid ? tgid : ids.ppid;
+  Proc proc{tgid};
+  auto from = procs_.find(parent);
+  if (from != procs_.end()) proc.creds = from->second.creds;  // inherited across fork and clone
+  procs_[pid] = proc;
+  if (ov_ && tgid == pid) ov_->inherit_cwd_name(from != procs_.end() ? from->second.tgid : parent, pid);
+  if (spec_.trace.exec && tgid == pid) log_.proc(pid, parent);
+  out_.stats.processes++;
+  if (spec_.hook_child_initialized && hook_) hook_(pid, parent);
+  resume(pid);
+}
+
+void Supervisor::on_exit(pid_t pid, int st) {
+  auto it = procs_.find(pid);
+  bool known = it != procs_.end();
+  bool leader = known && it->second.tgid == pid;
+  if (known) procs_.erase(it);
+  if (ov_ && leader) ov_->forget_cwd_name(pid);
+  // A child killed before its first stop is known only by its parent's
+  // fork event (born_), or not yet at all when that event is still to come.
+  auto born = born_.find(pid);
+  bool unseen_process = !known && born != born_.end() && born->second;
+  bool unknown = !known && born == born_.end();
+  if (born != born_.end()) born_.erase(born);
+  if (leader && spec_.trace.exec) log_.exit(pid, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  if (WIFSIGNALED(st) && (leader || unseen_process)) child_died(pid, WTERMSIG(st));
+  if (WIFSIGNALED(st) && unknown) died_early_[pid] = WTERMSIG(st);
+  if (pid == root_) set_first_status(st);
+}
+
+void Supervisor::child_died(pid_t pid, int sig) {
+  Event e{Event::Type::ChildDied};
+  e.pid = pid;
+  e.signal = sig;
+  rec_.push(std::move(e));
+}
+
+// At a clone event: whether the call makes a thread (CLONE_THREAD), read
+// from the stopped caller's arguments (clone3: its struct clone_args).
+bool Supervisor::clones_thread(pid_t pid) {
+  constexpr uint64_t kCloneThread = 0x00010000;
+  user_regs_struct regs;
+  if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return false;
+  uint64_t flags = regs.rdi;
+  if (regs.orig_rax == __NR_clone3 && read_memory(pid, regs.rdi, &flags, sizeof flags) < 0) return false;
+  return (flags & kCloneThread) != 0;
+}
+
+void Supervisor::record(pid_t pid, const char* op, const std::string& given, const std::string& canonical, const Decision& d) {
+  out_.stats.violations++;
+  // Nobody wants more of them than the result keeps: count only.
+  if (spec_.violation_events >= 0 && out_.stats.violations > static_cast<uint64_t>(spec_.violation_events)) return;
+  Event e{Event::Type::Violation};
+  e.pid = pid;
+  e.operation = op;
+  e.path = given;
+  e.canonical = canonical;
+  e.program = read_comm(pid);
+  e.denied = !d.allow;
+  e.err = d.err;
+  rec_.push(std::move(e));
+  // The caller prints it before the build goes on, so the line comes
+  // before the program's own error message about the same call.
+  if (spec_.sync_violations) rec_.sync();
+}
+
+// Returns whether the tracee must stop again at the syscall's exit.
+bool Supervisor::on_seccomp(pid_t pid) {
+  user_regs_struct regs;
+  if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return false;
+  const SyscallDef* row = lookup_syscall(static_cast<long>(regs.orig_rax));
+  if (!row) return false;
+  const uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
+  Proc& proc = procs_[pid];
+  Tracee t{pid, proc.tgid};
+  targets_[0] = targets_[1] = Target{};
+  Action act;
+  Decision d;
+  bool dirty = false;  // regs were changed (translated arguments)
+  if (ov_) {
+    switch (row->kind) {
+      case Kind::Path:
+        if (row->a.path >= 0) d = guest_paths(t, proc, *row, args, regs, &act, &dirty);  // not fgetxattr, flistxattr
+        break;
+      case Kind::Stat:
+        if (row->a.path >= 0) {
+          d = guest_paths(t, proc, *row, args, regs, &act, &dirty);
         } else {
-          pid = word[1];
+          guest_stat_fd(t, *row, static_cast<int>(args[0]), regs, &dirty);
         }
-      } else if (word[0] > 0) {
-        pid = word[0];
-      } else if (word[0] < 0) {
-        group = -word[0];
-      }
-    }
-    if (pid <= 0 && group <= 0) return {};  // no owner, or the kernel's EINVAL
-    if (pid > 0 ? pid == t.tgid() || pid == t.tid || is_member(this, pid) : is_member(this, group)) return {};
-    Decision d = decide_signal(spec_.policy);
-    if (d.violation) record(t.tid, row.name, (pid > 0 ? "owner pid " : "owner group ") + std::to_string(pid > 0 ? pid : group), "", d);
-    return d;
-  }
-
-  static bool is_owner_ioctl(const SyscallDef& row, const uint64_t* args) {
-    if (row.nr != __NR_ioctl) return false;
-    for (uint32_t cmd : kOwnerIoctls)
-      if (static_cast<uint32_t>(args[1]) == cmd) return true;
-    return false;
-  }
-
-  // For the resolvers: whether pid is a process (or thread) of the build.
-  static bool is_member(const void* ctx, pid_t pid) {
-    const Supervisor* s = static_cast<const Supervisor*>(ctx);
-    if (s->unfollowed_) return descends_from(pid, s->reaper_);
-    return s->procs_.count(pid) > 0 || s->born_.count(pid) > 0;
-  }
-
-  // The processes of the build (not their threads).
-  std::vector<pid_t> members() const {
-    if (unfollowed_) return descendants(reaper_);
-    std::vector<pid_t> out;
-    for (const auto& [tid, proc] : procs_)
-      if (tid == proc.tgid) out.push_back(tid);
-    return out;
-  }
-
-  // Unfollowed runs: the reaper ends after the last process of the build,
-  // and tells how the first one ended.
-  void wait_reaper(int info_fd) {
-    int st = 0;
-    while (waitpid(reaper_, &st, __WALL | __WNOTHREAD) < 0 && errno == EINTR) {
-    }
-    int first = -1;
-    bool told = read_full(info_fd, &first, sizeof first) == sizeof first && first != -1;
-    close(info_fd);
-    std::lock_guard<std::mutex> lock(mu_);
-    // Without a word the reaper was killed from outside; the build's
-    // processes lost their keeper, and this run its first process's status.
-    set_first_status(told ? first : SIGKILL);
-  }
-
-  void set_first_status(int st) {
-    if (WIFEXITED(st)) {
-      out_.exit_code = WEXITSTATUS(st);
-    } else {
-      out_.signal = WTERMSIG(st);
-      out_.exit_code = 128 + out_.signal;
-    }
-  }
-
-  // ---- seccomp user notifications: pure allow/deny questions ----
-
-  // The notifier thread: takes the listener from the first process, then
-  // answers its questions until the last process of the build is gone.
-  void notify_main(int report_fd, int ack_fd, pid_t first) {
-    int listener = -1;
-    int child_fd = -1;
-    ssize_t n;
-    while ((n = read(report_fd, &child_fd, sizeof child_fd)) < 0 && errno == EINTR) {
-    }
-    if (n == sizeof child_fd) {
-      int pidfd = static_cast<int>(syscall(SYS_pidfd_open, first, 0));
-      if (pidfd >= 0) {
-        listener = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, child_fd, 0));
-        close(pidfd);
-      }
-      char ack = listener >= 0 ? 'y' : 'n';
-      if (write(ack_fd, &ack, 1) != 1) {
-      }
-    }
-    close(report_fd);
-    close(ack_fd);
-    if (listener < 0) return;  // the first process gave up, or never asks
-    // Synchronous wake-ups (Linux 6.6): the asking thread and this one hand
-    // the CPU to each other instead of waking across CPUs, which on a
-    // virtual machine costs an interrupt each way. Older kernels say EINVAL.
-    uint64_t sync_flags = kNotifSyncWakeUp;
-    ioctl(listener, kNotifSetFlags, sync_flags);
-    set_member_check(is_member, this);
-    for (;;) {
-      pollfd fds[2] = {{listener, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-      if (poll(fds, 2, -1) < 0) {
-        if (errno == EINTR) continue;
+        if (d.allow && !act.skip && fake_) act.exit_stop |= fake_->stat_entry(*row, args, &proc.pending).exit_stop;
+        break;
+      case Kind::Cwd: {
+        // The kernel writes the host path into a buffer of ours, which may
+        // be longer than the tracee's; its guest path is copied over at exit.
+        proc.ov = OvPending{};
+        proc.ov.kind = OvPending::Kind::Cwd;
+        proc.ov.buf = args[0];
+        proc.ov.size = args[1];
+        Scratch scratch(pid, regs.rsp);
+        proc.ov.scratch = scratch.reserve(kMaxPath);
+        regs.rdi = proc.ov.scratch;
+        regs.rsi = kMaxPath;
+        dirty = true;
         break;
       }
-      if (fds[1].revents) break;
-      if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) break;  // no process left to ask
-      if (!(fds[0].revents & POLLIN)) continue;
-      seccomp_notif req;
-      memset(&req, 0, sizeof req);
-      if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) continue;  // gone before we looked
-      seccomp_notif_resp resp;
-      memset(&resp, 0, sizeof resp);
-      resp.id = req.id;
-      if (answer(listener, req, &resp)) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-    }
-    set_member_check(nullptr, nullptr);
-    close(listener);
-  }
-
-  // Decides one question as a ptrace stop would; false when the asking
-  // thread is gone (nothing to answer).
-  bool answer(int listener, const seccomp_notif& req, seccomp_notif_resp* resp) {
-    std::lock_guard<std::mutex> lock(mu_);
-    out_.stats.notifications++;
-    const SyscallDef* row = req.data.arch == AUDIT_ARCH_X86_64 ? lookup_syscall(req.data.nr) : nullptr;
-    pid_t tid = static_cast<pid_t>(req.pid);
-    auto it = procs_.find(tid);
-    Tracee t{tid, it != procs_.end() ? it->second.tgid : 0};  // unknown: looked up when needed
-    uint64_t args[6];
-    for (int i = 0; i < 6; i++) args[i] = req.data.args[i];
-    targets_[0] = targets_[1] = Target{};
-    Action act;
-    Decision d;
-    if (row && fake_ && row->kind == Kind::Identity) return identity_answer(listener, req, *row, args, resp);
-    if (row && ov_) return guest_answer(listener, req, t, *row, args, resp);
-    if (row && fake_ && row->kind == Kind::Stat) return fake_stat_answer(listener, req, t, *row, args, resp);
-    if (row) d = decide(t, *row, args, &act);
-    // No SECCOMP_IOCTL_NOTIF_ID_VALID here: the answer goes to this
-    // notification only, and if its thread is gone (and its tid reused
-    // before its memory was read) the kernel refuses the answer.
-    if (!d.allow) {
-      resp->error = -d.err;
-    } else if (act.skip) {
-      if (act.result < 0) {
-        resp->error = static_cast<int32_t>(act.result);
-      } else {
-        resp->val = act.result;
+      case Kind::Fd:
+      case Kind::Ioctl:
+        d = is_owner_ioctl(*row, args) ? check_owner(t, *row, args) : guest_fd(t, *row, static_cast<int>(args[row->fd_arg]), args);
+        break;
+      case Kind::SockName: {
+        // The kernel writes the address the socket was bound at, a host
+        // path for a unix socket: its guest path is written over it at exit.
+        uint32_t len = 0;
+        if (args[1] != 0 && args[2] != 0 && read_memory(pid, args[2], &len, sizeof len) == 0) {
+          proc.ov = OvPending{};
+          proc.ov.kind = OvPending::Kind::SockName;
+          proc.ov.buf = args[1];
+          proc.ov.size = len;
+          proc.ov.len_at = args[2];
+          act.exit_stop = true;
+        }
+        break;
       }
-    } else {
-      resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+      case Kind::Net: d = check_net(t, *row, args, &regs, &dirty); break;
+      case Kind::Bind: d = check_bind(t, *row, args, &regs, &dirty); break;
+      case Kind::Signal: d = check_signal(t, *row, args, &act); break;
+      case Kind::Identity:
+        if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
+        break;
     }
-    return true;
+  } else if (row->kind == Kind::Identity) {
+    if (fake_) act = fake_->identity(pid, proc.creds, row->nr, args);
+  } else if (row->kind == Kind::Stat) {
+    if (fake_) act = fake_->stat_entry(*row, args, &proc.pending);
+  } else {
+    d = decide(t, *row, args, &act);
   }
-
-
-  // Whether the thread that asked is still the one whose memory was read:
-  // asked before anything is written into it. An answer alone needs no such
-  // check: the kernel refuses it when the notification is gone.
-  static bool still_asking(int listener, const seccomp_notif& req) {
-    uint64_t id = req.id;
-    return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+  if (proc.ov.kind != OvPending::Kind::None) act.exit_stop = true;
+  if (!d.allow) {
+    proc.ov = OvPending{};
+    act = Action{};
+    act.skip = true;
+    act.result = -d.err;
+  } else if (fake_ && row->fake != Fake::None && !act.skip) {
+    Action fa = fake_->effect(*row, pid, args, targets_[0], targets_[1], &proc.pending);
+    fa.exit_stop |= act.exit_stop;
+    act = fa;
   }
+  if (act.skip) proc.ov = OvPending{};
+  if (!act.skip && act.arg < 0 && !dirty) return act.exit_stop;
+  if (act.skip) {
+    // Skip the call: with the number set to -1 the kernel runs nothing and
+    // returns what the tracer put in rax (seccomp(2), SECCOMP_RET_TRACE).
+    regs.orig_rax = static_cast<uint64_t>(-1);
+    regs.rax = static_cast<uint64_t>(act.result);
+  }
+  if (act.arg >= 0) set_arg(regs, act.arg, act.value);
+  if (act.arg2 >= 0) set_arg(regs, act.arg2, act.value2);
+  ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
+  return act.exit_stop && !act.skip;
+}
 
-  // A stat of the stat family answered by the supervisor: done on path (a
-  // host path, or a magic link when follow), written into the tracee's
-  // buffer, then shown as fake root recorded it. false: nothing to answer.
-  bool stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
-                   const std::string& path, bool follow, seccomp_notif_resp* resp) {
-    int at = follow ? 0 : AT_SYMLINK_NOFOLLOW;
-    int err = 0;
-    if (row.nr == __NR_statx) {
-      struct statx stx;
-      int flags = static_cast<int>(args[row.flags_arg]);
-      if (statx(AT_FDCWD, path.c_str(), at | (flags & AT_STATX_SYNC_TYPE), static_cast<unsigned>(args[3]), &stx) < 0) {
-        err = errno;
-      } else {
-        if (!still_asking(listener, req)) return false;
-        if (write_memory(t.tid, args[row.val_arg], &stx, sizeof stx) < 0) err = EFAULT;
-      }
-    } else {
-      struct stat st;
-      if (fstatat(AT_FDCWD, path.c_str(), &st, at) < 0) {
-        err = errno;
-      } else {
-        if (!still_asking(listener, req)) return false;
-        if (write_memory(t.tid, args[row.val_arg], &st, sizeof st) < 0) err = EFAULT;
-      }
+// The pure allow/deny questions, asked by a ptrace stop or a notification.
+Decision Supervisor::decide(const Tracee& t, const SyscallDef& row, const uint64_t* args, Action* act) {
+  switch (row.kind) {
+    case Kind::Path: return check_paths(t, row, args);
+    case Kind::Fd:
+    case Kind::Ioctl:
+      if (is_owner_ioctl(row, args)) return check_owner(t, row, args);
+      return check_fd(t, row, static_cast<int>(args[row.fd_arg]));
+    case Kind::Net: return check_net(t, row, args, nullptr, nullptr);
+    case Kind::Bind: return check_bind(t, row, args, nullptr, nullptr);
+    case Kind::Signal: return check_signal(t, row, args, act);
+    default: return {};  // identity, stat, getcwd: not a question of allowing
+  }
+}
+
+void Supervisor::on_syscall_exit(pid_t pid) {
+  auto it = procs_.find(pid);
+  if (it == procs_.end()) return;
+  user_regs_struct regs;
+  if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) < 0) return;
+  if (ov_ && it->second.ov.kind != OvPending::Kind::None) guest_exit(pid, it->second.tgid, it->second.ov, regs);
+  if (fake_) fake_->exit(Tracee{pid, it->second.tgid}, it->second.pending, static_cast<int64_t>(regs.rax));
+}
+
+// Reads a path operand: 0 with *given (or *by_fd: the call names the dirfd
+// itself, AT_EMPTY_PATH or a NULL path), or the errno the call fails with.
+int Supervisor::read_operand(const Tracee& t, const PathOperand& op, const uint64_t* args, int flags, std::string* given,
+                        bool* by_fd) {
+  uint64_t ptr = args[op.path];
+  bool empty_flag = flags & AT_EMPTY_PATH;
+  *by_fd = ptr == 0 && (op.empty == Empty::NullOrAtEmptyPath || (op.empty == Empty::AtEmptyPath && empty_flag));
+  if (*by_fd) return 0;
+  int rc = read_string(t.tid, ptr, given, kMaxPath);
+  if (rc < 0) return -rc;
+  if (given->empty()) {
+    if (op.empty == Empty::No || !empty_flag) return ENOENT;
+    *by_fd = true;
+  }
+  return 0;
+}
+
+Decision Supervisor::check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+  int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
+  int open_flags = flags;
+  if (row.a.access == Access::Open) {
+    if (row.flags_arg < 0) open_flags = O_CREAT | O_WRONLY | O_TRUNC;  // creat
+    if (!(open_flags & kOpenWriteFlags)) {
+      // A read: here only for the read log (or from a nested filter).
+      if (spec_.trace.read) log_read(t, row, args, open_flags);
+      return {};
     }
-    if (err) {
-      resp->error = -err;
+  }
+  // mknod of a device node outside fake root (where it is a placeholder).
+  bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
+  // Without CAP_MKNOD the kernel refuses it itself, after its own lookup
+  // errors: nothing can be made, so it answers (errno parity).
+  if (device && !may_mknod(t.tid)) return {};
+  int i = 0;
+  for (const PathOperand* op : {&row.a, &row.b}) {
+    Target& target = targets_[i++];
+    if (op->access == Access::None || op->access == Access::Read) continue;
+    Decision d = check_operand(t, row, *op, args, flags, open_flags, &target, device && op == &row.a);
+    if (!d.allow) return d;
+  }
+  return {};
+}
+
+// Whether thread tid may make device nodes (CAP_MKNOD in its effective
+// set). When that cannot be read, it is taken to may: judged, not let by.
+bool Supervisor::may_mknod(pid_t tid) {
+  long caps = proc_field("/proc/" + std::to_string(tid) + "/status", "CapEff:", 16, -1);
+  return caps < 0 || (caps & (1L << CAP_MKNOD));
+}
+
+// device_node: the operand is a device node mknod would make (see check_paths).
+Decision Supervisor::check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args,
+                       int flags, int open_flags, Target* target, bool device_node) {
+  int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
+  std::string given;
+  bool names_fd = false;
+  if (int err = read_operand(t, op, args, flags, &given, &names_fd)) {
+    if (err != EPERM) return Decision{false, err, false};  // EFAULT, ENAMETOOLONG, ENOENT: the kernel's own
+    // Its memory may not be read: nothing to judge, so not allowed.
+    Decision d = decide_unreadable(spec_.policy);
+    record(t.tid, row.name, "(catbox may not read its memory)", "", d);
+    return d;
+  }
+  Resolved r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
+  target->valid = r.error == 0 && !r.anon;
+  target->path = r.path;
+  if (names_fd) {
+    target->stat_path = fd_link(t.tid, dirfd);
+    target->follow = true;
+  } else {
+    target->stat_path = r.path;
+  }
+  Decision d = decide_path(spec_.policy, op.access, open_flags, r);
+  // A device node is the device wherever it lives: one made in an allowed
+  // directory would be a way to write the disk it names.
+  if (device_node && d.allow && !d.violation) d = decide_device_node(spec_.policy);
+  if (d.violation) record(t.tid, row.name, given.empty() ? r.path : given, r.path, d);
+  if (spec_.trace.write && !r.anon && !r.path.empty()) log_.access(t.tgid(), true, row.name, r.path, d.allow);
+  return d;
+}
+
+void Supervisor::log_read(const Tracee& t, const SyscallDef& row, const uint64_t* args, int open_flags) {
+  const PathOperand& op = row.a;
+  std::string given;
+  if (read_string(t.tid, args[op.path], &given, kMaxPath) < 0 || given.empty()) return;
+  int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
+  Resolved r = resolve_path(t, dirfd, given, follows(op.follow, 0, open_flags));
+  if (r.anon || r.path.empty()) return;
+  // A missing file is a failed lookup: a header searched for in several directories.
+  log_.access(t.tgid(), false, row.name, r.path, r.exists && r.error == 0);
+}
+
+void Supervisor::log_exec(pid_t pid) {
+  std::string base = "/proc/" + std::to_string(pid);
+  std::string cmdline = read_small_file(base + "/cmdline", 256 * 1024);
+  std::vector<std::string> argv;
+  size_t i = 0;
+  while (i < cmdline.size()) {
+    size_t j = cmdline.find('\0', i);
+    if (j == std::string::npos) j = cmdline.size();
+    argv.push_back(cmdline.substr(i, j - i));
+    i = j + 1;
+  }
+  std::string exe = read_link_or_empty(base + "/exe"), cwd = read_link_or_empty(base + "/cwd");
+  if (ov_) {
+    exe = ov_->to_guest(exe);
+    cwd = ov_->to_guest(cwd);
+  }
+  log_.exec(pid, exe, argv, cwd);
+}
+
+Decision Supervisor::check_fd(const Tracee& t, const SyscallDef& row, int fd) {
+  Resolved r = resolve_fd(t, fd);
+  if (r.error == -EBADF) return {};  // a bad fd: the kernel answers EBADF itself
+  if (r.error) return refuse(-r.error);
+  targets_[0] = Target{!r.anon, fd_link(t.tid, fd), true, r.path};
+  Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
+  if (d.violation) record(t.tid, row.name, "fd " + std::to_string(fd), r.path, d);
+  return d;
+}
+
+// Reads a sockaddr; false (with *err) when the memory cannot be read.
+bool Supervisor::read_addr(pid_t tid, uint64_t ptr, uint64_t len, NetAddress* out, int* err) {
+  unsigned char buf[sizeof(sockaddr_storage)];
+  size_t n = std::min<uint64_t>(len, sizeof buf);
+  int rc = read_memory(tid, ptr, buf, n);
+  if (rc < 0) {
+    *err = -rc;
+    return false;
+  }
+  *out = parse_sockaddr(buf, n);
+  return true;
+}
+
+Decision Supervisor::net_decision(const Tracee& t, const SyscallDef& row, const NetAddress& a) {
+  Decision d = decide_net(spec_.policy, a);
+  if (d.violation) record(t.tid, row.name, a.text, "", d);
+  return d;
+}
+
+Decision Supervisor::check_net(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty) {
+  int err = 0;
+  NetAddress a;
+  switch (row.nr) {
+    case __NR_connect:
+      if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};
+      if (ov_ && a.family == AF_UNIX && !a.text.empty() && a.text[0] != '@') return guest_unix(t, row, a.text, false, regs, dirty);
+      return net_decision(t, row, a);
+    case __NR_sendto:
+      if (args[4] == 0) return {};  // a connected socket: connect was checked
+      if (!read_addr(t.tid, args[4], args[5], &a, &err)) return Decision{false, err, false};
+      return net_decision(t, row, a);
+    case __NR_setsockopt:
+      return check_sockopt(t, row, args);
+    case __NR_sendmsg: {
+      msghdr m;
+      if (read_memory(t.tid, args[1], &m, sizeof m) < 0) return Decision{false, EFAULT, false};
+      if (Decision d = check_control(t, row, m); !d.allow) return d;
+      if (!m.msg_name) return {};
+      if (!read_addr(t.tid, reinterpret_cast<uint64_t>(m.msg_name), m.msg_namelen, &a, &err))
+        return Decision{false, err, false};
+      return net_decision(t, row, a);
+    }
+    case __NR_sendmmsg: {
+      unsigned vlen = std::min<unsigned>(static_cast<unsigned>(args[2]), kMaxMmsg);
+      for (unsigned i = 0; i < vlen; i++) {
+        mmsghdr m;
+        if (read_memory(t.tid, args[1] + i * sizeof(mmsghdr), &m, sizeof m) < 0) return Decision{false, EFAULT, false};
+        if (Decision d = check_control(t, row, m.msg_hdr); !d.allow) return d;
+        if (!m.msg_hdr.msg_name) continue;
+        if (!read_addr(t.tid, reinterpret_cast<uint64_t>(m.msg_hdr.msg_name), m.msg_hdr.msg_namelen, &a, &err))
+          return Decision{false, err, false};
+        Decision d = net_decision(t, row, a);
+        if (!d.allow) return d;
+      }
+      return {};
+    }
+  }
+  return {};
+}
+
+// ---- source routes: a datagram's first hop is not its destination ----
+
+// Whether IPv4 options (as IP_OPTIONS or an IP_RETOPTS message gives them)
+// hold a loose or strict source route, walked as the kernel walks them
+// (ip_options_compile); malformed options are the kernel's EINVAL.
+bool Supervisor::routes_v4(const unsigned char* p, size_t len) {
+  constexpr unsigned char kEnd = 0, kNoop = 1, kLsrr = 131, kSsrr = 137;
+  size_t i = 0;
+  while (i < len) {
+    if (p[i] == kEnd) return false;
+    if (p[i] == kNoop) {
+      i++;
+      continue;
+    }
+    if (len - i < 2 || p[i + 1] < 2 || p[i + 1] > len - i) return false;
+    if (p[i] == kLsrr || p[i] == kSsrr) return true;
+    i += p[i + 1];
+  }
+  return false;
+}
+
+// Whether a control message buffer (sendmsg, IPV6_2292PKTOPTIONS) holds
+// a source route: IPv4 options with LSRR/SSRR, or an IPv6 routing header.
+bool Supervisor::routes_in_control(const std::vector<unsigned char>& buf) {
+  size_t off = 0;
+  while (buf.size() - off >= sizeof(cmsghdr)) {
+    cmsghdr h;
+    memcpy(&h, buf.data() + off, sizeof h);
+    if (h.cmsg_len < sizeof(cmsghdr) || h.cmsg_len > buf.size() - off) return false;  // the kernel's EINVAL
+    const unsigned char* data = buf.data() + off + CMSG_LEN(0);
+    size_t len = h.cmsg_len - CMSG_LEN(0);
+    if (h.cmsg_level == SOL_IP && (h.cmsg_type == IP_RETOPTS || h.cmsg_type == IP_OPTIONS) && routes_v4(data, std::min<size_t>(len, 40)))
       return true;
-    }
-    if (fake_) {
-      // Fake root shows what was recorded, as at a syscall-exit stop.
-      Pending p;
-      fake_->stat_entry(row, args, &p);
-      p.object = path;  // what it names was looked up here: no need to read the arguments again
-      p.object_follow = follow;
-      fake_->exit(t, p, 0);
-    }
-    return true;
+    if (h.cmsg_level == SOL_IPV6 && (h.cmsg_type == IPV6_RTHDR || h.cmsg_type == IPV6_2292RTHDR)) return true;
+    off += CMSG_ALIGN(h.cmsg_len);
+    if (off > buf.size()) break;
   }
+  return false;
+}
 
-  // Fake root: an identity call, answered from the thread's fake credentials.
-  bool identity_answer(int listener, const seccomp_notif& req, const SyscallDef& row, const uint64_t* args,
-                       seccomp_notif_resp* resp) {
-    pid_t tid = static_cast<pid_t>(req.pid);
-    auto it = procs_.find(tid);
-    if (it == procs_.end()) {
-      // Every process is followed in fake root, and seen before it runs.
-      resp->error = -EPERM;
-      return true;
+Decision Supervisor::route_decision(const Tracee& t, const SyscallDef& row, const char* what) {
+  Decision d = decide_route(spec_.policy);
+  if (d.violation) record(t.tid, row.name, what, "", d);
+  return d;
+}
+
+// sendmsg's control messages, when the network is restricted.
+Decision Supervisor::check_control(const Tracee& t, const SyscallDef& row, const msghdr& m) {
+  if (spec_.policy.network == Network::Full || !m.msg_control || m.msg_controllen < sizeof(cmsghdr)) return {};
+  constexpr size_t kMaxControl = 256 * 1024;  // above net.core.optmem_max: the kernel's ENOBUFS
+  if (m.msg_controllen > kMaxControl) return Decision{false, ENOBUFS, false};
+  std::vector<unsigned char> buf(m.msg_controllen);
+  if (read_memory(t.tid, reinterpret_cast<uint64_t>(m.msg_control), buf.data(), buf.size()) < 0) return Decision{false, EFAULT, false};
+  if (routes_in_control(buf)) return route_decision(t, row, "source route (control message)");
+  return {};
+}
+
+// setsockopt(IP_OPTIONS) with a source route, or an IPv6 routing header
+// (IPV6_RTHDR, IPV6_2292RTHDR, or one in IPV6_2292PKTOPTIONS), or a raw
+// socket's own header (IP_HDRINCL, IPV6_HDRINCL). Clearing them is fine.
+constexpr int kIpv6Hdrincl = 36;
+Decision Supervisor::check_sockopt(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+  if (spec_.policy.network == Network::Full) return {};
+  int level = static_cast<int>(args[1]), name = static_cast<int>(args[2]);
+  uint64_t val = args[3];
+  size_t len = static_cast<uint32_t>(args[4]);
+  if (!val || len == 0) return {};
+  if ((level == IPPROTO_IP && name == IP_HDRINCL) || (level == IPPROTO_IPV6 && name == kIpv6Hdrincl)) {
+    // A raw socket that writes its own IP header: its destination is the
+    // header's. Turning it off is fine.
+    int on = 0;
+    if (read_memory(t.tid, val, &on, std::min<size_t>(len, sizeof on)) < 0) return Decision{false, EFAULT, false};
+    if (on) return route_decision(t, row, level == IPPROTO_IP ? "IP_HDRINCL" : "IPV6_HDRINCL");
+    return {};
+  }
+  if (level == IPPROTO_IP && name == IP_OPTIONS) {
+    if (len > 40) return {};  // the kernel's EINVAL
+    unsigned char opts[40];
+    if (read_memory(t.tid, val, opts, len) < 0) return Decision{false, EFAULT, false};
+    if (routes_v4(opts, len)) return route_decision(t, row, "IP_OPTIONS source route");
+    return {};
+  }
+  if (level != IPPROTO_IPV6) return {};
+  if (name == IPV6_RTHDR || name == IPV6_2292RTHDR) return route_decision(t, row, name == IPV6_RTHDR ? "IPV6_RTHDR" : "IPV6_2292RTHDR");
+  if (name == IPV6_2292PKTOPTIONS) {
+    if (len > 64 * 1024) return {};  // the kernel's EINVAL
+    std::vector<unsigned char> buf(len);
+    if (read_memory(t.tid, val, buf.data(), len) < 0) return Decision{false, EFAULT, false};
+    if (routes_in_control(buf)) return route_decision(t, row, "IPV6_2292PKTOPTIONS routing header");
+  }
+  return {};
+}
+
+Decision Supervisor::check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty) {
+  int err = 0;
+  NetAddress a;
+  if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};
+  if (a.family == AF_UNIX) {
+    if (a.text.empty() || a.text[0] == '@') return {};  // abstract or unnamed: no file
+    if (ov_) return guest_unix(t, row, a.text, true, regs, dirty);
+    // Binding a unix socket creates a file at its path.
+    Resolved r = resolve_path(t, AT_FDCWD, a.text, false);
+    Decision d = decide_path(spec_.policy, Access::Create, 0, r);
+    if (d.violation) record(t.tid, row.name, a.text, r.path, d);
+    if (!d.allow && !d.violation && d.err == EEXIST) d.err = EADDRINUSE;
+    return d;
+  }
+  return net_decision(t, row, a);
+}
+
+// Signals may reach processes of the build only: not catbox itself, not
+// the user's shell or editor, not the machine (kill -1 as root).
+Decision Supervisor::check_signal(const Tracee& t, const SyscallDef& row, const uint64_t* args, Action* act) {
+  pid_t target = 0;
+  switch (row.nr) {
+    case __NR_kill: {
+      pid_t pid = static_cast<pid_t>(args[0]);
+      if (pid > 0) {
+        target = pid;
+        break;
+      }
+      // A process group (0: the caller's) or everyone (-1): the first
+      // process shares catbox's group, so deliver to the build's members
+      // of it ourselves and leave everyone else out.
+      int sig = static_cast<int>(args[1]);
+      if (sig < 0 || sig > SIGRTMAX) return {};  // the kernel's EINVAL
+      pid_t group = pid == 0 ? getpgid(t.tgid()) : -pid;
+      int sent = 0;
+      for (pid_t member : members()) {
+        if (pid == -1 ? member == t.tgid() : getpgid(member) != group) continue;
+        if (kill(member, sig) == 0) sent++;
+      }
+      act->skip = true;
+      act->result = sent > 0 ? 0 : -ESRCH;
+      return {};
     }
-    // getresuid and getgroups write into its memory.
-    if (!still_asking(listener, req)) return false;
-    Action act = fake_->identity(tid, it->second.creds, row.nr, args);
+    case __NR_tkill:
+    case __NR_rt_sigqueueinfo:
+      target = static_cast<pid_t>(args[0]);
+      break;
+    case __NR_tgkill:
+    case __NR_rt_tgsigqueueinfo:
+      target = static_cast<pid_t>(args[1]);
+      break;
+    case __NR_pidfd_send_signal:
+      target = static_cast<pid_t>(
+          proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(args[0])), "Pid:", 10, 0));
+      if (target <= 0) return {};  // not a pidfd, or its process is gone: the kernel answers
+      break;
+    case __NR_fcntl:
+      return check_owner(t, row, args);
+    case __NR_prlimit64:
+      target = static_cast<pid_t>(args[0]);
+      if (target == t.tid || target == t.tgid()) return {};
+      break;
+    default:
+      return check_other(t, row, args);
+  }
+  if (target <= 0 || is_member(this, target)) return {};
+  Decision d = decide_signal(spec_.policy);
+  if (d.violation) record(t.tid, row.name, "pid " + std::to_string(target), "", d);
+  return d;
+}
+
+// Calls aimed at another process's scheduling, memory or events: like
+// kill(), the build's own processes only. A perf event with sigtrap is a
+// SIGTRAP to its process; SCHED_FIFO or a CPU mask can starve one.
+Decision Supervisor::check_other(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+  auto own = [&](pid_t pid) { return pid == 0 || pid == t.tid || pid == t.tgid() || is_member(this, pid); };
+  auto outside = [&](const std::string& who) {
+    Decision d = decide_signal(spec_.policy);
+    if (d.violation) record(t.tid, row.name, who, "", d);
+    return d;
+  };
+  auto pid_of_pidfd = [&](uint64_t fd) {
+    return static_cast<pid_t>(
+        proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(fd)), "Pid:", 10, 0));
+  };
+  switch (row.nr) {
+    case __NR_perf_event_open: {
+      pid_t pid = static_cast<pid_t>(args[1]);
+      int cpu = static_cast<int>(args[2]);
+      if (args[4] & PERF_FLAG_PID_CGROUP) return outside("cgroup (fd " + std::to_string(pid) + ")");
+      if (pid == -1) {
+        if (cpu < 0) return {};  // the kernel's EINVAL
+        return outside("every process on cpu " + std::to_string(cpu));
+      }
+      if (pid < 0 || own(pid)) return {};  // a negative pid: the kernel's ESRCH
+      return outside("pid " + std::to_string(pid));
+    }
+    case __NR_setpriority:
+    case __NR_ioprio_set: {
+      // PRIO_PROCESS/PGRP/USER are 0/1/2; IOPRIO_WHO_PROCESS/PGRP/USER are 1/2/3.
+      int which = static_cast<int>(args[0]) - (row.nr == __NR_ioprio_set ? 1 : 0);
+      pid_t who = static_cast<pid_t>(args[1]);
+      switch (which) {
+        case 0:
+          return who < 0 || own(who) ? Decision{} : outside("pid " + std::to_string(who));
+        case 1: {
+          // 0: the caller's group, which the first process shares with catbox.
+          pid_t group = who == 0 ? getpgid(t.tgid()) : who;
+          return who < 0 || (group > 0 && is_member(this, group)) ? Decision{} : outside("group " + std::to_string(group));
+        }
+        case 2: {
+          // Every process of a user (0: the caller's real uid): never only the build's.
+          long uid = who != 0 ? static_cast<uid_t>(who) : proc_field("/proc/" + std::to_string(t.tid) + "/status", "Uid:", 10, 0);
+          return outside("user " + std::to_string(uid));
+        }
+        default:
+          return {};  // the kernel's EINVAL
+      }
+    }
+    case __NR_kcmp: {
+      pid_t a = static_cast<pid_t>(args[0]), b = static_cast<pid_t>(args[1]);
+      if (a > 0 && !own(a)) return outside("pid " + std::to_string(a));
+      if (b > 0 && !own(b)) return outside("pid " + std::to_string(b));
+      return {};
+    }
+    case __NR_process_madvise:
+    case __NR_process_mrelease: {
+      pid_t pid = pid_of_pidfd(args[0]);
+      if (pid <= 0 || own(pid)) return {};  // not a pidfd, or its process is gone: the kernel answers
+      return outside("pid " + std::to_string(pid));
+    }
+    default: {
+      // sched_set*, migrate_pages, move_pages, get_robust_list: arg 0, 0 for the caller.
+      pid_t pid = static_cast<pid_t>(args[0]);
+      if (pid <= 0 || own(pid)) return {};
+      return outside("pid " + std::to_string(pid));
+    }
+  }
+}
+
+// fcntl F_SETOWN/F_SETOWN_EX, ioctl FIOSETOWN/SIOCSPGRP: the process (or
+// process group) that will get the fd's SIGIO, SIGURG or F_SETSIG signal.
+// Like kill(): the build's own processes, or a group one of them leads.
+Decision Supervisor::check_owner(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+  pid_t pid = 0;    // > 0: a process or thread
+  pid_t group = 0;  // > 0: a process group
+  int cmd = static_cast<int>(args[1]);
+  if (row.nr == __NR_fcntl && cmd == F_SETOWN) {
+    int owner = static_cast<int>(args[2]);
+    if (owner > 0) pid = owner;
+    if (owner < 0) group = -owner;
+  } else {
+    // F_SETOWN_EX (struct f_owner_ex) or the ioctls (an int): from its memory.
+    int word[2] = {0, 0};
+    size_t len = row.nr == __NR_fcntl ? sizeof word : sizeof word[0];
+    if (read_memory(t.tid, args[2], word, len) < 0) return {};  // the kernel answers EFAULT
+    if (row.nr == __NR_fcntl) {
+      if (word[0] == F_OWNER_PGRP) {
+        group = word[1];
+      } else {
+        pid = word[1];
+      }
+    } else if (word[0] > 0) {
+      pid = word[0];
+    } else if (word[0] < 0) {
+      group = -word[0];
+    }
+  }
+  if (pid <= 0 && group <= 0) return {};  // no owner, or the kernel's EINVAL
+  if (pid > 0 ? pid == t.tgid() || pid == t.tid || is_member(this, pid) : is_member(this, group)) return {};
+  Decision d = decide_signal(spec_.policy);
+  if (d.violation) record(t.tid, row.name, (pid > 0 ? "owner pid " : "owner group ") + std::to_string(pid > 0 ? pid : group), "", d);
+  return d;
+}
+
+bool Supervisor::is_owner_ioctl(const SyscallDef& row, const uint64_t* args) {
+  if (row.nr != __NR_ioctl) return false;
+  for (uint32_t cmd : kOwnerIoctls)
+    if (static_cast<uint32_t>(args[1]) == cmd) return true;
+  return false;
+}
+
+// For the resolvers: whether pid is a process (or thread) of the build.
+bool Supervisor::is_member(const void* ctx, pid_t pid) {
+  const Supervisor* s = static_cast<const Supervisor*>(ctx);
+  if (s->unfollowed_) return descends_from(pid, s->reaper_);
+  return s->procs_.count(pid) > 0 || s->born_.count(pid) > 0;
+}
+
+// The processes of the build (not their threads).
+std::vector<pid_t> Supervisor::members() const {
+  if (unfollowed_) return descendants(reaper_);
+  std::vector<pid_t> out;
+  for (const auto& [tid, proc] : procs_)
+    if (tid == proc.tgid) out.push_back(tid);
+  return out;
+}
+
+// Unfollowed runs: the reaper ends after the last process of the build,
+// and tells how the first one ended.
+void Supervisor::wait_reaper(int info_fd) {
+  int st = 0;
+  while (waitpid(reaper_, &st, __WALL | __WNOTHREAD) < 0 && errno == EINTR) {
+  }
+  int first = -1;
+  bool told = read_full(info_fd, &first, sizeof first) == sizeof first && first != -1;
+  close(info_fd);
+  std::lock_guard<std::mutex> lock(mu_);
+  // Without a word the reaper was killed from outside; the build's
+  // processes lost their keeper, and this run its first process's status.
+  set_first_status(told ? first : SIGKILL);
+}
+
+void Supervisor::set_first_status(int st) {
+  if (WIFEXITED(st)) {
+    out_.exit_code = WEXITSTATUS(st);
+  } else {
+    out_.signal = WTERMSIG(st);
+    out_.exit_code = 128 + out_.signal;
+  }
+}
+
+// ---- seccomp user notifications: pure allow/deny questions ----
+
+// The notifier thread: takes the listener from the first process, then
+// answers its questions until the last process of the build is gone.
+void Supervisor::notify_main(int report_fd, int ack_fd, pid_t first) {
+  int listener = -1;
+  int child_fd = -1;
+  ssize_t n;
+  while ((n = read(report_fd, &child_fd, sizeof child_fd)) < 0 && errno == EINTR) {
+  }
+  if (n == sizeof child_fd) {
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, first, 0));
+    if (pidfd >= 0) {
+      listener = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, child_fd, 0));
+      close(pidfd);
+    }
+    char ack = listener >= 0 ? 'y' : 'n';
+    if (write(ack_fd, &ack, 1) != 1) {
+    }
+  }
+  close(report_fd);
+  close(ack_fd);
+  if (listener < 0) return;  // the first process gave up, or never asks
+  // Synchronous wake-ups (Linux 6.6): the asking thread and this one hand
+  // the CPU to each other instead of waking across CPUs, which on a
+  // virtual machine costs an interrupt each way. Older kernels say EINVAL.
+  uint64_t sync_flags = kNotifSyncWakeUp;
+  ioctl(listener, kNotifSetFlags, sync_flags);
+  set_member_check(is_member, this);
+  for (;;) {
+    pollfd fds[2] = {{listener, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[1].revents) break;
+    if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) break;  // no process left to ask
+    if (!(fds[0].revents & POLLIN)) continue;
+    seccomp_notif req;
+    memset(&req, 0, sizeof req);
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) continue;  // gone before we looked
+    seccomp_notif_resp resp;
+    memset(&resp, 0, sizeof resp);
+    resp.id = req.id;
+    if (answer(listener, req, &resp)) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  }
+  set_member_check(nullptr, nullptr);
+  close(listener);
+}
+
+// Decides one question as a ptrace stop would; false when the asking
+// thread is gone (nothing to answer).
+bool Supervisor::answer(int listener, const seccomp_notif& req, seccomp_notif_resp* resp) {
+  std::lock_guard<std::mutex> lock(mu_);
+  out_.stats.notifications++;
+  const SyscallDef* row = req.data.arch == AUDIT_ARCH_X86_64 ? lookup_syscall(req.data.nr) : nullptr;
+  pid_t tid = static_cast<pid_t>(req.pid);
+  auto it = procs_.find(tid);
+  Tracee t{tid, it != procs_.end() ? it->second.tgid : 0};  // unknown: looked up when needed
+  uint64_t args[6];
+  for (int i = 0; i < 6; i++) args[i] = req.data.args[i];
+  targets_[0] = targets_[1] = Target{};
+  Action act;
+  Decision d;
+  if (row && fake_ && row->kind == Kind::Identity) return identity_answer(listener, req, *row, args, resp);
+  if (row && ov_) return guest_answer(listener, req, t, *row, args, resp);
+  if (row && fake_ && row->kind == Kind::Stat) return fake_stat_answer(listener, req, t, *row, args, resp);
+  if (row) d = decide(t, *row, args, &act);
+  // No SECCOMP_IOCTL_NOTIF_ID_VALID here: the answer goes to this
+  // notification only, and if its thread is gone (and its tid reused
+  // before its memory was read) the kernel refuses the answer.
+  if (!d.allow) {
+    resp->error = -d.err;
+  } else if (act.skip) {
     if (act.result < 0) {
       resp->error = static_cast<int32_t>(act.result);
     } else {
       resp->val = act.result;
     }
+  } else {
+    resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+  }
+  return true;
+}
+
+// Whether the thread that asked is still the one whose memory was read:
+// asked before anything is written into it. An answer alone needs no such
+// check: the kernel refuses it when the notification is gone.
+bool Supervisor::still_asking(int listener, const seccomp_notif& req) {
+  uint64_t id = req.id;
+  return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+// A stat of the stat family answered by the supervisor: done on path (a
+// host path, or a magic link when follow), written into the tracee's
+// buffer, then shown as fake root recorded it. false: nothing to answer.
+bool Supervisor::stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
+                 const std::string& path, bool follow, seccomp_notif_resp* resp) {
+  int at = follow ? 0 : AT_SYMLINK_NOFOLLOW;
+  int err = 0;
+  if (row.nr == __NR_statx) {
+    struct statx stx;
+    int flags = static_cast<int>(args[row.flags_arg]);
+    if (statx(AT_FDCWD, path.c_str(), at | (flags & AT_STATX_SYNC_TYPE), static_cast<unsigned>(args[3]), &stx) < 0) {
+      err = errno;
+    } else {
+      if (!still_asking(listener, req)) return false;
+      if (write_memory(t.tid, args[row.val_arg], &stx, sizeof stx) < 0) err = EFAULT;
+    }
+  } else {
+    struct stat st;
+    if (fstatat(AT_FDCWD, path.c_str(), &st, at) < 0) {
+      err = errno;
+    } else {
+      if (!still_asking(listener, req)) return false;
+      if (write_memory(t.tid, args[row.val_arg], &st, sizeof st) < 0) err = EFAULT;
+    }
+  }
+  if (err) {
+    resp->error = -err;
     return true;
   }
-
-  // Fake root without the overlay: a stat of the stat family, done by the
-  // supervisor on the object the tracee names, written into its buffer and
-  // then shown as recorded, as the syscall-exit stop would.
-  bool fake_stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
-                        seccomp_notif_resp* resp) {
-    auto fail = [&](int err) {
-      resp->error = -err;
-      return true;
-    };
-    int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
-    std::string path;     // the object, as the supervisor can reach it
-    bool follow = false;  // path is a magic link to follow
-    if (row.a.path < 0) {
-      path = fd_link(t.tid, static_cast<int>(args[row.a.dirfd >= 0 ? row.a.dirfd : 0]));
-      follow = true;
-    } else {
-      int dirfd = row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD;
-      std::string given;
-      bool by_fd = false;
-      if (int err = read_operand(t, row.a, args, flags, &given, &by_fd)) return fail(err);
-      if (by_fd) {
-        path = dirfd == AT_FDCWD ? "/proc/" + std::to_string(t.tid) + "/cwd" : fd_link(t.tid, dirfd);
-        follow = true;
-      } else {
-        Resolved r = resolve_path(t, dirfd, given, follows(row.a.follow, flags, 0));
-        if (r.error) return fail(-r.error);
-        if (!r.exists) return fail(ENOENT);
-        if (r.foreign) {
-          // Another process's /proc entry: the kernel looks, nothing is recorded there.
-          resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-          return true;
-        }
-        follow = r.anon;
-        path = r.anon ? r.link : r.path;
-      }
-    }
-    return stat_answer(listener, req, t, row, args, path, follow, resp);
+  if (fake_) {
+    // Fake root shows what was recorded, as at a syscall-exit stop.
+    Pending p;
+    fake_->stat_entry(row, args, &p);
+    p.object = path;  // what it names was looked up here: no need to read the arguments again
+    p.object_follow = follow;
+    fake_->exit(t, p, 0);
   }
+  return true;
+}
 
-  // A read in the guest view, answered by the supervisor itself: it does
-  // the call on the host path and hands back the result (the stat buffer,
-  // the link, an fd); false when nothing is left to send.
-  bool guest_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
-                    seccomp_notif_resp* resp) {
-    auto fail = [&](int err) {
-      resp->error = -err;
-      return true;
-    };
-    int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
-    bool is_open = row.a.access == Access::Open;
-    int open_flags = flags;
-    const PathOperand& op = row.a;
-    int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
+// Fake root: an identity call, answered from the thread's fake credentials.
+bool Supervisor::identity_answer(int listener, const seccomp_notif& req, const SyscallDef& row, const uint64_t* args,
+                     seccomp_notif_resp* resp) {
+  pid_t tid = static_cast<pid_t>(req.pid);
+  auto it = procs_.find(tid);
+  if (it == procs_.end()) {
+    // Every process is followed in fake root, and seen before it runs.
+    resp->error = -EPERM;
+    return true;
+  }
+  // getresuid and getgroups write into its memory.
+  if (!still_asking(listener, req)) return false;
+  Action act = fake_->identity(tid, it->second.creds, row.nr, args);
+  if (act.result < 0) {
+    resp->error = static_cast<int32_t>(act.result);
+  } else {
+    resp->val = act.result;
+  }
+  return true;
+}
+
+// Fake root without the overlay: a stat of the stat family, done by the
+// supervisor on the object the tracee names, written into its buffer and
+// then shown as recorded, as the syscall-exit stop would.
+bool Supervisor::fake_stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
+                      seccomp_notif_resp* resp) {
+  auto fail = [&](int err) {
+    resp->error = -err;
+    return true;
+  };
+  int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
+  std::string path;     // the object, as the supervisor can reach it
+  bool follow = false;  // path is a magic link to follow
+  if (row.a.path < 0) {
+    path = fd_link(t.tid, static_cast<int>(args[row.a.dirfd >= 0 ? row.a.dirfd : 0]));
+    follow = true;
+  } else {
+    int dirfd = row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD;
     std::string given;
     bool by_fd = false;
-    if (op.path < 0) {
-      by_fd = true;  // fstat(fd, buf)
-      dirfd = static_cast<int>(args[0]);
-    } else if (int err = read_operand(t, op, args, flags, &given, &by_fd)) {
-      return fail(err);
-    }
-    GuestObject o;
-    std::string host;
-    bool follow_host = false;  // the host path is a magic link to follow
+    if (int err = read_operand(t, row.a, args, flags, &given, &by_fd)) return fail(err);
     if (by_fd) {
-      host = fd_link(t.tid, dirfd);  // the fd's own object
+      path = dirfd == AT_FDCWD ? "/proc/" + std::to_string(t.tid) + "/cwd" : fd_link(t.tid, dirfd);
+      follow = true;
+    } else {
+      Resolved r = resolve_path(t, dirfd, given, follows(row.a.follow, flags, 0));
+      if (r.error) return fail(-r.error);
+      if (!r.exists) return fail(ENOENT);
+      if (r.foreign) {
+        // Another process's /proc entry: the kernel looks, nothing is recorded there.
+        resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        return true;
+      }
+      follow = r.anon;
+      path = r.anon ? r.link : r.path;
+    }
+  }
+  return stat_answer(listener, req, t, row, args, path, follow, resp);
+}
+
+// A read in the guest view, answered by the supervisor itself: it does
+// the call on the host path and hands back the result (the stat buffer,
+// the link, an fd); false when nothing is left to send.
+bool Supervisor::guest_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
+                  seccomp_notif_resp* resp) {
+  auto fail = [&](int err) {
+    resp->error = -err;
+    return true;
+  };
+  int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
+  bool is_open = row.a.access == Access::Open;
+  int open_flags = flags;
+  const PathOperand& op = row.a;
+  int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
+  std::string given;
+  bool by_fd = false;
+  if (op.path < 0) {
+    by_fd = true;  // fstat(fd, buf)
+    dirfd = static_cast<int>(args[0]);
+  } else if (int err = read_operand(t, op, args, flags, &given, &by_fd)) {
+    return fail(err);
+  }
+  GuestObject o;
+  std::string host;
+  bool follow_host = false;  // the host path is a magic link to follow
+  if (by_fd) {
+    host = fd_link(t.tid, dirfd);  // the fd's own object
+    follow_host = true;
+    std::string target = read_link_or_empty(host);
+    // No such fd: the kernel's EBADF (the magic link would say ENOENT).
+    if (target.empty() && dirfd != AT_FDCWD && access(host.c_str(), F_OK) < 0 && errno == ENOENT) return fail(EBADF);
+    // An open merged directory is the directory it lists, as a lookup by name finds it.
+    std::string real = ov_->view_source(target);
+    if (!real.empty()) {
+      host = real;
+      follow_host = false;
+    }
+  } else {
+    o = ov_->resolve(t, dirfd, given, follows(op.follow, flags, open_flags));
+    if (o.error == -ENOENT && !is_open && row.nr != __NR_readlink && row.nr != __NR_readlinkat &&
+        !given.empty() && given[0] != '/' && given.find_first_not_of("./") == std::string::npos && given.find("..") == std::string::npos) {
+      // "." of a directory the guest removed (the cwd, a dirfd): the
+      // kernel still stats it (and checks access to it), as it does by fd.
+      host = dirfd == AT_FDCWD ? "/proc/" + std::to_string(t.tid) + "/cwd" : fd_link(t.tid, dirfd);
       follow_host = true;
-      std::string target = read_link_or_empty(host);
-      // No such fd: the kernel's EBADF (the magic link would say ENOENT).
-      if (target.empty() && dirfd != AT_FDCWD && access(host.c_str(), F_OK) < 0 && errno == ENOENT) return fail(EBADF);
-      // An open merged directory is the directory it lists, as a lookup by name finds it.
-      std::string real = ov_->view_source(target);
-      if (!real.empty()) {
-        host = real;
-        follow_host = false;
-      }
+      o = GuestObject{};
     } else {
-      o = ov_->resolve(t, dirfd, given, follows(op.follow, flags, open_flags));
-      if (o.error == -ENOENT && !is_open && row.nr != __NR_readlink && row.nr != __NR_readlinkat &&
-          !given.empty() && given[0] != '/' && given.find_first_not_of("./") == std::string::npos && given.find("..") == std::string::npos) {
-        // "." of a directory the guest removed (the cwd, a dirfd): the
-        // kernel still stats it (and checks access to it), as it does by fd.
-        host = dirfd == AT_FDCWD ? "/proc/" + std::to_string(t.tid) + "/cwd" : fd_link(t.tid, dirfd);
-        follow_host = true;
-        o = GuestObject{};
-      } else {
-        if (o.error) return fail(-o.error);
-        if (is_open && o.foreign_link) return fail(EACCES);
-        follow_host = o.anon;
-        if (int err = read_host(o, is_open, &host, open_flags)) return fail(err);
-      }
+      if (o.error) return fail(-o.error);
+      if (is_open && o.foreign_link) return fail(EACCES);
+      follow_host = o.anon;
+      if (int err = read_host(o, is_open, &host, open_flags)) return fail(err);
     }
-    switch (row.nr) {
-      case __NR_open:
-      case __NR_openat: {
-        if (spec_.trace.read && !by_fd && !o.anon) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
-        bool fifo = !by_fd && S_ISFIFO(o.mode);
-        // Never block the supervisor, never take a terminal as its own.
-        int fl = (open_flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0);
-        int fd = ::open(host.c_str(), fl);
-        if (fd < 0) return fail(errno);
-        if (fifo && !(open_flags & O_NONBLOCK)) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-        seccomp_notif_addfd add;
-        memset(&add, 0, sizeof add);
-        add.id = req.id;
-        add.flags = SECCOMP_ADDFD_FLAG_SEND;  // the fd number is the call's result
-        add.srcfd = static_cast<uint32_t>(fd);
-        add.newfd_flags = (open_flags & O_CLOEXEC) ? O_CLOEXEC : 0;
-        int rc = static_cast<int>(ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add));
-        int err = errno;
-        close(fd);
-        if (rc >= 0 || err == ENOENT) return false;  // sent, or the thread is gone
-        return fail(err == EMFILE ? EMFILE : EACCES);  // never leave it waiting
-      }
-      case __NR_access:
-      case __NR_faccessat:
-      case __NR_faccessat2: {
-        int mode = static_cast<int>(row.nr == __NR_access ? args[1] : args[2]);
-        int at = row.nr == __NR_faccessat2 ? (flags & AT_EACCESS) : 0;
-        if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode, at | (row.nr == __NR_faccessat2 ? (flags & AT_SYMLINK_NOFOLLOW) : 0)) < 0)
-          return fail(errno);
-        if (!by_fd && read_only_write(o, mode)) return fail(EROFS);
-        break;
-      }
-      case __NR_readlink:
-      case __NR_readlinkat: {
-        int base = row.a.path;
-        int size = static_cast<int>(args[base + 2]);
-        if (size <= 0) return fail(EINVAL);
-        std::string link;
-        if (o.guest == "/proc/self" || o.guest == "/proc/thread-self") {
-          // Read here, these would name the supervisor: they name the asking thread.
-          link = std::to_string(t.tgid()) + (o.guest == "/proc/self" ? "" : "/task/" + std::to_string(t.tid));
-        } else {
-          char buf[PATH_MAX];
-          ssize_t n = readlink(host.c_str(), buf, sizeof buf);
-          if (n < 0) return fail(errno);
-          link.assign(buf, static_cast<size_t>(n));
-        }
-        if (o.magic) {
-          pid_t cwd_of = cwd_link_pid(o.guest);
-          link = cwd_of ? ov_->cwd_to_guest(cwd_of, link) : ov_->to_guest(link);
-        }
-        size_t len = std::min<size_t>(link.size(), static_cast<size_t>(size));
-        if (!still_asking(listener, req)) return false;
-        if (write_memory(t.tid, args[base + 1], link.data(), len) < 0) return fail(EFAULT);
-        resp->val = static_cast<int64_t>(len);
-        break;
-      }
-      default:  // stat, lstat, newfstatat, statx
-        return stat_answer(listener, req, t, row, args, host, follow_host, resp);
-    }
-    return true;
   }
-
-
-  // ---- the guest view (overlay and maps) ----
-
-  // The program's guest path, searched in PATH as execvp would; "" if none.
-  std::string find_program(const std::string& name) {
-    std::string path = "/usr/local/bin:/usr/bin:/bin";
-    for (const auto& kv : spec_.env)
-      if (kv.compare(0, 5, "PATH=") == 0) path = kv.substr(5);
-    Tracee self{getpid(), getpid()};
-    size_t i = 0;
-    while (i <= path.size()) {
-      size_t j = path.find(':', i);
-      if (j == std::string::npos) j = path.size();
-      std::string dir = path.substr(i, j - i);
-      i = j + 1;
-      if (dir.empty() || dir[0] != '/') continue;
-      std::string g = dir + "/" + name;
-      GuestObject o = ov_->resolve(self, AT_FDCWD, g, true);
-      if (o.error == 0 && o.exists && !o.is_dir && access(o.host.c_str(), X_OK) == 0) return g;
-    }
-    return "";
-  }
-
-  static Resolved as_resolved(const GuestObject& o) {
-    Resolved r;
-    r.path = o.guest;
-    r.catbox_own = is_stand_in_path(o.host);
-    r.exists = o.exists;
-    r.is_dir = o.is_dir;
-    r.anon = o.anon;
-    r.foreign = o.foreign;
-    r.reopened_fd_flags = o.reopened_fd_flags;
-    r.mode = o.mode;
-    struct stat st;
-    if (o.exists && (S_ISCHR(o.mode) || S_ISBLK(o.mode)) && lstat(o.host.c_str(), &st) == 0) r.rdev = st.st_rdev;
-    return r;
-  }
-
-  static Decision refuse(int err) { return Decision{false, err, false}; }
-
-  // A path call in the guest view: judged on guest paths, handed to the
-  // kernel as absolute host paths written below the tracee's stack.
-  Decision guest_paths(const Tracee& t, Proc& proc, const SyscallDef& row, const uint64_t* args, user_regs_struct& regs,
-                       Action* act, bool* dirty) {
-    int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
-    int open_flags = flags;
-    bool is_open = row.a.access == Access::Open;
-    if (is_open && row.flags_arg < 0) open_flags = O_CREAT | O_WRONLY | O_TRUNC;  // creat
-    bool reading = row.a.access == Access::Read || (is_open && !(open_flags & kOpenWriteFlags));
-    const PathOperand* ops[2] = {&row.a, &row.b};
-    GuestObject obj[2];
-    std::string given[2];
-    bool by_fd[2] = {false, false};
-    for (int i = 0; i < 2; i++) {
-      const PathOperand& op = *ops[i];
-      if (op.access == Access::None) continue;
-      int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
-      if (int err = read_operand(t, op, args, flags, &given[i], &by_fd[i])) return refuse(err);
-      // Calls that make, remove or rename a name never follow its last
-      // symlink, not even for a trailing "/": the name is looked up bare
-      // and must then be a directory.
-      bool names_entry = op.access == Access::Create || op.access == Access::Remove || op.access == Access::Replace;
-      size_t end = given[i].find_last_not_of('/');
-      bool slash = names_entry && !by_fd[i] && end != std::string::npos && end + 1 < given[i].size();
-      obj[i] = by_fd[i] ? ov_->resolve_fd(t, dirfd)
-                        : ov_->resolve(t, dirfd, slash ? given[i].substr(0, end + 1) : given[i], follows(op.follow, flags, open_flags));
-      if (obj[i].error) return refuse(-obj[i].error);
-      if (slash) {
-        if (obj[i].exists && !obj[i].is_dir) return refuse(op.access == Access::Create ? EEXIST : ENOTDIR);
-        if (!obj[i].exists) obj[i].slash = true;
-      }
-    }
-    if (reading) {
-      bool exec = row.nr == __NR_execve || row.nr == __NR_execveat;
-      std::string exec_via;  // the host symlink a program is exec'd through, if any
-      if (exec && !by_fd[0] && obj[0].layer == Layer::Lower) {
-        // A program reached through a host symlink (/bin/sh -> dash) is named
-        // by the link, as the kernel would name it (comm, AT_EXECFN), when the
-        // host would follow the link to the same file.
-        int dirfd = row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD;
-        GuestObject link = ov_->resolve(t, dirfd, given[0], false);
-        struct stat via_link, target;
-        if (link.error == 0 && S_ISLNK(link.mode) && link.layer == Layer::Lower && stat(link.host.c_str(), &via_link) == 0 &&
-            stat(obj[0].host.c_str(), &target) == 0 && via_link.st_dev == target.st_dev && via_link.st_ino == target.st_ino)
-          exec_via = link.host;
-      }
-      // A script run by execveat relative to a dirfd is named by its guest
-      // path (the kernel would say /dev/fd/N/NAME, useless once N is closed).
-      std::string named = given[0];
-      if (row.nr == __NR_execveat && !named.empty() && named[0] != '/' && static_cast<int>(args[0]) != AT_FDCWD)
-        named = obj[0].guest;
-      // Fake root's xattr reads look at the host object the guest path names.
-      if (fake_ && (row.fake == Fake::GetXattr || row.fake == Fake::ListXattr))
-        targets_[0] = Target{obj[0].exists && !obj[0].anon, obj[0].host, false, obj[0].guest};
-      return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty, exec_via);
-    }
-
-    // A last name "." or ".." is refused by the kernel before any other check.
-    for (int i = 0; i < 2; i++) {
-      if (ops[i]->access == Access::None || ops[i]->access == Access::Read || by_fd[i]) continue;
-      if (int err = dot_name_error(row, ops[i]->access, flags, given[i])) return refuse(err);
-    }
-    // A rename or link between two mounts fails before any other check.
-    bool two_names = row.fake == Fake::Rename || row.nr == __NR_link || row.nr == __NR_linkat;
-    if (two_names && !by_fd[0] && obj[0].exists && obj[0].map != obj[1].map) return refuse(EXDEV);
-    // mknod of a device node outside fake root: without CAP_MKNOD the
-    // kernel's answer (EEXIST, else EPERM), else judged below.
-    bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
-    if (device && !may_mknod(t.tid)) return refuse(obj[0].exists ? EEXIST : EPERM);
-    // A write: the rules speak of guest paths.
-    for (int i = 0; i < 2; i++) {
-      const GuestObject& o = obj[i];
-      Access access = ops[i]->access;
-      if (access == Access::None || access == Access::Read) continue;
-      // A read-only map is a read-only mount: EROFS comes before any rule
-      // (with the kernel's own answers first: ENOENT, EEXIST...).
-      static const Policy read_only;
-      bool ro = o.layer == Layer::Map && !o.map->rw && !o.anon;
-      Decision d = decide_path(ro ? read_only : spec_.policy, access, open_flags, as_resolved(o));
-      if (ro && d.violation) d.err = EROFS;
-      if (device && i == 0 && d.allow && !d.violation) d = decide_device_node(spec_.policy);
-      if (d.violation) record(t.tid, row.name, given[i].empty() ? o.guest : given[i], o.guest, d);
-      if (spec_.trace.write && !o.anon) log_.access(t.tgid(), true, row.name, o.guest, d.allow);
-      if (!d.allow) return d;
-    }
-    std::string host[2];
-    // Fake root's chown and privileged xattrs are only recorded (setcap opens
-    // the file for reading, then fsetxattr's it): the object is not changed.
-    bool recorded = fake_ && (row.fake == Fake::Chown || FakeRoot::records_xattr(row, t.tid, args));
-    Decision d = guest_write(row, flags, open_flags, obj, by_fd, recorded, host, &proc.ov, act);
-    if (!d.allow || act->skip) return d;
-    for (int i = 0; i < 2; i++) {
-      if (ops[i]->access == Access::None) continue;
-      if (by_fd[i]) {
-        int dirfd = ops[i]->dirfd >= 0 ? static_cast<int>(args[ops[i]->dirfd]) : AT_FDCWD;
-        targets_[i] = Target{!obj[i].anon, fd_link(t.tid, dirfd), true, obj[i].guest};
-        continue;
-      }
-      targets_[i] = Target{obj[i].exists && !obj[i].anon, host[i], false, obj[i].guest};
-      // "new/": the kernel decides what a trailing slash allows (mkdir, not creat).
-      if (!obj[i].exists && obj[i].slash && !host[i].empty()) host[i] += "/";
-    }
-    Scratch scratch(t.tid, regs.rsp);
-    for (int i = 0; i < 2; i++) {
-      if (ops[i]->access == Access::None || by_fd[i] || host[i].empty()) continue;
-      uint64_t at = scratch.put(host[i]);
-      if (!at) return refuse(ENOMEM);
-      set_arg(regs, ops[i]->path, at);
-      *dirty = true;
-    }
-    if (proc.ov.kind != OvPending::Kind::None) act->exit_stop = true;
-    return d;
-  }
-
-  // The kernel's answer when the last name of a path to change is "." or
-  // "..", which no call may remove, make or rename; 0 otherwise.
-  static int dot_name_error(const SyscallDef& row, Access access, int flags, const std::string& given) {
-    size_t end = given.find_last_not_of('/');
-    if (end == std::string::npos) return 0;  // "/" itself
-    size_t start = given.rfind('/', end);
-    start = start == std::string::npos ? 0 : start + 1;
-    std::string name = given.substr(start, end + 1 - start);
-    if (name != "." && name != "..") return 0;
-    if (row.fake == Fake::Rename) return EBUSY;
-    if (access == Access::Remove) {
-      if (row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR))) return name == "." ? EINVAL : ENOTEMPTY;
-      return EISDIR;  // unlink
-    }
-    if (access == Access::Create) return EEXIST;
-    return 0;  // open, chmod, a link's source...: the directory itself
-  }
-
-  // The host path a read of o goes to: a directory's merged listing when it
-  // is opened and needs one (a virtual directory always); 0 or an errno.
-  // open_flags: the open's, whose permission to read the directory itself
-  // is checked before its listing is opened instead (not for O_PATH).
-  int read_host(const GuestObject& o, bool is_open, std::string* host, int open_flags = 0) {
-    *host = o.host;
-    if (o.exists && !o.anon && (o.layer == Layer::Virtual || (is_open && o.is_dir && ov_->needs_merge(o)))) {
-      if (is_open && !(open_flags & O_PATH) && o.layer != Layer::Virtual && !o.host.empty() &&
-          faccessat(AT_FDCWD, o.host.c_str(), R_OK, AT_EACCESS) < 0 && errno == EACCES)
-        return EACCES;
-      int err = 0;
-      *host = ov_->merged_view(o, &err);
-      if (host->empty()) return err ? err : ENOMEM;
-    }
-    return host->empty() ? ENOENT : 0;
-  }
-
-  // exec_via: for an exec, the host symlink to hand the kernel instead of
-  // o.host (the file it leads to), so that the process is named after it.
-  Decision guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
-                      bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty,
-                      const std::string& exec_via = "") {
-    if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
-    if (by_fd) {
-      // The kernel acts on the fd itself, except a stat of a merged view.
-      if (row.kind == Kind::Stat) guest_stat_fd(t, row, row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD, regs, dirty);
-      return {};
-    }
-    // Reading from another process's fd (catbox's own pipes) is no build's business.
-    if (is_open && o.foreign_link) return refuse(EACCES);
-    std::string host;
-    if (int err = read_host(o, is_open, &host)) return refuse(err);
-    if (row.nr == __NR_access || row.nr == __NR_faccessat || row.nr == __NR_faccessat2) {
-      int mode = static_cast<int>(row.nr == __NR_access ? args[1] : args[2]);
-      if (read_only_write(o, mode)) {
-        // The permission check comes first, as the kernel makes it.
-        int flags = row.nr == __NR_faccessat2 ? static_cast<int>(args[3]) & (AT_EACCESS | AT_SYMLINK_NOFOLLOW) : 0;
-        if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode, flags) < 0) return refuse(errno);
-        return refuse(EROFS);
-      }
-    }
-    Scratch scratch(t.tid, regs.rsp);
-    if ((row.nr == __NR_execve || row.nr == __NR_execveat) && o.exists && !o.is_dir) {
-      Decision d = guest_script(t, row, o, given, host, exec_via.empty() ? host : exec_via, args, regs, scratch, dirty);
-      if (!d.allow || *dirty) return d;
-      if (!exec_via.empty()) host = exec_via;
-    }
-    if ((row.nr == __NR_readlink || row.nr == __NR_readlinkat) && o.magic && static_cast<int>(args[row.a.path + 2]) > 0) {
-      int base = row.a.path;
-      proc.ov = OvPending{};
-      proc.ov.kind = OvPending::Kind::Readlink;
-      proc.ov.buf = args[base + 1];
-      proc.ov.size = static_cast<uint32_t>(args[base + 2]);
-      proc.ov.scratch = scratch.reserve(kMaxPath);
-      proc.ov.cwd_of = cwd_link_pid(o.guest);
-      set_arg(regs, base + 1, proc.ov.scratch);
-      set_arg(regs, base + 2, kMaxPath);
-    }
-    if (row.nr == __NR_chdir && o.exists && o.is_dir && !o.anon) {
-      // The name it is entered by is the one getcwd answers, once it is.
-      proc.ov = OvPending{};
-      proc.ov.kind = OvPending::Kind::Chdir;
-      proc.ov.hide[0] = o.guest;
-      proc.ov.hide[1] = host;
-    }
-    uint64_t at = scratch.put(host);
-    if (!at) return refuse(ENOMEM);
-    set_arg(regs, row.a.path, at);
-    *dirty = true;
-    return {};
-  }
-
-  // A stat by fd (fstat, AT_EMPTY_PATH) at a ptrace stop: an open merged
-  // directory shows the directory it lists, as a lookup by name finds it, so
-  // the call becomes a stat of that directory's host path.
-  void guest_stat_fd(const Tracee& t, const SyscallDef& row, int fd, user_regs_struct& regs, bool* dirty) {
-    std::string real = ov_->view_source(read_link_or_empty(fd_link(t.tid, fd)));
-    if (real.empty()) return;
-    Scratch scratch(t.tid, regs.rsp);
-    uint64_t at = scratch.put(real);
-    if (!at) return;
-    if (row.nr == __NR_fstat) {
-      // fstat(fd, buf) becomes newfstatat(AT_FDCWD, path, buf, 0).
-      regs.orig_rax = __NR_newfstatat;
-      regs.rdx = regs.rsi;
-      regs.rdi = static_cast<uint64_t>(AT_FDCWD);
-      regs.rsi = at;
-      regs.r10 = 0;
-    } else {
-      set_arg(regs, row.a.dirfd, static_cast<uint64_t>(AT_FDCWD));
-      set_arg(regs, row.a.path, at);
-    }
-    *dirty = true;
-  }
-
-  // Whether access(mode) of o, once permitted, is EROFS: asked to write an
-  // object of a read-only map, which the kernel says of a read-only mount
-  // (devices, fifos and sockets excepted).
-  static bool read_only_write(const GuestObject& o, int mode) {
-    if (!(mode & W_OK) || o.anon || !o.exists || o.layer != Layer::Map || !o.map || o.map->rw) return false;
-    return !(S_ISCHR(o.mode) || S_ISBLK(o.mode) || S_ISFIFO(o.mode) || S_ISSOCK(o.mode));
-  }
-
-  // The interpreter line of a "#!" script: false when the file is none.
-  static bool read_shebang(const std::string& host, std::string* interp, std::string* optarg) {
-    char head[256];
-    // Never block on a fifo the build made executable, never follow a link.
-    int fd = ::open(host.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-    if (fd < 0) return false;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+  switch (row.nr) {
+    case __NR_open:
+    case __NR_openat: {
+      if (spec_.trace.read && !by_fd && !o.anon) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
+      bool fifo = !by_fd && S_ISFIFO(o.mode);
+      // Never block the supervisor, never take a terminal as its own.
+      int fl = (open_flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0);
+      int fd = ::open(host.c_str(), fl);
+      if (fd < 0) return fail(errno);
+      if (fifo && !(open_flags & O_NONBLOCK)) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      seccomp_notif_addfd add;
+      memset(&add, 0, sizeof add);
+      add.id = req.id;
+      add.flags = SECCOMP_ADDFD_FLAG_SEND;  // the fd number is the call's result
+      add.srcfd = static_cast<uint32_t>(fd);
+      add.newfd_flags = (open_flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+      int rc = static_cast<int>(ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add));
+      int err = errno;
       close(fd);
-      return false;
+      if (rc >= 0 || err == ENOENT) return false;  // sent, or the thread is gone
+      return fail(err == EMFILE ? EMFILE : EACCES);  // never leave it waiting
     }
-    ssize_t n = read(fd, head, sizeof head - 1);
-    close(fd);
-    if (n < 3 || head[0] != '#' || head[1] != '!') return false;
-    head[n] = '\0';
-    std::string line(head + 2, strcspn(head + 2, "\n"));
-    size_t b = line.find_first_not_of(" \t");
-    if (b == std::string::npos) return false;
-    size_t e = line.find_first_of(" \t", b);
-    *interp = line.substr(b, e == std::string::npos ? std::string::npos : e - b);
-    optarg->clear();
-    if (e != std::string::npos) {
-      size_t ob = line.find_first_not_of(" \t", e);
-      if (ob != std::string::npos) *optarg = line.substr(ob, line.find_last_not_of(" \t") - ob + 1);
+    case __NR_access:
+    case __NR_faccessat:
+    case __NR_faccessat2: {
+      int mode = static_cast<int>(row.nr == __NR_access ? args[1] : args[2]);
+      int at = row.nr == __NR_faccessat2 ? (flags & AT_EACCESS) : 0;
+      if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode, at | (row.nr == __NR_faccessat2 ? (flags & AT_SYMLINK_NOFOLLOW) : 0)) < 0)
+        return fail(errno);
+      if (!by_fd && read_only_write(o, mode)) return fail(EROFS);
+      break;
     }
-    return true;
-  }
-
-  // The kernel's exec permission check of the file at host for thread tid:
-  // a regular file, not on a noexec mount, with execute permission for the
-  // thread's fs ids, or any x bit with CAP_DAC_OVERRIDE in its effective set;
-  // 0 or the errno. When the thread's ids and that capability are the
-  // supervisor's own, the kernel itself answers (faccessat), ACLs included;
-  // otherwise the mode bits decide.
-  static int exec_permission(pid_t tid, const std::string& host) {
-    struct stat st;
-    if (stat(host.c_str(), &st) < 0) return errno;
-    if (!S_ISREG(st.st_mode)) return EACCES;
-    struct Creds {
-      std::vector<unsigned long> uid, gid, groups;
-      bool override = false;
-    };
-    auto creds_of = [](const std::string& status) {
-      auto ids = [&](const char* key) {
-        std::vector<unsigned long> out;
-        size_t at = status.find(key);
-        if (at == std::string::npos) return out;
-        const char* p = status.c_str() + at + strlen(key);
-        for (;;) {
-          while (*p == ' ' || *p == '\t') p++;
-          char* end = nullptr;
-          unsigned long v = strtoul(p, &end, 10);
-          if (end == p) break;
-          out.push_back(v);
-          p = end;
-        }
-        return out;
-      };
-      Creds c{ids("\nUid:"), ids("\nGid:"), ids("\nGroups:")};
-      std::sort(c.groups.begin(), c.groups.end());
-      c.override = field_in(status, "CapEff:", 16, 0) & (1L << CAP_DAC_OVERRIDE);
-      return c;
-    };
-    Creds them = creds_of(read_small_file("/proc/" + std::to_string(tid) + "/status"));
-    if (them.uid.size() < 4 || them.gid.size() < 4) return faccessat(AT_FDCWD, host.c_str(), X_OK, AT_EACCESS) < 0 ? errno : 0;
-    Creds us = creds_of(read_small_file("/proc/thread-self/status"));
-    if (us.uid.size() >= 4 && us.gid.size() >= 4 && us.uid[3] == them.uid[3] && us.gid[3] == them.gid[3] &&
-        us.groups == them.groups && us.override == them.override)
-      return faccessat(AT_FDCWD, host.c_str(), X_OK, AT_EACCESS) < 0 ? errno : 0;
-    struct statvfs vfs;
-    if (statvfs(host.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) return EACCES;
-    if (them.override) return st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH) ? 0 : EACCES;
-    unsigned long fsuid = them.uid[3], fsgid = them.gid[3];
-    mode_t bit = S_IXOTH;
-    if (fsuid == st.st_uid)
-      bit = S_IXUSR;
-    else if (fsgid == st.st_gid || std::binary_search(them.groups.begin(), them.groups.end(), static_cast<unsigned long>(st.st_gid)))
-      bit = S_IXGRP;
-    return st.st_mode & bit ? 0 : EACCES;
-  }
-
-  // execve of a "#!" script that lives in the environment or whose
-  // interpreter does, or that the kernel would be handed by another name than
-  // the one given (a relative name, a guest path): the kernel would look the
-  // interpreter up on the host and show the script's host path. Done here as
-  // the kernel would do it, in guest paths: check that each file may be
-  // executed, then exec the interpreter with the script as its argument.
-  // kernel_path is the path the kernel would otherwise be handed. Leaves
-  // *dirty false when the kernel can do it itself.
-  Decision guest_script(const Tracee& t, const SyscallDef& row, const GuestObject& o, const std::string& given,
-                        const std::string& host, const std::string& kernel_path, const uint64_t* args,
-                        user_regs_struct& regs, Scratch& scratch, bool* dirty) {
-    // argv as strings to write (text) or the tracee's own pointers (ptr).
-    struct Arg {
-      std::string text;
-      uint64_t ptr = 0;
-    };
-    std::vector<Arg> argv;
-    std::string file_guest = given, file_host = host, exec_host;  // the script as named
-    bool translated = host != o.guest || kernel_path != given;
-    for (int depth = 0;; depth++) {
-      std::string interp, optarg;
-      if (!read_shebang(file_host, &interp, &optarg)) break;
-      // The kernel checks the script may be executed before it reads it (a
-      // file that is no script is left to the kernel, whose check it is).
-      if (depth == 0)
-        if (int err = exec_permission(t.tid, file_host)) return refuse(err);
-      // The kernel follows five levels of scripts; a sixth (a script that
-      // names itself) is ELOOP.
-      if (depth >= 5) return refuse(ELOOP);
-      if (interp.empty() || interp[0] != '/') return {};
-      GuestObject io = ov_->resolve(t, AT_FDCWD, interp, true);
-      if (io.error || !io.exists || io.is_dir) return {};  // the kernel gives its own error
-      if (io.host != interp) translated = true;
-      // ... and that the interpreter may be, as it opens it.
-      if (int err = exec_permission(t.tid, io.host)) return refuse(err);
-      if (depth == 0) {
-        int argv_arg = row.nr == __NR_execve ? 1 : 2;
-        uint64_t at = args[argv_arg];
-        for (size_t i = 0; at != 0; i++) {
-          uint64_t p = 0;
-          if (read_memory(t.tid, at + 8 * i, &p, sizeof p) < 0) return refuse(EFAULT);
-          if (p == 0) break;
-          if (i > 65536) return refuse(E2BIG);
-          argv.push_back(Arg{"", p});
-        }
+    case __NR_readlink:
+    case __NR_readlinkat: {
+      int base = row.a.path;
+      int size = static_cast<int>(args[base + 2]);
+      if (size <= 0) return fail(EINVAL);
+      std::string link;
+      if (o.guest == "/proc/self" || o.guest == "/proc/thread-self") {
+        // Read here, these would name the supervisor: they name the asking thread.
+        link = std::to_string(t.tgid()) + (o.guest == "/proc/self" ? "" : "/task/" + std::to_string(t.tid));
+      } else {
+        char buf[PATH_MAX];
+        ssize_t n = readlink(host.c_str(), buf, sizeof buf);
+        if (n < 0) return fail(errno);
+        link.assign(buf, static_cast<size_t>(n));
       }
-      // The kernel's rule: interpreter, its one argument, the script as named, the rest.
-      std::vector<Arg> next{Arg{interp, 0}};
-      if (!optarg.empty()) next.push_back(Arg{optarg, 0});
-      next.push_back(Arg{file_guest, 0});
-      for (size_t i = 1; i < argv.size(); i++) next.push_back(argv[i]);
-      argv = std::move(next);
-      file_guest = interp;
-      file_host = io.host;
-      exec_host = io.host;
+      if (o.magic) {
+        pid_t cwd_of = cwd_link_pid(o.guest);
+        link = cwd_of ? ov_->cwd_to_guest(cwd_of, link) : ov_->to_guest(link);
+      }
+      size_t len = std::min<size_t>(link.size(), static_cast<size_t>(size));
+      if (!still_asking(listener, req)) return false;
+      if (write_memory(t.tid, args[base + 1], link.data(), len) < 0) return fail(EFAULT);
+      resp->val = static_cast<int64_t>(len);
+      break;
     }
-    if (!translated || exec_host.empty()) return {};
-    std::vector<uint64_t> vec;
-    for (const Arg& a : argv) {
-      uint64_t p = a.ptr ? a.ptr : scratch.put(a.text);
-      if (!p) return refuse(ENOMEM);
-      vec.push_back(p);
+    default:  // stat, lstat, newfstatat, statx
+      return stat_answer(listener, req, t, row, args, host, follow_host, resp);
+  }
+  return true;
+}
+
+// ---- the guest view (overlay and maps) ----
+
+// The program's guest path, searched in PATH as execvp would; "" if none.
+std::string Supervisor::find_program(const std::string& name) {
+  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& kv : spec_.env)
+    if (kv.compare(0, 5, "PATH=") == 0) path = kv.substr(5);
+  Tracee self{getpid(), getpid()};
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    std::string dir = path.substr(i, j - i);
+    i = j + 1;
+    if (dir.empty() || dir[0] != '/') continue;
+    std::string g = dir + "/" + name;
+    GuestObject o = ov_->resolve(self, AT_FDCWD, g, true);
+    if (o.error == 0 && o.exists && !o.is_dir && access(o.host.c_str(), X_OK) == 0) return g;
+  }
+  return "";
+}
+
+Resolved Supervisor::as_resolved(const GuestObject& o) {
+  Resolved r;
+  r.path = o.guest;
+  r.catbox_own = is_stand_in_path(o.host);
+  r.exists = o.exists;
+  r.is_dir = o.is_dir;
+  r.anon = o.anon;
+  r.foreign = o.foreign;
+  r.reopened_fd_flags = o.reopened_fd_flags;
+  r.mode = o.mode;
+  struct stat st;
+  if (o.exists && (S_ISCHR(o.mode) || S_ISBLK(o.mode)) && lstat(o.host.c_str(), &st) == 0) r.rdev = st.st_rdev;
+  return r;
+}
+
+// A path call in the guest view: judged on guest paths, handed to the
+// kernel as absolute host paths written below the tracee's stack.
+Decision Supervisor::guest_paths(const Tracee& t, Proc& proc, const SyscallDef& row, const uint64_t* args, user_regs_struct& regs,
+                     Action* act, bool* dirty) {
+  int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
+  int open_flags = flags;
+  bool is_open = row.a.access == Access::Open;
+  if (is_open && row.flags_arg < 0) open_flags = O_CREAT | O_WRONLY | O_TRUNC;  // creat
+  bool reading = row.a.access == Access::Read || (is_open && !(open_flags & kOpenWriteFlags));
+  const PathOperand* ops[2] = {&row.a, &row.b};
+  GuestObject obj[2];
+  std::string given[2];
+  bool by_fd[2] = {false, false};
+  for (int i = 0; i < 2; i++) {
+    const PathOperand& op = *ops[i];
+    if (op.access == Access::None) continue;
+    int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
+    if (int err = read_operand(t, op, args, flags, &given[i], &by_fd[i])) return refuse(err);
+    // Calls that make, remove or rename a name never follow its last
+    // symlink, not even for a trailing "/": the name is looked up bare
+    // and must then be a directory.
+    bool names_entry = op.access == Access::Create || op.access == Access::Remove || op.access == Access::Replace;
+    size_t end = given[i].find_last_not_of('/');
+    bool slash = names_entry && !by_fd[i] && end != std::string::npos && end + 1 < given[i].size();
+    obj[i] = by_fd[i] ? ov_->resolve_fd(t, dirfd)
+                      : ov_->resolve(t, dirfd, slash ? given[i].substr(0, end + 1) : given[i], follows(op.follow, flags, open_flags));
+    if (obj[i].error) return refuse(-obj[i].error);
+    if (slash) {
+      if (obj[i].exists && !obj[i].is_dir) return refuse(op.access == Access::Create ? EEXIST : ENOTDIR);
+      if (!obj[i].exists) obj[i].slash = true;
     }
-    vec.push_back(0);
-    // The process is named after the script as it was given, not its interpreter.
-    std::string named = exec_stand_in(given.substr(given.rfind('/') + 1), exec_host);
-    uint64_t file = scratch.put(named.empty() ? exec_host : named);
-    uint64_t vp = scratch.put(vec.data(), vec.size() * sizeof(uint64_t));
-    if (!file || !vp) return refuse(ENOMEM);
-    // execveat(dirfd, path, argv, envp, flags) becomes execve(file, argv, envp).
-    uint64_t envp = row.nr == __NR_execve ? args[2] : args[3];
-    regs.orig_rax = __NR_execve;
-    regs.rdi = file;
-    regs.rsi = vp;
-    regs.rdx = envp;
+  }
+  if (reading) {
+    bool exec = row.nr == __NR_execve || row.nr == __NR_execveat;
+    std::string exec_via;  // the host symlink a program is exec'd through, if any
+    if (exec && !by_fd[0] && obj[0].layer == Layer::Lower) {
+      // A program reached through a host symlink (/bin/sh -> dash) is named
+      // by the link, as the kernel would name it (comm, AT_EXECFN), when the
+      // host would follow the link to the same file.
+      int dirfd = row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD;
+      GuestObject link = ov_->resolve(t, dirfd, given[0], false);
+      struct stat via_link, target;
+      if (link.error == 0 && S_ISLNK(link.mode) && link.layer == Layer::Lower && stat(link.host.c_str(), &via_link) == 0 &&
+          stat(obj[0].host.c_str(), &target) == 0 && via_link.st_dev == target.st_dev && via_link.st_ino == target.st_ino)
+        exec_via = link.host;
+    }
+    // A script run by execveat relative to a dirfd is named by its guest
+    // path (the kernel would say /dev/fd/N/NAME, useless once N is closed).
+    std::string named = given[0];
+    if (row.nr == __NR_execveat && !named.empty() && named[0] != '/' && static_cast<int>(args[0]) != AT_FDCWD)
+      named = obj[0].guest;
+    // Fake root's xattr reads look at the host object the guest path names.
+    if (fake_ && (row.fake == Fake::GetXattr || row.fake == Fake::ListXattr))
+      targets_[0] = Target{obj[0].exists && !obj[0].anon, obj[0].host, false, obj[0].guest};
+    return guest_read(t, proc, row, obj[0], named, by_fd[0], is_open, args, regs, dirty, exec_via);
+  }
+
+  // A last name "." or ".." is refused by the kernel before any other check.
+  for (int i = 0; i < 2; i++) {
+    if (ops[i]->access == Access::None || ops[i]->access == Access::Read || by_fd[i]) continue;
+    if (int err = dot_name_error(row, ops[i]->access, flags, given[i])) return refuse(err);
+  }
+  // A rename or link between two mounts fails before any other check.
+  bool two_names = row.fake == Fake::Rename || row.nr == __NR_link || row.nr == __NR_linkat;
+  if (two_names && !by_fd[0] && obj[0].exists && obj[0].map != obj[1].map) return refuse(EXDEV);
+  // mknod of a device node outside fake root: without CAP_MKNOD the
+  // kernel's answer (EEXIST, else EPERM), else judged below.
+  bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
+  if (device && !may_mknod(t.tid)) return refuse(obj[0].exists ? EEXIST : EPERM);
+  // A write: the rules speak of guest paths.
+  for (int i = 0; i < 2; i++) {
+    const GuestObject& o = obj[i];
+    Access access = ops[i]->access;
+    if (access == Access::None || access == Access::Read) continue;
+    // A read-only map is a read-only mount: EROFS comes before any rule
+    // (with the kernel's own answers first: ENOENT, EEXIST...).
+    static const Policy read_only;
+    bool ro = o.layer == Layer::Map && !o.map->rw && !o.anon;
+    Decision d = decide_path(ro ? read_only : spec_.policy, access, open_flags, as_resolved(o));
+    if (ro && d.violation) d.err = EROFS;
+    if (device && i == 0 && d.allow && !d.violation) d = decide_device_node(spec_.policy);
+    if (d.violation) record(t.tid, row.name, given[i].empty() ? o.guest : given[i], o.guest, d);
+    if (spec_.trace.write && !o.anon) log_.access(t.tgid(), true, row.name, o.guest, d.allow);
+    if (!d.allow) return d;
+  }
+  std::string host[2];
+  // Fake root's chown and privileged xattrs are only recorded (setcap opens
+  // the file for reading, then fsetxattr's it): the object is not changed.
+  bool recorded = fake_ && (row.fake == Fake::Chown || FakeRoot::records_xattr(row, t.tid, args));
+  Decision d = guest_write(row, flags, open_flags, obj, by_fd, recorded, host, &proc.ov, act);
+  if (!d.allow || act->skip) return d;
+  for (int i = 0; i < 2; i++) {
+    if (ops[i]->access == Access::None) continue;
+    if (by_fd[i]) {
+      int dirfd = ops[i]->dirfd >= 0 ? static_cast<int>(args[ops[i]->dirfd]) : AT_FDCWD;
+      targets_[i] = Target{!obj[i].anon, fd_link(t.tid, dirfd), true, obj[i].guest};
+      continue;
+    }
+    targets_[i] = Target{obj[i].exists && !obj[i].anon, host[i], false, obj[i].guest};
+    // "new/": the kernel decides what a trailing slash allows (mkdir, not creat).
+    if (!obj[i].exists && obj[i].slash && !host[i].empty()) host[i] += "/";
+  }
+  Scratch scratch(t.tid, regs.rsp);
+  for (int i = 0; i < 2; i++) {
+    if (ops[i]->access == Access::None || by_fd[i] || host[i].empty()) continue;
+    uint64_t at = scratch.put(host[i]);
+    if (!at) return refuse(ENOMEM);
+    set_arg(regs, ops[i]->path, at);
     *dirty = true;
+  }
+  if (proc.ov.kind != OvPending::Kind::None) act->exit_stop = true;
+  return d;
+}
+
+// The kernel's answer when the last name of a path to change is "." or
+// "..", which no call may remove, make or rename; 0 otherwise.
+int Supervisor::dot_name_error(const SyscallDef& row, Access access, int flags, const std::string& given) {
+  size_t end = given.find_last_not_of('/');
+  if (end == std::string::npos) return 0;  // "/" itself
+  size_t start = given.rfind('/', end);
+  start = start == std::string::npos ? 0 : start + 1;
+  std::string name = given.substr(start, end + 1 - start);
+  if (name != "." && name != "..") return 0;
+  if (row.fake == Fake::Rename) return EBUSY;
+  if (access == Access::Remove) {
+    if (row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR))) return name == "." ? EINVAL : ENOTEMPTY;
+    return EISDIR;  // unlink
+  }
+  if (access == Access::Create) return EEXIST;
+  return 0;  // open, chmod, a link's source...: the directory itself
+}
+
+// The host path a read of o goes to: a directory's merged listing when it
+// is opened and needs one (a virtual directory always); 0 or an errno.
+// open_flags: the open's, whose permission to read the directory itself
+// is checked before its listing is opened instead (not for O_PATH).
+int Supervisor::read_host(const GuestObject& o, bool is_open, std::string* host, int open_flags) {
+  *host = o.host;
+  if (o.exists && !o.anon && (o.layer == Layer::Virtual || (is_open && o.is_dir && ov_->needs_merge(o)))) {
+    if (is_open && !(open_flags & O_PATH) && o.layer != Layer::Virtual && !o.host.empty() &&
+        faccessat(AT_FDCWD, o.host.c_str(), R_OK, AT_EACCESS) < 0 && errno == EACCES)
+      return EACCES;
+    int err = 0;
+    *host = ov_->merged_view(o, &err);
+    if (host->empty()) return err ? err : ENOMEM;
+  }
+  return host->empty() ? ENOENT : 0;
+}
+
+// exec_via: for an exec, the host symlink to hand the kernel instead of
+// o.host (the file it leads to), so that the process is named after it.
+Decision Supervisor::guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
+                    bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty,
+                    const std::string& exec_via) {
+  if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
+  if (by_fd) {
+    // The kernel acts on the fd itself, except a stat of a merged view.
+    if (row.kind == Kind::Stat) guest_stat_fd(t, row, row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD, regs, dirty);
     return {};
   }
-
-  // Where each operand of a permitted write goes on the host; may copy up,
-  // make parents, or do the whole call itself (act->skip).
-  Decision guest_write(const SyscallDef& row, int flags, int open_flags, GuestObject* obj, const bool* by_fd,
-                       bool recorded, std::string* host, OvPending* pend, Action* act) {
-    const OverlayConfig& cfg = ov_->config();
-    *pend = OvPending{};
-    auto upper_of = [&](const GuestObject& o) { return cfg.upper_dir + o.guest; };
-    bool rename = row.fake == Fake::Rename;
-    bool link = row.nr == __NR_link || row.nr == __NR_linkat;
-    if (rename || row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR))) {
-      // A directory may go or move: cached lookups go now and once it has.
-      ov_->forget();
-      pend->kind = OvPending::Kind::Forget;
+  // Reading from another process's fd (catbox's own pipes) is no build's business.
+  if (is_open && o.foreign_link) return refuse(EACCES);
+  std::string host;
+  if (int err = read_host(o, is_open, &host)) return refuse(err);
+  if (row.nr == __NR_access || row.nr == __NR_faccessat || row.nr == __NR_faccessat2) {
+    int mode = static_cast<int>(row.nr == __NR_access ? args[1] : args[2]);
+    if (read_only_write(o, mode)) {
+      // The permission check comes first, as the kernel makes it.
+      int flags = row.nr == __NR_faccessat2 ? static_cast<int>(args[3]) & (AT_EACCESS | AT_SYMLINK_NOFOLLOW) : 0;
+      if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode, flags) < 0) return refuse(errno);
+      return refuse(EROFS);
     }
-    GuestObject& a = obj[0];
-    GuestObject& b = obj[1];
-    if (row.fake == Fake::Chmod && a.is_dir) {
-      // A directory's search permission decides what lookups below it find.
-      ov_->forget();
-      pend->kind = OvPending::Kind::Forget;
-    }
+  }
+  Scratch scratch(t.tid, regs.rsp);
+  if ((row.nr == __NR_execve || row.nr == __NR_execveat) && o.exists && !o.is_dir) {
+    Decision d = guest_script(t, row, o, given, host, exec_via.empty() ? host : exec_via, args, regs, scratch, dirty);
+    if (!d.allow || *dirty) return d;
+    if (!exec_via.empty()) host = exec_via;
+  }
+  if ((row.nr == __NR_readlink || row.nr == __NR_readlinkat) && o.magic && static_cast<int>(args[row.a.path + 2]) > 0) {
+    int base = row.a.path;
+    proc.ov = OvPending{};
+    proc.ov.kind = OvPending::Kind::Readlink;
+    proc.ov.buf = args[base + 1];
+    proc.ov.size = static_cast<uint32_t>(args[base + 2]);
+    proc.ov.scratch = scratch.reserve(kMaxPath);
+    proc.ov.cwd_of = cwd_link_pid(o.guest);
+    set_arg(regs, base + 1, proc.ov.scratch);
+    set_arg(regs, base + 2, kMaxPath);
+  }
+  if (row.nr == __NR_chdir && o.exists && o.is_dir && !o.anon) {
+    // The name it is entered by is the one getcwd answers, once it is.
+    proc.ov = OvPending{};
+    proc.ov.kind = OvPending::Kind::Chdir;
+    proc.ov.hide[0] = o.guest;
+    proc.ov.hide[1] = host;
+  }
+  uint64_t at = scratch.put(host);
+  if (!at) return refuse(ENOMEM);
+  set_arg(regs, row.a.path, at);
+  *dirty = true;
+  return {};
+}
 
-    if (rename || link) {
-      if (by_fd[0]) {
-        // linkat(fd, "", ..., AT_EMPTY_PATH): judged by the object the fd
-        // names; only an object of the environment may get a name in it.
-        if (!cfg.upper) {
-          host[1] = b.host;
-          return {};
-        }
-        if (!a.anon && !ov_->in_upper(a.fd_target)) return refuse(EXDEV);
-        if (b.layer == Layer::Map || b.layer == Layer::Virtual) return refuse(EXDEV);
-        if (b.exists) return refuse(EEXIST);
-        int rc = ov_->make_parents(b.guest);
-        if (rc < 0) return refuse(-rc);
-        host[1] = upper_of(b);
-        return {};
+// A stat by fd (fstat, AT_EMPTY_PATH) at a ptrace stop: an open merged
+// directory shows the directory it lists, as a lookup by name finds it, so
+// the call becomes a stat of that directory's host path.
+void Supervisor::guest_stat_fd(const Tracee& t, const SyscallDef& row, int fd, user_regs_struct& regs, bool* dirty) {
+  std::string real = ov_->view_source(read_link_or_empty(fd_link(t.tid, fd)));
+  if (real.empty()) return;
+  Scratch scratch(t.tid, regs.rsp);
+  uint64_t at = scratch.put(real);
+  if (!at) return;
+  if (row.nr == __NR_fstat) {
+    // fstat(fd, buf) becomes newfstatat(AT_FDCWD, path, buf, 0).
+    regs.orig_rax = __NR_newfstatat;
+    regs.rdx = regs.rsi;
+    regs.rdi = static_cast<uint64_t>(AT_FDCWD);
+    regs.rsi = at;
+    regs.r10 = 0;
+  } else {
+    set_arg(regs, row.a.dirfd, static_cast<uint64_t>(AT_FDCWD));
+    set_arg(regs, row.a.path, at);
+  }
+  *dirty = true;
+}
+
+// Whether access(mode) of o, once permitted, is EROFS: asked to write an
+// object of a read-only map, which the kernel says of a read-only mount
+// (devices, fifos and sockets excepted).
+bool Supervisor::read_only_write(const GuestObject& o, int mode) {
+  if (!(mode & W_OK) || o.anon || !o.exists || o.layer != Layer::Map || !o.map || o.map->rw) return false;
+  return !(S_ISCHR(o.mode) || S_ISBLK(o.mode) || S_ISFIFO(o.mode) || S_ISSOCK(o.mode));
+}
+
+// The interpreter line of a "#!" script: false when the file is none.
+bool Supervisor::read_shebang(const std::string& host, std::string* interp, std::string* optarg) {
+  char head[256];
+  // Never block on a fifo the build made executable, never follow a link.
+  int fd = ::open(host.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0) return false;
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return false;
+  }
+  ssize_t n = read(fd, head, sizeof head - 1);
+  close(fd);
+  if (n < 3 || head[0] != '#' || head[1] != '!') return false;
+  head[n] = '\0';
+  std::string line(head + 2, strcspn(head + 2, "\n"));
+  size_t b = line.find_first_not_of(" \t");
+  if (b == std::string::npos) return false;
+  size_t e = line.find_first_of(" \t", b);
+  *interp = line.substr(b, e == std::string::npos ? std::string::npos : e - b);
+  optarg->clear();
+  if (e != std::string::npos) {
+    size_t ob = line.find_first_not_of(" \t", e);
+    if (ob != std::string::npos) *optarg = line.substr(ob, line.find_last_not_of(" \t") - ob + 1);
+  }
+  return true;
+}
+
+// The kernel's exec permission check of the file at host for thread tid:
+// a regular file, not on a noexec mount, with execute permission for the
+// thread's fs ids, or any x bit with CAP_DAC_OVERRIDE in its effective set;
+// 0 or the errno. When the thread's ids and that capability are the
+// supervisor's own, the kernel itself answers (faccessat), ACLs included;
+// otherwise the mode bits decide.
+int Supervisor::exec_permission(pid_t tid, const std::string& host) {
+  struct stat st;
+  if (stat(host.c_str(), &st) < 0) return errno;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  struct Creds {
+    std::vector<unsigned long> uid, gid, groups;
+    bool override = false;
+  };
+  auto creds_of = [](const std::string& status) {
+    auto ids = [&](const char* key) {
+      std::vector<unsigned long> out;
+      size_t at = status.find(key);
+      if (at == std::string::npos) return out;
+      const char* p = status.c_str() + at + strlen(key);
+      for (;;) {
+        while (*p == ' ' || *p == '\t') p++;
+        char* end = nullptr;
+        unsigned long v = strtoul(p, &end, 10);
+        if (end == p) break;
+        out.push_back(v);
+        p = end;
       }
-      if (!a.exists) return refuse(ENOENT);
-      if (a.layer == Layer::Virtual || b.layer == Layer::Virtual) return refuse(EBUSY);
-      if (!by_fd[0] && a.map != b.map) return refuse(EXDEV);  // like two mount points
-      if (a.layer == Layer::Map || !cfg.upper) {
-        host[0] = a.host;
+      return out;
+    };
+    Creds c{ids("\nUid:"), ids("\nGid:"), ids("\nGroups:")};
+    std::sort(c.groups.begin(), c.groups.end());
+    c.override = field_in(status, "CapEff:", 16, 0) & (1L << CAP_DAC_OVERRIDE);
+    return c;
+  };
+  Creds them = creds_of(read_small_file("/proc/" + std::to_string(tid) + "/status"));
+  if (them.uid.size() < 4 || them.gid.size() < 4) return faccessat(AT_FDCWD, host.c_str(), X_OK, AT_EACCESS) < 0 ? errno : 0;
+  Creds us = creds_of(read_small_file("/proc/thread-self/status"));
+  if (us.uid.size() >= 4 && us.gid.size() >= 4 && us.uid[3] == them.uid[3] && us.gid[3] == them.gid[3] &&
+      us.groups == them.groups && us.override == them.override)
+    return faccessat(AT_FDCWD, host.c_str(), X_OK, AT_EACCESS) < 0 ? errno : 0;
+  struct statvfs vfs;
+  if (statvfs(host.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) return EACCES;
+  if (them.override) return st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH) ? 0 : EACCES;
+  unsigned long fsuid = them.uid[3], fsgid = them.gid[3];
+  mode_t bit = S_IXOTH;
+  if (fsuid == st.st_uid)
+    bit = S_IXUSR;
+  else if (fsgid == st.st_gid || std::binary_search(them.groups.begin(), them.groups.end(), static_cast<unsigned long>(st.st_gid)))
+    bit = S_IXGRP;
+  return st.st_mode & bit ? 0 : EACCES;
+}
+
+// execve of a "#!" script that lives in the environment or whose
+// interpreter does, or that the kernel would be handed by another name than
+// the one given (a relative name, a guest path): the kernel would look the
+// interpreter up on the host and show the script's host path. Done here as
+// the kernel would do it, in guest paths: check that each file may be
+// executed, then exec the interpreter with the script as its argument.
+// kernel_path is the path the kernel would otherwise be handed. Leaves
+// *dirty false when the kernel can do it itself.
+Decision Supervisor::guest_script(const Tracee& t, const SyscallDef& row, const GuestObject& o, const std::string& given,
+                      const std::string& host, const std::string& kernel_path, const uint64_t* args,
+                      user_regs_struct& regs, Scratch& scratch, bool* dirty) {
+  // argv as strings to write (text) or the tracee's own pointers (ptr).
+  struct Arg {
+    std::string text;
+    uint64_t ptr = 0;
+  };
+  std::vector<Arg> argv;
+  std::string file_guest = given, file_host = host, exec_host;  // the script as named
+  bool translated = host != o.guest || kernel_path != given;
+  for (int depth = 0;; depth++) {
+    std::string interp, optarg;
+    if (!read_shebang(file_host, &interp, &optarg)) break;
+    // The kernel checks the script may be executed before it reads it (a
+    // file that is no script is left to the kernel, whose check it is).
+    if (depth == 0)
+      if (int err = exec_permission(t.tid, file_host)) return refuse(err);
+    // The kernel follows five levels of scripts; a sixth (a script that
+    // names itself) is ELOOP.
+    if (depth >= 5) return refuse(ELOOP);
+    if (interp.empty() || interp[0] != '/') return {};
+    GuestObject io = ov_->resolve(t, AT_FDCWD, interp, true);
+    if (io.error || !io.exists || io.is_dir) return {};  // the kernel gives its own error
+    if (io.host != interp) translated = true;
+    // ... and that the interpreter may be, as it opens it.
+    if (int err = exec_permission(t.tid, io.host)) return refuse(err);
+    if (depth == 0) {
+      int argv_arg = row.nr == __NR_execve ? 1 : 2;
+      uint64_t at = args[argv_arg];
+      for (size_t i = 0; at != 0; i++) {
+        uint64_t p = 0;
+        if (read_memory(t.tid, at + 8 * i, &p, sizeof p) < 0) return refuse(EFAULT);
+        if (p == 0) break;
+        if (i > 65536) return refuse(E2BIG);
+        argv.push_back(Arg{"", p});
+      }
+    }
+    // The kernel's rule: interpreter, its one argument, the script as named, the rest.
+    std::vector<Arg> next{Arg{interp, 0}};
+    if (!optarg.empty()) next.push_back(Arg{optarg, 0});
+    next.push_back(Arg{file_guest, 0});
+    for (size_t i = 1; i < argv.size(); i++) next.push_back(argv[i]);
+    argv = std::move(next);
+    file_guest = interp;
+    file_host = io.host;
+    exec_host = io.host;
+  }
+  if (!translated || exec_host.empty()) return {};
+  std::vector<uint64_t> vec;
+  for (const Arg& a : argv) {
+    uint64_t p = a.ptr ? a.ptr : scratch.put(a.text);
+    if (!p) return refuse(ENOMEM);
+    vec.push_back(p);
+  }
+  vec.push_back(0);
+  // The process is named after the script as it was given, not its interpreter.
+  std::string named = exec_stand_in(given.substr(given.rfind('/') + 1), exec_host);
+  uint64_t file = scratch.put(named.empty() ? exec_host : named);
+  uint64_t vp = scratch.put(vec.data(), vec.size() * sizeof(uint64_t));
+  if (!file || !vp) return refuse(ENOMEM);
+  // execveat(dirfd, path, argv, envp, flags) becomes execve(file, argv, envp).
+  uint64_t envp = row.nr == __NR_execve ? args[2] : args[3];
+  regs.orig_rax = __NR_execve;
+  regs.rdi = file;
+  regs.rsi = vp;
+  regs.rdx = envp;
+  *dirty = true;
+  return {};
+}
+
+// Where each operand of a permitted write goes on the host; may copy up,
+// make parents, or do the whole call itself (act->skip).
+Decision Supervisor::guest_write(const SyscallDef& row, int flags, int open_flags, GuestObject* obj, const bool* by_fd,
+                     bool recorded, std::string* host, OvPending* pend, Action* act) {
+  const OverlayConfig& cfg = ov_->config();
+  *pend = OvPending{};
+  auto upper_of = [&](const GuestObject& o) { return cfg.upper_dir + o.guest; };
+  bool rename = row.fake == Fake::Rename;
+  bool link = row.nr == __NR_link || row.nr == __NR_linkat;
+  if (rename || row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR))) {
+    // A directory may go or move: cached lookups go now and once it has.
+    ov_->forget();
+    pend->kind = OvPending::Kind::Forget;
+  }
+  GuestObject& a = obj[0];
+  GuestObject& b = obj[1];
+  if (row.fake == Fake::Chmod && a.is_dir) {
+    // A directory's search permission decides what lookups below it find.
+    ov_->forget();
+    pend->kind = OvPending::Kind::Forget;
+  }
+
+  if (rename || link) {
+    if (by_fd[0]) {
+      // linkat(fd, "", ..., AT_EMPTY_PATH): judged by the object the fd
+      // names; only an object of the environment may get a name in it.
+      if (!cfg.upper) {
         host[1] = b.host;
         return {};
       }
-      if (link) {
-        if (b.exists) return refuse(EEXIST);
-        if (a.anon) {
-          host[0] = a.host;  // an O_TMPFILE through /proc/self/fd/N
-        } else {
-          if (a.is_dir) return refuse(EPERM);
-          if (a.layer == Layer::Lower) {
-            int rc = ov_->copy_up(a);
-            if (rc < 0) return refuse(rc == -EROFS ? EXDEV : -rc);
-          }
-          host[0] = upper_of(a);
-        }
-        int rc = ov_->make_parents(b.guest);
-        if (rc < 0) return refuse(-rc);
-        host[1] = upper_of(b);
-        return {};
-      }
-      unsigned rflags = row.nr == __NR_renameat2 ? static_cast<unsigned>(flags) : 0;
-      constexpr unsigned kNoReplace = 1, kExchange = 2;
-      if ((rflags & kNoReplace) && b.exists) return refuse(EEXIST);
-      if (rflags & kExchange) {
-        if (!b.exists) return refuse(ENOENT);
-        if ((a.is_dir && a.lower) || (b.is_dir && b.lower)) return refuse(EXDEV);
-        for (GuestObject* o : {&a, &b}) {
-          if (o->layer != Layer::Lower) continue;
-          int rc = ov_->copy_up(*o);
-          if (rc < 0) return refuse(rc == -EROFS ? EXDEV : -rc);
-        }
+      if (!a.anon && !ov_->in_upper(a.fd_target)) return refuse(EXDEV);
+      if (b.layer == Layer::Map || b.layer == Layer::Virtual) return refuse(EXDEV);
+      if (b.exists) return refuse(EEXIST);
+      int rc = ov_->make_parents(b.guest);
+      if (rc < 0) return refuse(-rc);
+      host[1] = upper_of(b);
+      return {};
+    }
+    if (!a.exists) return refuse(ENOENT);
+    if (a.layer == Layer::Virtual || b.layer == Layer::Virtual) return refuse(EBUSY);
+    if (!by_fd[0] && a.map != b.map) return refuse(EXDEV);  // like two mount points
+    if (a.layer == Layer::Map || !cfg.upper) {
+      host[0] = a.host;
+      host[1] = b.host;
+      return {};
+    }
+    if (link) {
+      if (b.exists) return refuse(EEXIST);
+      if (a.anon) {
+        host[0] = a.host;  // an O_TMPFILE through /proc/self/fd/N
       } else {
-        // A directory with host entries cannot move: the host keeps them.
-        // EXDEV makes mv copy it instead, as on overlayfs.
-        if (a.is_dir && (a.lower || ov_->needs_merge(a))) return refuse(EXDEV);
-        if (b.exists && b.is_dir) {
-          if (!a.is_dir) return refuse(EISDIR);
-          if ((b.lower || ov_->needs_merge(b)) && !ov_->list(b).empty()) return refuse(ENOTEMPTY);
-        }
-        if (b.exists && !b.is_dir && a.is_dir) return refuse(ENOTDIR);
+        if (a.is_dir) return refuse(EPERM);
         if (a.layer == Layer::Lower) {
           int rc = ov_->copy_up(a);
           if (rc < 0) return refuse(rc == -EROFS ? EXDEV : -rc);
         }
-        int rc = ov_->make_parents(b.guest);
-        if (rc < 0) return refuse(-rc);
-      }
-      host[0] = upper_of(a);
-      host[1] = upper_of(b);
-      if (a.lower || b.lower) pend->kind = OvPending::Kind::Hide;
-      if (a.lower) pend->hide[0] = a.guest;
-      if (b.lower) pend->hide[1] = b.guest;
-      return {};
-    }
-
-    if (by_fd[0]) {
-      // fchownat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL): the object the
-      // fd names, not what its name shows now.
-      if (!a.anon && ov_->protected_host(a.fd_target) && !recorded) return refuse(EROFS);
-      return {};
-    }
-    // Nothing can be made in /proc or /sys: the kernel says so itself.
-    bool kernel_fs = a.guest.compare(0, 6, "/proc/") == 0 || a.guest.compare(0, 5, "/sys/") == 0;
-    if (kernel_fs && !a.exists && (row.a.access == Access::Create || row.a.access == Access::Open)) {
-      host[0] = a.guest;
-      return {};
-    }
-    if (a.anon || a.layer == Layer::Map || !cfg.upper) {
-      host[0] = a.host;
-      return {};
-    }
-    switch (row.a.access) {
-      case Access::Remove: {
-        bool dir_call = row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR));
-        if (!a.exists) return refuse(ENOENT);
-        if (a.layer == Layer::Virtual) return refuse(EBUSY);
-        if (!a.upper) {
-          // Only the host has it: the kernel's permission and sticky checks
-          // come first (it will be hidden, which the kernel never sees).
-          if (int rc = ov_->may_remove(a)) return refuse(-rc);
-        }
-        if (dir_call && !a.is_dir) return refuse(ENOTDIR);
-        if (!dir_call && a.is_dir) return refuse(EISDIR);
-        if (dir_call && (a.lower || ov_->needs_merge(a)) && !ov_->list(a).empty()) return refuse(ENOTEMPTY);
-        if (a.upper) {
-          host[0] = a.host;
-          if (a.lower) {
-            pend->kind = OvPending::Kind::Hide;
-            pend->hide[0] = a.guest;
-          }
-          return {};
-        }
-        // Only the host has it: hide it, and the call is done.
-        int rc = ov_->add_whiteout(a.guest);
-        act->skip = true;
-        act->result = rc;
-        return {};
-      }
-      case Access::Open:
-        if (a.exists) {
-          if (a.is_dir) {
-            if (!(open_flags & kOpenTmpfile)) return refuse(EISDIR);
-            if (!a.upper) {
-              int rc = ov_->copy_up(a);
-              if (rc < 0) return refuse(-rc);
-            }
-            host[0] = upper_of(a);
-          } else if (a.reopened_fd_flags >= 0 && !a.fd_link.empty() && reopens_for_writing(a.reopened_fd_flags, open_flags)) {
-            host[0] = a.fd_link;  // /dev/stdout: the fd the build already writes to, in place
-          } else if (a.layer == Layer::Lower && S_ISREG(a.mode)) {
-            int rc = ov_->copy_up(a);
-            if (rc < 0) return refuse(-rc);
-            host[0] = upper_of(a);
-          } else if (a.layer == Layer::Lower && S_ISBLK(a.mode)) {
-            return refuse(EROFS);  // the host's disks are never the build's
-          } else {
-            host[0] = a.host;  // upper, or a device, fifo or socket used in place
-          }
-          return {};
-        }
-        [[fallthrough]];
-      case Access::Create: {
-        if (a.exists) {
-          if (a.layer == Layer::Virtual) return refuse(EEXIST);
-          host[0] = a.host;  // the kernel answers EEXIST
-          return {};
-        }
-        int rc = ov_->make_parents(a.guest);
-        if (rc < 0) return refuse(-rc);
         host[0] = upper_of(a);
-        return {};
       }
-      case Access::Modify: {
-        if (!a.exists) return refuse(ENOENT);
-        if (a.layer == Layer::Lower || a.layer == Layer::Virtual) {
-          int rc = ov_->copy_up(a);
-          if (rc < 0) return refuse(-rc);
-          host[0] = upper_of(a);
-        } else {
-          host[0] = a.host;
-        }
-        return {};
+      int rc = ov_->make_parents(b.guest);
+      if (rc < 0) return refuse(-rc);
+      host[1] = upper_of(b);
+      return {};
+    }
+    unsigned rflags = row.nr == __NR_renameat2 ? static_cast<unsigned>(flags) : 0;
+    constexpr unsigned kNoReplace = 1, kExchange = 2;
+    if ((rflags & kNoReplace) && b.exists) return refuse(EEXIST);
+    if (rflags & kExchange) {
+      if (!b.exists) return refuse(ENOENT);
+      if ((a.is_dir && a.lower) || (b.is_dir && b.lower)) return refuse(EXDEV);
+      for (GuestObject* o : {&a, &b}) {
+        if (o->layer != Layer::Lower) continue;
+        int rc = ov_->copy_up(*o);
+        if (rc < 0) return refuse(rc == -EROFS ? EXDEV : -rc);
       }
-      default:
-        host[0] = a.host;
-        return {};
-    }
-  }
-
-  // fchmod, fchown, ftruncate, f*xattr, chattr: the object behind the fd.
-  Decision guest_fd(const Tracee& t, const SyscallDef& row, int fd, const uint64_t* args) {
-    Resolved r = resolve_fd(t, fd);
-    if (r.error == -EBADF) return {};  // a bad fd: the kernel answers EBADF itself
-    if (r.error) return refuse(-r.error);
-    std::string host = r.path;
-    r.catbox_own = !r.anon && is_stand_in_path(host);
-    if (!r.anon) r.path = ov_->to_guest(host);
-    targets_[0] = Target{!r.anon, fd_link(t.tid, fd), true, r.path};
-    Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
-    if (d.violation) record(t.tid, row.name, "fd " + std::to_string(fd), r.path, d);
-    if (!d.allow || r.anon) return d;
-    if (row.fake == Fake::Chmod) ov_->forget();  // a directory's search permission may change
-    // An fd opened for reading on a host file cannot be copied up under it.
-    // Fake root's chown and privileged xattrs are only recorded (setcap opens
-    // the file for reading, then fsetxattr's it): the object is not changed.
-    bool recorded = fake_ && (row.fake == Fake::Chown || FakeRoot::records_xattr(row, t.tid, args));
-    if (ov_->protected_host(host) && !recorded) return refuse(EROFS);
-    return d;
-  }
-
-  // bind (creates the socket file) or connect to a unix socket path.
-  Decision guest_unix(const Tracee& t, const SyscallDef& row, const std::string& path, bool create,
-                      user_regs_struct* regs, bool* dirty) {
-    GuestObject o = ov_->resolve(t, AT_FDCWD, path, !create);
-    if (o.error) return refuse(-o.error);
-    std::string host = o.host;
-    if (create) {
-      Decision d = decide_path(spec_.policy, Access::Create, 0, as_resolved(o));
-      if (d.violation) record(t.tid, row.name, path, o.guest, d);
-      if (!d.allow && !d.violation && d.err == EEXIST) d.err = EADDRINUSE;
-      if (!d.allow) return d;
-      if (o.exists) return refuse(EADDRINUSE);
-      if (o.layer == Layer::Map && !o.map->rw) return refuse(EROFS);
-      if (o.layer != Layer::Map && ov_->config().upper) {
-        int rc = ov_->make_parents(o.guest);
-        if (rc < 0) return refuse(-rc);
-        host = ov_->config().upper_dir + o.guest;
+    } else {
+      // A directory with host entries cannot move: the host keeps them.
+      // EXDEV makes mv copy it instead, as on overlayfs.
+      if (a.is_dir && (a.lower || ov_->needs_merge(a))) return refuse(EXDEV);
+      if (b.exists && b.is_dir) {
+        if (!a.is_dir) return refuse(EISDIR);
+        if ((b.lower || ov_->needs_merge(b)) && !ov_->list(b).empty()) return refuse(ENOTEMPTY);
       }
+      if (b.exists && !b.is_dir && a.is_dir) return refuse(ENOTDIR);
+      if (a.layer == Layer::Lower) {
+        int rc = ov_->copy_up(a);
+        if (rc < 0) return refuse(rc == -EROFS ? EXDEV : -rc);
+      }
+      int rc = ov_->make_parents(b.guest);
+      if (rc < 0) return refuse(-rc);
     }
-    if (host.empty()) return refuse(ENOENT);
-    sockaddr_un un;
-    memset(&un, 0, sizeof un);
-    if (host.size() >= sizeof un.sun_path) {
-      // Too long for sun_path: bind at a short stand-in and move the socket
-      // to its place after, or connect through a short symlink.
-      std::string stand_in = socket_stand_in();
-      if (stand_in.empty() || stand_in.size() >= sizeof un.sun_path) return refuse(ENAMETOOLONG);
-      if (!create && !socket_dir_.add_symlink(stand_in.substr(stand_in.rfind('/') + 1), host)) return refuse(ENAMETOOLONG);
-      Proc& proc = procs_[t.tid];
-      proc.ov = OvPending{};
-      proc.ov.kind = OvPending::Kind::Socket;
-      proc.ov.stand_in = stand_in;
-      if (create) proc.ov.hide[1] = host;
-      host = stand_in;
-    }
-    // The kernel keeps a socket's address as bind was given it, and hands
-    // that back (getsockname, getpeername, accept): the guest's own words.
-    if (create && bound_names_.size() < 65536) bound_names_[host] = path;
-    un.sun_family = AF_UNIX;
-    memcpy(un.sun_path, host.data(), host.size());
-    Scratch scratch(t.tid, regs->rsp);
-    uint64_t at = scratch.put(&un, sizeof un);
-    if (!at) return refuse(ENOMEM);
-    regs->rsi = at;
-    regs->rdx = offsetof(sockaddr_un, sun_path) + host.size() + 1;
-    *dirty = true;
+    host[0] = upper_of(a);
+    host[1] = upper_of(b);
+    if (a.lower || b.lower) pend->kind = OvPending::Kind::Hide;
+    if (a.lower) pend->hide[0] = a.guest;
+    if (b.lower) pend->hide[1] = b.guest;
     return {};
   }
 
-  // A fresh short path for a unix socket stand-in, in a directory of this
-  // run's own (made on first use, removed at the end); "" if none can be made.
-  std::string socket_stand_in() {
-    if (!socket_dir_.make("/tmp/catbox-sock-XXXXXX", 0700) || !socket_dir_.intact()) return "";
-    return socket_dir_.path() + "/" + std::to_string(++socket_serial_);
+  if (by_fd[0]) {
+    // fchownat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL): the object the
+    // fd names, not what its name shows now.
+    if (!a.anon && ov_->protected_host(a.fd_target) && !recorded) return refuse(EROFS);
+    return {};
   }
-
-  // A symlink called name that leads to target, in a directory of this
-  // run's own (made once per pair, removed at the end): exec'd by that path,
-  // the program is named after it (comm), as the kernel names a script's
-  // process after the script. "" if it cannot be made.
-  std::string exec_stand_in(const std::string& name, const std::string& target) {
-    if (name.empty() || name == "." || name == "..") return "";
-    std::string key = name + '\0' + target;
-    auto it = exec_links_.find(key);
-    if (it != exec_links_.end()) {
-      // Only a link that still leads where it did when made: else the
-      // program runs by its own path (named after the interpreter).
-      std::string rest = it->second.substr(exec_dir_.path().size() + 1);  // N/name
-      return exec_dir_.link_intact(rest.substr(0, rest.find('/')), name, target) ? it->second : "";
+  // Nothing can be made in /proc or /sys: the kernel says so itself.
+  bool kernel_fs = a.guest.compare(0, 6, "/proc/") == 0 || a.guest.compare(0, 5, "/sys/") == 0;
+  if (kernel_fs && !a.exists && (row.a.access == Access::Create || row.a.access == Access::Open)) {
+    host[0] = a.guest;
+    return {};
+  }
+  if (a.anon || a.layer == Layer::Map || !cfg.upper) {
+    host[0] = a.host;
+    return {};
+  }
+  switch (row.a.access) {
+    case Access::Remove: {
+      bool dir_call = row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR));
+      if (!a.exists) return refuse(ENOENT);
+      if (a.layer == Layer::Virtual) return refuse(EBUSY);
+      if (!a.upper) {
+        // Only the host has it: the kernel's permission and sticky checks
+        // come first (it will be hidden, which the kernel never sees).
+        if (int rc = ov_->may_remove(a)) return refuse(-rc);
+      }
+      if (dir_call && !a.is_dir) return refuse(ENOTDIR);
+      if (!dir_call && a.is_dir) return refuse(EISDIR);
+      if (dir_call && (a.lower || ov_->needs_merge(a)) && !ov_->list(a).empty()) return refuse(ENOTEMPTY);
+      if (a.upper) {
+        host[0] = a.host;
+        if (a.lower) {
+          pend->kind = OvPending::Kind::Hide;
+          pend->hide[0] = a.guest;
+        }
+        return {};
+      }
+      // Only the host has it: hide it, and the call is done.
+      int rc = ov_->add_whiteout(a.guest);
+      act->skip = true;
+      act->result = rc;
+      return {};
     }
-    // 0755: a build that drops to another uid still runs its scripts.
-    if (!exec_dir_.make("/tmp/catbox-exec-XXXXXX", 0755) || !exec_dir_.intact()) return "";
-    std::string sub = std::to_string(exec_links_.size() + 1);
-    if (!exec_dir_.add_link(sub, name, target)) return "";
-    std::string link = exec_dir_.path() + "/" + sub + "/" + name;
-    exec_links_[key] = link;
-    return link;
-  }
-
-  // The syscall-exit stop of a call whose result carries host paths, or
-  // whose success leaves host entries to hide.
-  void guest_exit(pid_t pid, pid_t tgid, OvPending& pend, user_regs_struct& regs) {
-    OvPending p = std::move(pend);
-    pend = OvPending{};
-    int64_t ret = static_cast<int64_t>(regs.rax);
-    switch (p.kind) {
-      case OvPending::Kind::None:
-        return;
-      case OvPending::Kind::Hide:
-        if (ret == 0)
-          for (const auto& g : p.hide)
-            if (!g.empty()) ov_->add_whiteout(g);
-        ov_->forget();
-        return;
-      case OvPending::Kind::Forget:
-        ov_->forget();
-        return;
-      case OvPending::Kind::Chdir:
-        if (ret == 0) ov_->set_cwd_name(tgid, p.hide[0], p.hide[1]);
-        return;
-      case OvPending::Kind::Socket: {
-        std::string name = p.stand_in.substr(p.stand_in.rfind('/') + 1);
-        if (ret == 0 && !p.hide[1].empty()) {
-          int err = socket_dir_.move_out(name, p.hide[1]);
-          if (err == 0) return;
-          // The socket cannot go where bind was checked: the bind fails.
-          socket_dir_.remove(name);
-          regs.rax = static_cast<uint64_t>(-(err == EEXIST ? EADDRINUSE : err));
-          ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
-          return;
-        }
-        socket_dir_.remove(name);
-        return;
-      }
-      case OvPending::Kind::SockName: {
-        if (ret < 0) return;  // the kernel's error stands
-        uint32_t len = 0;
-        if (read_memory(pid, p.len_at, &len, sizeof len) < 0) return;
-        sockaddr_un un;
-        memset(&un, 0, sizeof un);
-        size_t have = std::min<size_t>({len, p.size, sizeof un});
-        constexpr size_t kPathAt = offsetof(sockaddr_un, sun_path);
-        if (have <= kPathAt || read_memory(pid, p.buf, &un, have) < 0 || un.sun_family != AF_UNIX) return;
-        if (un.sun_path[0] == '\0') return;  // unnamed or abstract: no path
-        std::string host(un.sun_path, strnlen(un.sun_path, std::min(len, static_cast<uint32_t>(sizeof un)) - kPathAt));
-        auto bound = bound_names_.find(host);
-        std::string guest = bound != bound_names_.end() ? bound->second : ov_->to_guest(host);
-        if (guest == host) return;
-        // As the kernel does: as much as fits, and the length the whole address needs.
-        std::vector<char> out(kPathAt + guest.size() + 1, '\0');
-        memcpy(out.data(), &un, kPathAt);
-        memcpy(out.data() + kPathAt, guest.data(), guest.size());
-        uint32_t full = static_cast<uint32_t>(out.size());
-        if (write_memory(pid, p.buf, out.data(), std::min<size_t>(out.size(), p.size)) < 0) return;
-        write_memory(pid, p.len_at, &full, sizeof full);
-        return;
-      }
-      case OvPending::Kind::Cwd:
-      case OvPending::Kind::Readlink: {
-        if (ret <= 0) return;  // the kernel's error stands
-        std::string buf(std::min<size_t>(static_cast<size_t>(ret), kMaxPath), '\0');
-        if (read_memory(pid, p.scratch, buf.data(), buf.size()) < 0) {
-          regs.rax = static_cast<uint64_t>(-EFAULT);
-          ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
-          return;
-        }
-        bool cwd = p.kind == OvPending::Kind::Cwd;
-        if (cwd) buf.resize(strnlen(buf.data(), buf.size()));
-        std::string guest = cwd ? ov_->cwd_to_guest(tgid, buf) : p.cwd_of ? ov_->cwd_to_guest(p.cwd_of, buf) : ov_->to_guest(buf);
-        if (cwd) {
-          // A directory the guest removed is gone, though the host keeps it.
-          GuestObject now = ov_->locate(guest);
-          if (!now.exists || !now.is_dir) {
-            regs.rax = static_cast<uint64_t>(-ENOENT);
-          } else if (guest.size() + 1 > p.size) {
-            regs.rax = static_cast<uint64_t>(-ERANGE);
-          } else {
-            regs.rax = write_memory(pid, p.buf, guest.c_str(), guest.size() + 1) < 0 ? static_cast<uint64_t>(-EFAULT)
-                                                                                     : guest.size() + 1;
+    case Access::Open:
+      if (a.exists) {
+        if (a.is_dir) {
+          if (!(open_flags & kOpenTmpfile)) return refuse(EISDIR);
+          if (!a.upper) {
+            int rc = ov_->copy_up(a);
+            if (rc < 0) return refuse(-rc);
           }
+          host[0] = upper_of(a);
+        } else if (a.reopened_fd_flags >= 0 && !a.fd_link.empty() && reopens_for_writing(a.reopened_fd_flags, open_flags)) {
+          host[0] = a.fd_link;  // /dev/stdout: the fd the build already writes to, in place
+        } else if (a.layer == Layer::Lower && S_ISREG(a.mode)) {
+          int rc = ov_->copy_up(a);
+          if (rc < 0) return refuse(-rc);
+          host[0] = upper_of(a);
+        } else if (a.layer == Layer::Lower && S_ISBLK(a.mode)) {
+          return refuse(EROFS);  // the host's disks are never the build's
         } else {
-          size_t n = std::min<size_t>(guest.size(), p.size);
-          regs.rax = write_memory(pid, p.buf, guest.data(), n) < 0 ? static_cast<uint64_t>(-EFAULT) : n;
+          host[0] = a.host;  // upper, or a device, fifo or socket used in place
         }
+        return {};
+      }
+      [[fallthrough]];
+    case Access::Create: {
+      if (a.exists) {
+        if (a.layer == Layer::Virtual) return refuse(EEXIST);
+        host[0] = a.host;  // the kernel answers EEXIST
+        return {};
+      }
+      int rc = ov_->make_parents(a.guest);
+      if (rc < 0) return refuse(-rc);
+      host[0] = upper_of(a);
+      return {};
+    }
+    case Access::Modify: {
+      if (!a.exists) return refuse(ENOENT);
+      if (a.layer == Layer::Lower || a.layer == Layer::Virtual) {
+        int rc = ov_->copy_up(a);
+        if (rc < 0) return refuse(-rc);
+        host[0] = upper_of(a);
+      } else {
+        host[0] = a.host;
+      }
+      return {};
+    }
+    default:
+      host[0] = a.host;
+      return {};
+  }
+}
+
+// fchmod, fchown, ftruncate, f*xattr, chattr: the object behind the fd.
+Decision Supervisor::guest_fd(const Tracee& t, const SyscallDef& row, int fd, const uint64_t* args) {
+  Resolved r = resolve_fd(t, fd);
+  if (r.error == -EBADF) return {};  // a bad fd: the kernel answers EBADF itself
+  if (r.error) return refuse(-r.error);
+  std::string host = r.path;
+  r.catbox_own = !r.anon && is_stand_in_path(host);
+  if (!r.anon) r.path = ov_->to_guest(host);
+  targets_[0] = Target{!r.anon, fd_link(t.tid, fd), true, r.path};
+  Decision d = decide_path(spec_.policy, Access::Modify, 0, r);
+  if (d.violation) record(t.tid, row.name, "fd " + std::to_string(fd), r.path, d);
+  if (!d.allow || r.anon) return d;
+  if (row.fake == Fake::Chmod) ov_->forget();  // a directory's search permission may change
+  // An fd opened for reading on a host file cannot be copied up under it.
+  // Fake root's chown and privileged xattrs are only recorded (setcap opens
+  // the file for reading, then fsetxattr's it): the object is not changed.
+  bool recorded = fake_ && (row.fake == Fake::Chown || FakeRoot::records_xattr(row, t.tid, args));
+  if (ov_->protected_host(host) && !recorded) return refuse(EROFS);
+  return d;
+}
+
+// bind (creates the socket file) or connect to a unix socket path.
+Decision Supervisor::guest_unix(const Tracee& t, const SyscallDef& row, const std::string& path, bool create,
+                    user_regs_struct* regs, bool* dirty) {
+  GuestObject o = ov_->resolve(t, AT_FDCWD, path, !create);
+  if (o.error) return refuse(-o.error);
+  std::string host = o.host;
+  if (create) {
+    Decision d = decide_path(spec_.policy, Access::Create, 0, as_resolved(o));
+    if (d.violation) record(t.tid, row.name, path, o.guest, d);
+    if (!d.allow && !d.violation && d.err == EEXIST) d.err = EADDRINUSE;
+    if (!d.allow) return d;
+    if (o.exists) return refuse(EADDRINUSE);
+    if (o.layer == Layer::Map && !o.map->rw) return refuse(EROFS);
+    if (o.layer != Layer::Map && ov_->config().upper) {
+      int rc = ov_->make_parents(o.guest);
+      if (rc < 0) return refuse(-rc);
+      host = ov_->config().upper_dir + o.guest;
+    }
+  }
+  if (host.empty()) return refuse(ENOENT);
+  sockaddr_un un;
+  memset(&un, 0, sizeof un);
+  if (host.size() >= sizeof un.sun_path) {
+    // Too long for sun_path: bind at a short stand-in and move the socket
+    // to its place after, or connect through a short symlink.
+    std::string stand_in = socket_stand_in();
+    if (stand_in.empty() || stand_in.size() >= sizeof un.sun_path) return refuse(ENAMETOOLONG);
+    if (!create && !socket_dir_.add_symlink(stand_in.substr(stand_in.rfind('/') + 1), host)) return refuse(ENAMETOOLONG);
+    Proc& proc = procs_[t.tid];
+    proc.ov = OvPending{};
+    proc.ov.kind = OvPending::Kind::Socket;
+    proc.ov.stand_in = stand_in;
+    if (create) proc.ov.hide[1] = host;
+    host = stand_in;
+  }
+  // The kernel keeps a socket's address as bind was given it, and hands
+  // that back (getsockname, getpeername, accept): the guest's own words.
+  if (create && bound_names_.size() < 65536) bound_names_[host] = path;
+  un.sun_family = AF_UNIX;
+  memcpy(un.sun_path, host.data(), host.size());
+  Scratch scratch(t.tid, regs->rsp);
+  uint64_t at = scratch.put(&un, sizeof un);
+  if (!at) return refuse(ENOMEM);
+  regs->rsi = at;
+  regs->rdx = offsetof(sockaddr_un, sun_path) + host.size() + 1;
+  *dirty = true;
+  return {};
+}
+
+// A fresh short path for a unix socket stand-in, in a directory of this
+// run's own (made on first use, removed at the end); "" if none can be made.
+std::string Supervisor::socket_stand_in() {
+  if (!socket_dir_.make("/tmp/catbox-sock-XXXXXX", 0700) || !socket_dir_.intact()) return "";
+  return socket_dir_.path() + "/" + std::to_string(++socket_serial_);
+}
+
+// A symlink called name that leads to target, in a directory of this
+// run's own (made once per pair, removed at the end): exec'd by that path,
+// the program is named after it (comm), as the kernel names a script's
+// process after the script. "" if it cannot be made.
+std::string Supervisor::exec_stand_in(const std::string& name, const std::string& target) {
+  if (name.empty() || name == "." || name == "..") return "";
+  std::string key = name + '\0' + target;
+  auto it = exec_links_.find(key);
+  if (it != exec_links_.end()) {
+    // Only a link that still leads where it did when made: else the
+    // program runs by its own path (named after the interpreter).
+    std::string rest = it->second.substr(exec_dir_.path().size() + 1);  // N/name
+    return exec_dir_.link_intact(rest.substr(0, rest.find('/')), name, target) ? it->second : "";
+  }
+  // 0755: a build that drops to another uid still runs its scripts.
+  if (!exec_dir_.make("/tmp/catbox-exec-XXXXXX", 0755) || !exec_dir_.intact()) return "";
+  std::string sub = std::to_string(exec_links_.size() + 1);
+  if (!exec_dir_.add_link(sub, name, target)) return "";
+  std::string link = exec_dir_.path() + "/" + sub + "/" + name;
+  exec_links_[key] = link;
+  return link;
+}
+
+// The syscall-exit stop of a call whose result carries host paths, or
+// whose success leaves host entries to hide.
+void Supervisor::guest_exit(pid_t pid, pid_t tgid, OvPending& pend, user_regs_struct& regs) {
+  OvPending p = std::move(pend);
+  pend = OvPending{};
+  int64_t ret = static_cast<int64_t>(regs.rax);
+  switch (p.kind) {
+    case OvPending::Kind::None:
+      return;
+    case OvPending::Kind::Hide:
+      if (ret == 0)
+        for (const auto& g : p.hide)
+          if (!g.empty()) ov_->add_whiteout(g);
+      ov_->forget();
+      return;
+    case OvPending::Kind::Forget:
+      ov_->forget();
+      return;
+    case OvPending::Kind::Chdir:
+      if (ret == 0) ov_->set_cwd_name(tgid, p.hide[0], p.hide[1]);
+      return;
+    case OvPending::Kind::Socket: {
+      std::string name = p.stand_in.substr(p.stand_in.rfind('/') + 1);
+      if (ret == 0 && !p.hide[1].empty()) {
+        int err = socket_dir_.move_out(name, p.hide[1]);
+        if (err == 0) return;
+        // The socket cannot go where bind was checked: the bind fails.
+        socket_dir_.remove(name);
+        regs.rax = static_cast<uint64_t>(-(err == EEXIST ? EADDRINUSE : err));
         ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
         return;
       }
+      socket_dir_.remove(name);
+      return;
+    }
+    case OvPending::Kind::SockName: {
+      if (ret < 0) return;  // the kernel's error stands
+      uint32_t len = 0;
+      if (read_memory(pid, p.len_at, &len, sizeof len) < 0) return;
+      sockaddr_un un;
+      memset(&un, 0, sizeof un);
+      size_t have = std::min<size_t>({len, p.size, sizeof un});
+      constexpr size_t kPathAt = offsetof(sockaddr_un, sun_path);
+      if (have <= kPathAt || read_memory(pid, p.buf, &un, have) < 0 || un.sun_family != AF_UNIX) return;
+      if (un.sun_path[0] == '\0') return;  // unnamed or abstract: no path
+      std::string host(un.sun_path, strnlen(un.sun_path, std::min(len, static_cast<uint32_t>(sizeof un)) - kPathAt));
+      auto bound = bound_names_.find(host);
+      std::string guest = bound != bound_names_.end() ? bound->second : ov_->to_guest(host);
+      if (guest == host) return;
+      // As the kernel does: as much as fits, and the length the whole address needs.
+      std::vector<char> out(kPathAt + guest.size() + 1, '\0');
+      memcpy(out.data(), &un, kPathAt);
+      memcpy(out.data() + kPathAt, guest.data(), guest.size());
+      uint32_t full = static_cast<uint32_t>(out.size());
+      if (write_memory(pid, p.buf, out.data(), std::min<size_t>(out.size(), p.size)) < 0) return;
+      write_memory(pid, p.len_at, &full, sizeof full);
+      return;
+    }
+    case OvPending::Kind::Cwd:
+    case OvPending::Kind::Readlink: {
+      if (ret <= 0) return;  // the kernel's error stands
+      std::string buf(std::min<size_t>(static_cast<size_t>(ret), kMaxPath), '\0');
+      if (read_memory(pid, p.scratch, buf.data(), buf.size()) < 0) {
+        regs.rax = static_cast<uint64_t>(-EFAULT);
+        ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
+        return;
+      }
+      bool cwd = p.kind == OvPending::Kind::Cwd;
+      if (cwd) buf.resize(strnlen(buf.data(), buf.size()));
+      std::string guest = cwd ? ov_->cwd_to_guest(tgid, buf) : p.cwd_of ? ov_->cwd_to_guest(p.cwd_of, buf) : ov_->to_guest(buf);
+      if (cwd) {
+        // A directory the guest removed is gone, though the host keeps it.
+        GuestObject now = ov_->locate(guest);
+        if (!now.exists || !now.is_dir) {
+          regs.rax = static_cast<uint64_t>(-ENOENT);
+        } else if (guest.size() + 1 > p.size) {
+          regs.rax = static_cast<uint64_t>(-ERANGE);
+        } else {
+          regs.rax = write_memory(pid, p.buf, guest.c_str(), guest.size() + 1) < 0 ? static_cast<uint64_t>(-EFAULT)
+                                                                                   : guest.size() + 1;
+        }
+      } else {
+        size_t n = std::min<size_t>(guest.size(), p.size);
+        regs.rax = write_memory(pid, p.buf, guest.data(), n) < 0 ? static_cast<uint64_t>(-EFAULT) : n;
+      }
+      ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
+      return;
     }
   }
-
-  const Spec& spec_;
-  Recorder& rec_;
-  const ChildInitialized& hook_;
-  Outcome out_;
-  TraceLog log_;
-  OwnerDb owners_;
-  std::unique_ptr<FakeRoot> fake_;
-  std::unique_ptr<Overlay> ov_;  // the guest view, when there is one
-  std::mutex mu_;                // the tracer loop and the notifier take turns
-  std::thread notifier_;
-  int stop_fd_ = -1;             // tells the notifier the run is over
-  StandInDir socket_dir_;        // stand-ins for long unix socket paths
-  std::unordered_map<std::string, std::string> bound_names_;  // unix socket host path -> the path bind was given
-  std::string start_cwd_;        // the guest path of the first process's cwd
-  StandInDir exec_dir_;          // stand-ins that name an interpreter after its script
-  std::unordered_map<std::string, std::string> exec_links_;  // script name NUL interpreter -> stand-in
-  uint64_t socket_serial_ = 0;
-  Target targets_[2];  // what the current call's operands named
-  pid_t root_ = 0;
-  bool unfollowed_ = false;  // no ptrace: a reaper keeps the build together
-  pid_t reaper_ = 0;
-  std::unordered_map<pid_t, Proc> procs_;
-  // Announced by a fork event, first stop not seen yet: whether it is a process (not a thread).
-  std::unordered_map<pid_t, bool> born_;
-  // Killed by a signal before anything announced them: their fork event may still come.
-  std::unordered_map<pid_t, int> died_early_;
-};
-
-}  // namespace
+}
 
 Outcome trace_run(const Spec& spec, Recorder& recorder, const ChildInitialized& child_initialized) {
   Supervisor s(spec, recorder, child_initialized);
