@@ -11,6 +11,8 @@
       "rules.cc",
       "policy.cc",
       "tracer.cc",
+      "supervisor/child.cc",
+      "supervisor/launch.cc",
       "overlay.cc",
       "recorder.cc",
       "tracelog.cc",
