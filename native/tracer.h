@@ -64,7 +64,7 @@ struct Outcome {
 using ChildInitialized = std::function<void(pid_t pid, pid_t ppid)>;
 
 // Runs spec to the end of its last traced process. Must be called on a thread
-// that blocks all signals and whose children are only the run's (see tracer.cc).
+// that blocks all signals and whose children are only the run's (see supervisor/launch.cc).
 Outcome trace_run(const Spec& spec, Recorder& recorder, const ChildInitialized& child_initialized);
 
 }  // namespace catbox
