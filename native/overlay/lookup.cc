@@ -1,26 +1,22 @@
+// The guest view, looked up: a guest path resolved over upper, the maps and
+// the host as the kernel would walk it; host paths back to guest paths; the
+// guest name of each process's cwd. Also opening the environment.
 #include "overlay.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <deque>
 #include <dirent.h>
 #include <fcntl.h>
-#include <map>
-#include <linux/openat2.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+#include <cstdlib>
 
+#include "overlay/internal.h"
 #include "procfs.h"
 
 namespace catbox {
@@ -28,33 +24,6 @@ namespace {
 
 constexpr int kMaxSymlinks = 40;
 constexpr const char kDeleted[] = " (deleted)";
-constexpr const char kCopyTemp[] = ".catbox-copyup-";
-// Directory times come from a coarse clock: a view made within this many
-// nanoseconds of its directory's last change may miss a change in the same tick.
-constexpr int64_t kTickSafety = 50 * 1000 * 1000;
-
-// s is p or lies below it.
-bool under(const std::string& s, const std::string& p) {
-  if (p == "/") return !s.empty() && s[0] == '/';
-  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0 && (s.size() == p.size() || s[p.size()] == '/');
-}
-
-// base + the part of s below p (s under p).
-std::string rebase(const std::string& s, const std::string& p, const std::string& base) {
-  std::string rest = p == "/" ? s : s.substr(p.size());
-  if (rest.empty() || rest == "/") return base;
-  return base == "/" ? rest : base + rest;
-}
-
-std::string child_path(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
-std::string parent_of(const std::string& g) {
-  size_t i = g.rfind('/');
-  return i == 0 || i == std::string::npos ? "/" : g.substr(0, i);
-}
-
 
 void push_front_parts(const std::string& path, std::deque<std::string>* todo) {
   std::vector<std::string> parts;
@@ -67,66 +36,6 @@ void push_front_parts(const std::string& path, std::deque<std::string>* todo) {
   }
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo->push_front(*it);
 }
-
-
-
-// A dirent's type as a mode's, 0 when the filesystem does not say.
-mode_t type_of(unsigned char d_type) {
-  switch (d_type) {
-    case DT_DIR: return S_IFDIR;
-    case DT_LNK: return S_IFLNK;
-    case DT_FIFO: return S_IFIFO;
-    case DT_SOCK: return S_IFSOCK;
-    case DT_CHR: return S_IFCHR;
-    case DT_BLK: return S_IFBLK;
-    case DT_UNKNOWN: return 0;
-    default: return S_IFREG;
-  }
-}
-
-// The type of the stand-in for an entry of type t at path p: the same, so
-// that a listing's d_type is right (find -type p reads it), except devices
-// (never made: a device node under the environment would be one more way
-// to a host device) and a socket whose path is too long to bind, which
-// stand in as regular files.
-mode_t stand_in_type(mode_t t, const std::string& p) {
-  switch (t) {
-    case S_IFDIR:
-    case S_IFLNK:
-    case S_IFIFO:
-      return t;
-    case S_IFSOCK:
-      return p.size() < sizeof(sockaddr_un::sun_path) ? t : S_IFREG;
-    default:
-      return S_IFREG;
-  }
-}
-
-// Makes an empty socket file at p: bound, then closed.
-bool make_socket_file(const std::string& p) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_un un;
-  memset(&un, 0, sizeof un);
-  un.sun_family = AF_UNIX;
-  memcpy(un.sun_path, p.data(), p.size());
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0;
-  close(fd);
-  return ok;
-}
-
-int64_t mtime_ns(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) < 0) return -1;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
-
-int64_t now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 
 // Takes the immutable and append-only flags off path (not following a
 // link), so that it, and what is in it, may be removed.
@@ -170,7 +79,6 @@ int remove_tree(const std::string& path) {
   closedir(d);
   return rmdir(path.c_str()) == 0 ? 0 : -errno;
 }
-
 
 }  // namespace
 
@@ -619,17 +527,6 @@ pid_t cwd_link_pid(const std::string& g) {
   return static_cast<pid_t>(atol(pid.c_str()));
 }
 
-std::string Overlay::view_source(const std::string& host) {
-  const std::string& md = cfg_.merged_dir;
-  if (md.empty() || !under(host, md)) return "";
-  auto it = view_guest_.find(host);
-  if (it == view_guest_.end()) return "";
-  GuestObject o = locate(it->second);
-  // A virtual directory has no host directory: the view is all there is.
-  if (!o.exists || o.layer == Layer::Virtual || o.host.empty()) return "";
-  return o.host;
-}
-
 std::string Overlay::to_host(const std::string& guest) {
   GuestObject o = resolve(Tracee{getpid(), getpid()}, AT_FDCWD, guest, true);
   if (o.layer == Layer::Virtual) {
@@ -637,379 +534,6 @@ std::string Overlay::to_host(const std::string& guest) {
     return merged_view(o, &err);
   }
   return o.host;
-}
-
-std::string Overlay::base_name(const std::string& g) { return g.substr(g.rfind('/') + 1); }
-
-int Overlay::upper_dir_fd(const std::string& g) const {
-  // Below upper, nothing is followed: the build may have planted symlinks
-  // there, and the supervisor must not be led out by them.
-  std::string rel = g == "/" ? "." : g.substr(1);
-  open_how how;
-  memset(&how, 0, sizeof how);
-  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-  int fd = static_cast<int>(syscall(SYS_openat2, upper_fd_, rel.c_str(), &how, sizeof how));
-  return fd < 0 ? -errno : fd;
-}
-
-void Overlay::set_times(const std::string& g, const struct stat& st) const {
-  timespec t[2] = {st.st_atim, st.st_mtim};
-  if (g == "/") {
-    utimensat(upper_fd_, "", t, AT_EMPTY_PATH);
-    return;
-  }
-  int dfd = upper_dir_fd(parent_of(g));
-  if (dfd < 0) return;
-  utimensat(dfd, base_name(g).c_str(), t, AT_SYMLINK_NOFOLLOW);
-  close(dfd);
-}
-
-// The mode a copy of host object st is made with: a set-user-ID bit only when
-// the copy has the same owner (the supervisor's uid), a set-group-ID bit only
-// with the same group. A user's copy of a root-owned set-uid program would
-// otherwise be a set-uid program of that user, anywhere in the environment.
-// With fake root (a copy-up is reported, and its journal keeps the host's
-// mode), a file is copied with no set-id bit at all, as fake root makes every
-// file on disk: else a root catbox's copy of a set-uid root program would stay
-// one while the build writes its own content into it (root keeps the bit on a
-// write), a set-uid root program of the build's on disk.
-mode_t Overlay::copy_mode(const struct stat& st) const {
-  mode_t mode = st.st_mode & 07777;
-  if (st.st_uid != geteuid()) mode &= ~S_ISUID;
-  if (st.st_gid != getegid()) mode &= ~S_ISGID;
-  if (copied_up_ && !S_ISDIR(st.st_mode)) mode &= ~(S_ISUID | S_ISGID);
-  return mode;
-}
-
-int Overlay::make_dir(const std::string& g, mode_t mode) {
-  int dfd = upper_dir_fd(parent_of(g));
-  if (dfd < 0) return dfd;
-  std::string name = base_name(g);
-  int rc = 0;
-  if (mkdirat(dfd, name.c_str(), 0700) < 0 && errno != EEXIST) rc = -errno;
-  if (rc == 0) {
-    int fd = openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-      rc = -errno;
-    } else {
-      fchmod(fd, mode & 07777);  // exactly, whatever the umask
-      close(fd);
-    }
-  }
-  close(dfd);
-  if (rc == 0) {
-    generation_++;
-    forget();
-  }
-  return rc;
-}
-
-int Overlay::make_parents(const std::string& g) {
-  std::string parent = parent_of(g);
-  if (!cfg_.upper || parent == "/") return 0;
-  GuestObject cur = root();
-  // Making a directory changes its parent's times: the host's are put back
-  // once all are made, as overlayfs does for a copy-up.
-  std::vector<std::pair<std::string, struct stat>> made;
-  size_t i = 1;
-  int rc = 0;
-  while (i < parent.size() && rc == 0) {
-    size_t j = parent.find('/', i);
-    if (j == std::string::npos) j = parent.size();
-    std::string name = parent.substr(i, j - i);
-    i = j + 1;
-    if (name.empty()) continue;
-    GuestObject next = child(cur, name);
-    if (next.layer == Layer::Map) return next.exists && next.is_dir ? 0 : (next.exists ? -ENOTDIR : -ENOENT);
-    if (!next.exists) return -ENOENT;
-    if (!next.is_dir) return -ENOTDIR;
-    if (!next.upper) {
-      struct stat st;
-      bool have = next.layer == Layer::Lower && stat(next.host.c_str(), &st) == 0;
-      rc = make_dir(next.guest, have ? copy_mode(st) : 0755);
-      if (rc < 0) break;
-      if (have) made.emplace_back(next.guest, st);
-      if (have && copied_up_) copied_up_(next.host, cfg_.upper_dir + next.guest, next.guest, st.st_mode);
-      next.upper = true;
-      next.host = cfg_.upper_dir + next.guest;
-      next.layer = Layer::Upper;
-    }
-    cur = std::move(next);
-  }
-  for (const auto& [dir, st] : made) set_times(dir, st);
-  return rc;
-}
-
-int Overlay::copy_file(const std::string& from, const std::string& g, const struct stat& st) {
-  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (in < 0) return -errno;
-  int dfd = upper_dir_fd(parent_of(g));
-  if (dfd < 0) {
-    close(in);
-    return dfd;
-  }
-  // A fresh name of our own: O_EXCL never follows a symlink put in the way.
-  std::string tmp;
-  int out = -1;
-  for (int attempt = 0; attempt < 16 && out < 0; attempt++) {
-    uint64_t r = 0;
-    if (getrandom(&r, sizeof r, 0) != sizeof r) r = (static_cast<uint64_t>(getpid()) << 32) ^ (generation_ + attempt);
-    tmp = std::string(kCopyTemp) + std::to_string(r);
-    out = openat(dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (out < 0 && errno != EEXIST) break;
-  }
-  if (out < 0) {
-    int err = errno;
-    close(in);
-    close(dfd);
-    return -err;
-  }
-  int rc = 0;
-  for (;;) {
-    ssize_t n = sendfile(out, in, nullptr, 1 << 20);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      rc = -errno;
-      break;
-    }
-  }
-  if (rc == 0 && fchmod(out, copy_mode(st)) < 0) rc = -errno;
-  if (rc == 0) {
-    timespec t[2] = {st.st_atim, st.st_mtim};
-    futimens(out, t);
-  }
-  close(in);
-  if (close(out) < 0 && rc == 0) rc = -errno;
-  if (rc == 0 && renameat(dfd, tmp.c_str(), dfd, base_name(g).c_str()) < 0) rc = -errno;
-  if (rc < 0) unlinkat(dfd, tmp.c_str(), 0);
-  close(dfd);
-  return rc;
-}
-
-int Overlay::copy_up(const GuestObject& o) {
-  if (!cfg_.upper || o.layer == Layer::Upper || o.layer == Layer::Map) return 0;
-  int rc = make_parents(o.guest);
-  if (rc < 0) return rc;
-  // A copy-up is no change the guest made: its directory keeps its times.
-  std::string parent = parent_of(o.guest);
-  struct stat parent_st;
-  int pfd = upper_dir_fd(parent);
-  bool restore = pfd >= 0 && fstat(pfd, &parent_st) == 0;
-  if (pfd >= 0) close(pfd);
-  if (o.layer == Layer::Virtual) {
-    rc = make_dir(o.guest, 0755);
-  } else {
-    struct stat st;
-    if (lstat(o.host.c_str(), &st) < 0) return -errno;
-    if (S_ISREG(st.st_mode)) {
-      rc = copy_file(o.host, o.guest, st);
-    } else if (S_ISDIR(st.st_mode)) {
-      rc = make_dir(o.guest, copy_mode(st));
-      if (rc == 0) set_times(o.guest, st);
-    } else if (S_ISLNK(st.st_mode)) {
-      std::string target;
-      rc = read_link(o.host, &target);
-      int dfd = rc == 0 ? upper_dir_fd(parent) : -1;
-      if (rc == 0 && dfd < 0) rc = dfd;
-      if (rc == 0 && symlinkat(target.c_str(), dfd, base_name(o.guest).c_str()) < 0) rc = -errno;
-      if (dfd >= 0) close(dfd);
-      if (rc == 0) set_times(o.guest, st);
-    } else {
-      return -EROFS;  // a device, fifo or socket of the host is used in place
-    }
-  }
-  if (restore) set_times(parent, parent_st);
-  if (rc == 0) {
-    generation_++;
-    copy_ups_++;
-    forget();
-    struct stat st;
-    if (copied_up_ && o.layer != Layer::Virtual && lstat(o.host.c_str(), &st) == 0)
-      copied_up_(o.host, cfg_.upper_dir + o.guest, o.guest, st.st_mode);
-  }
-  return rc;
-}
-
-int Overlay::add_whiteout(const std::string& g) {
-  if (whiteouts_.count(g)) return 0;
-  std::string rec = g;
-  rec.push_back('\0');
-  if (write(whiteout_fd_, rec.data(), rec.size()) != static_cast<ssize_t>(rec.size())) return -EIO;
-  whiteouts_.insert(g);
-  hiding_dirs_.insert(parent_of(g));
-  generation_++;
-  whiteouts_added_++;
-  forget();
-  return 0;
-}
-
-int Overlay::may_remove(const GuestObject& o) {
-  GuestObject parent = locate(parent_of(o.guest));
-  if (parent.error) return parent.error;
-  if (!parent.exists || parent.host.empty()) return -ENOENT;
-  // A directory of upper is the kernel's to judge, with the build's own
-  // credentials (the supervisor's). One only the host has stands for the
-  // copy a write there would make in upper, which would be the build's: as
-  // for a new file there, it is not refused.
-  if (parent.upper && faccessat(AT_FDCWD, parent.host.c_str(), W_OK | X_OK, AT_EACCESS) < 0) return -errno;
-  struct stat pst, ost;
-  if (lstat(parent.host.c_str(), &pst) < 0 || lstat(o.host.c_str(), &ost) < 0) return 0;
-  // Sticky (/tmp): only the entry's owner, the directory's, or root.
-  uid_t me = geteuid();
-  if ((pst.st_mode & S_ISVTX) && me != 0 && ost.st_uid != me && pst.st_uid != me) return -EPERM;
-  return 0;
-}
-
-bool Overlay::in_upper(const std::string& host) const { return cfg_.upper && under(host, cfg_.upper_dir); }
-
-bool Overlay::protected_host(const std::string& host) const {
-  // A merged view is catbox's cache: a change made through an fd of it
-  // (fchmod, fsetxattr, chattr...) would land there, not on the directory it shows.
-  if (!cfg_.merged_dir.empty() && under(host, cfg_.merged_dir)) return true;
-  // The longest host prefix decides: a read-only map inside a read-write one.
-  size_t best = 0;
-  bool prot = cfg_.upper;  // the host's own file, when there is an overlay
-  if (cfg_.upper && under(host, cfg_.upper_dir)) {
-    best = cfg_.upper_dir.size();
-    prot = false;
-  }
-  for (const auto& m : cfg_.maps) {
-    if (under(host, m.host) && m.host.size() >= best) {
-      best = m.host.size();
-      prot = !m.rw;
-    }
-  }
-  return prot;
-}
-
-std::vector<MergedEntry> Overlay::list(const GuestObject& o) {
-  std::map<std::string, MergedEntry> out;
-  auto read_dir = [&](const std::string& host, bool lower) {
-    DIR* d = opendir(host.c_str());
-    if (!d) return;
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n == "." || n == ".." || out.count(n)) continue;
-      if (!lower && n.compare(0, sizeof kCopyTemp - 1, kCopyTemp) == 0) continue;
-      std::string g = child_path(o.guest, n);
-      if (lower && whiteouts_.count(g)) continue;
-      MergedEntry m;
-      m.name = n;
-      m.host = host == "/" ? "/" + n : host + "/" + n;
-      m.type = type_of(e->d_type);
-      struct stat st;
-      if (!m.type) m.type = lstat(m.host.c_str(), &st) == 0 ? (st.st_mode & S_IFMT) : S_IFREG;
-      out[n] = m;
-    }
-    closedir(d);
-  };
-  if (o.layer == Layer::Map || !cfg_.upper) {
-    if (o.exists && o.layer != Layer::Virtual) read_dir(o.host, false);
-  } else {
-    if (o.upper) read_dir(cfg_.upper_dir + o.guest, false);
-    if (o.lower && o.lower_dir) read_dir(o.guest, true);
-  }
-  for (const auto& m : cfg_.maps) {
-    if (m.guest == o.guest || !under(m.guest, o.guest)) continue;
-    size_t start = o.guest == "/" ? 1 : o.guest.size() + 1;
-    size_t end = m.guest.find('/', start);
-    std::string name = m.guest.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    MergedEntry e;
-    e.name = name;
-    e.type = S_IFDIR;
-    if (end == std::string::npos) {
-      e.host = m.host;
-      struct stat st;
-      if (stat(m.host.c_str(), &st) == 0) e.type = st.st_mode & S_IFMT;
-    } else if (out.count(name)) {
-      continue;  // an existing directory on the way to a map
-    }
-    out[name] = e;
-  }
-  std::vector<MergedEntry> v;
-  v.reserve(out.size());
-  for (auto& [n, e] : out) v.push_back(std::move(e));
-  return v;
-}
-
-bool Overlay::needs_merge(const GuestObject& o) const {
-  if (!o.exists || !o.is_dir) return false;
-  if (o.layer == Layer::Virtual) return true;
-  if (o.upper && o.lower && o.lower_dir) return true;
-  if (o.lower && o.lower_dir && hiding_dirs_.count(o.guest)) return true;  // hidden entries must not show
-  return has_map_below(o.guest);
-}
-
-std::string Overlay::merged_view(const GuestObject& o, int* err) {
-  View& v = views_[o.guest];
-  int64_t up = o.upper ? mtime_ns(cfg_.upper_dir + o.guest) : 0;
-  int64_t low = o.lower && o.lower_dir ? mtime_ns(o.guest) : 0;
-  if (o.layer == Layer::Map) low = mtime_ns(o.host);
-  int64_t now = now_ns();
-  // A view made in the same clock tick as its directory's last change could
-  // miss a change later in that tick: it is brought up to date again.
-  if (!v.host.empty() && v.settled && v.upper_mtime == up && v.lower_mtime == low && v.generation == generation_)
-    return v.host;
-  if (v.host.empty()) {
-    // One view per directory, kept up to date in place: a listing that is
-    // being read while the directory changes may or may not show the change,
-    // as with any directory.
-    std::string dir = cfg_.merged_dir + "/" + std::to_string(++merged_made_);
-    if (mkdir(dir.c_str(), 0755) < 0) {
-      *err = errno;
-      return "";
-    }
-    v.host = dir;
-    view_guest_[dir] = o.guest;
-  }
-  std::map<std::string, mode_t> shown;  // the stand-ins there now
-  if (DIR* d = opendir(v.host.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") shown[n] = type_of(e->d_type);
-    }
-    closedir(d);
-  }
-  std::vector<MergedEntry> want = list(o);
-  std::unordered_set<std::string> wanted;
-  for (const auto& e : want) {
-    wanted.insert(e.name);
-    std::string p = v.host + "/" + e.name;
-    auto have = shown.find(e.name);
-    mode_t type = stand_in_type(e.type, p);
-    if (have != shown.end()) {
-      if (have->second == type) continue;
-      if (have->second == S_IFDIR ? rmdir(p.c_str()) : unlink(p.c_str())) continue;
-    }
-    if (type == S_IFDIR) {
-      mkdir(p.c_str(), 0755);
-    } else if (type == S_IFLNK) {
-      std::string target;
-      if (read_link(e.host, &target) < 0) target = "?";
-      symlink(target.c_str(), p.c_str());
-    } else if (type == S_IFIFO && mkfifo(p.c_str(), 0644) == 0) {
-    } else if (type == S_IFSOCK && make_socket_file(p)) {
-    } else {
-      int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-      if (fd >= 0) close(fd);
-    }
-  }
-  for (const auto& [name, type] : shown) {
-    if (wanted.count(name)) continue;
-    std::string p = v.host + "/" + name;
-    if (type == S_IFDIR) {
-      rmdir(p.c_str());
-    } else {
-      unlink(p.c_str());
-    }
-  }
-  v.settled = (up == 0 || now - up > kTickSafety) && (low == 0 || now - low > kTickSafety);
-  v.upper_mtime = up;
-  v.lower_mtime = low;
-  v.generation = generation_;
-  return v.host;
 }
 
 }  // namespace catbox
