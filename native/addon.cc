@@ -51,7 +51,8 @@ std::vector<std::string> get_strings(const Napi::Object& o, const char* key) {
   std::vector<std::string> out;
   for (uint32_t i = 0; i < a.Length(); i++) {
     Napi::Value item = a.Get(i);
-    if (!item.IsString()) throw Napi::TypeError::New(o.Env(), std::string("spec.") + key + " must be an array of strings");
+    if (!item.IsString())
+      throw Napi::TypeError::New(o.Env(), std::string("spec.") + key + " must be an array of strings");
     out.push_back(item.As<Napi::String>().Utf8Value());
   }
   return out;
@@ -136,14 +137,16 @@ Spec get_spec(Napi::Object o) {
     s.fake_uid = f.Get("uid").ToNumber().Uint32Value();
     s.fake_gid = f.Get("gid").ToNumber().Uint32Value();
     s.owner_db = get_string(f, "db");
-    if (s.owner_db.empty() || s.owner_db[0] != '/') throw Napi::TypeError::New(env, "spec.fakeRoot.db must be an absolute path");
+    if (s.owner_db.empty() || s.owner_db[0] != '/')
+      throw Napi::TypeError::New(env, "spec.fakeRoot.db must be an absolute path");
   }
   Napi::Value view = o.Get("guestView");
   if (view.IsObject()) {
     // {upper?: {dir, whiteouts}, merged, maps: [{host, guest, rw}]}: every path absolute and canonical.
     Napi::Object v = view.As<Napi::Object>();
     auto absolute = [&](const std::string& p, const char* what) {
-      if (p.empty() || p[0] != '/') throw Napi::TypeError::New(env, std::string("spec.guestView.") + what + " must be an absolute path");
+      if (p.empty() || p[0] != '/')
+        throw Napi::TypeError::New(env, std::string("spec.guestView.") + what + " must be an absolute path");
       return p;
     };
     s.guest_view = true;
@@ -248,7 +251,7 @@ Napi::Object outcome_to_js(Napi::Env env, const Outcome& out) {
 
 void call_js(Napi::Env env, Napi::Function, Job* job, Message* msg) {
   std::unique_ptr<Message> m(msg);
-  if (env == nullptr) {  // the environment is going away
+  if (env == nullptr) {     // the environment is going away
     job->recorder.drain();  // nobody will take them: let the tracer go on
     if (m->ack) m->ack->set_value();
     return;
@@ -256,11 +259,8 @@ void call_js(Napi::Env env, Napi::Function, Job* job, Message* msg) {
   Napi::HandleScope scope(env);
   deliver_events(env, job);
   switch (m->kind) {
-    case Message::Kind::Wake:
-      break;
-    case Message::Kind::Sync:
-      m->ack->set_value();
-      break;
+    case Message::Kind::Wake: break;
+    case Message::Kind::Sync: m->ack->set_value(); break;
     case Message::Kind::ChildInitialized:
       if (!job->on_child_initialized.IsEmpty()) {
         try {
@@ -272,7 +272,8 @@ void call_js(Napi::Env env, Napi::Function, Job* job, Message* msg) {
       break;
     case Message::Kind::Done:
       if (!job->outcome.error.empty()) {
-        job->deferred.Reject(Napi::Error::New(env, "catbox: could not start the command: " + job->outcome.error).Value());
+        job->deferred.Reject(
+            Napi::Error::New(env, "catbox: could not start the command: " + job->outcome.error).Value());
       } else {
         job->deferred.Resolve(outcome_to_js(env, job->outcome));
       }
@@ -323,7 +324,8 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   auto job = std::make_unique<Job>(env);
   job->spec = get_spec(info[0].As<Napi::Object>());
   job->on_events = Napi::Persistent(info[1].As<Napi::Function>());
-  if (info.Length() > 2 && info[2].IsFunction()) job->on_child_initialized = Napi::Persistent(info[2].As<Napi::Function>());
+  if (info.Length() > 2 && info[2].IsFunction())
+    job->on_child_initialized = Napi::Persistent(info[2].As<Napi::Function>());
   Napi::Promise promise = job->deferred.Promise();
 
   Job* raw = job.release();

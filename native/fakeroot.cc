@@ -71,10 +71,22 @@ Action FakeRoot::identity(pid_t tid, Creds& c, long nr, const uint64_t* args) {
     case __NR_getresgid: return put3(args, c.rgid, c.egid, c.sgid);
     case __NR_setuid: c.ruid = c.euid = c.suid = c.fsuid = u32(args[0]); return skip(0);
     case __NR_setgid: c.rgid = c.egid = c.sgid = c.fsgid = u32(args[0]); return skip(0);
-    case __NR_setreuid: set3(&c.ruid, &c.euid, &c.suid, args[0], args[1], kUnchanged); c.fsuid = c.euid; return skip(0);
-    case __NR_setregid: set3(&c.rgid, &c.egid, &c.sgid, args[0], args[1], kUnchanged); c.fsgid = c.egid; return skip(0);
-    case __NR_setresuid: set3(&c.ruid, &c.euid, &c.suid, args[0], args[1], args[2]); c.fsuid = c.euid; return skip(0);
-    case __NR_setresgid: set3(&c.rgid, &c.egid, &c.sgid, args[0], args[1], args[2]); c.fsgid = c.egid; return skip(0);
+    case __NR_setreuid:
+      set3(&c.ruid, &c.euid, &c.suid, args[0], args[1], kUnchanged);
+      c.fsuid = c.euid;
+      return skip(0);
+    case __NR_setregid:
+      set3(&c.rgid, &c.egid, &c.sgid, args[0], args[1], kUnchanged);
+      c.fsgid = c.egid;
+      return skip(0);
+    case __NR_setresuid:
+      set3(&c.ruid, &c.euid, &c.suid, args[0], args[1], args[2]);
+      c.fsuid = c.euid;
+      return skip(0);
+    case __NR_setresgid:
+      set3(&c.rgid, &c.egid, &c.sgid, args[0], args[1], args[2]);
+      c.fsgid = c.egid;
+      return skip(0);
     case __NR_setfsuid: {
       uint32_t old = c.fsuid;
       if (u32(args[0]) != kUnchanged) c.fsuid = u32(args[0]);
@@ -105,8 +117,7 @@ Action FakeRoot::effect(const SyscallDef& row, pid_t tid, const uint64_t* args, 
   uint32_t mode = 0;
   uint64_t nlink = 0;
   switch (row.fake) {
-    case Fake::None:
-      return {};
+    case Fake::None: return {};
     case Fake::Chown: {
       // Nothing exists to record: let the kernel give its ENOENT.
       if (id_of(a, &id, &mode, nullptr) < 0) return {};
@@ -160,8 +171,7 @@ Action FakeRoot::effect(const SyscallDef& row, pid_t tid, const uint64_t* args, 
     case Fake::SetXattr:
     case Fake::RemoveXattr:
     case Fake::GetXattr:
-    case Fake::ListXattr:
-      return xattr(row, tid, args, a);
+    case Fake::ListXattr: return xattr(row, tid, args, a);
     case Fake::Unlink:
     case Fake::Rename: {
       const Target& gone = row.fake == Fake::Unlink ? a : b;
@@ -348,8 +358,7 @@ Action FakeRoot::xattr(const SyscallDef& row, pid_t tid, const uint64_t* args, c
       }
       db_.remove_xattr(id, a.path, name);
       return skip(0);
-    default:
-      return {};
+    default: return {};
   }
 }
 
@@ -371,8 +380,7 @@ void FakeRoot::exit(const Tracee& t, Pending& p, int64_t result) {
   }
   if (result != 0) return;
   switch (done.kind) {
-    case Pending::Kind::None:
-      return;
+    case Pending::Kind::None: return;
     case Pending::Kind::Stat:
       if (done.nr == __NR_statx) {
         rewrite_statx(t, done);
@@ -391,13 +399,10 @@ void FakeRoot::exit(const Tracee& t, Pending& p, int64_t result) {
       if (file_id_at(done.at, done.by_fd, &id, &disk, nullptr) < 0) return;
       uint32_t want = done.mode;
       if (S_ISDIR(want)) want |= disk & S_ISGID;  // a set-group-ID parent's
-      if ((disk & 07777) != (want & 07777))
-        db_.set_mode(id, done.path, (disk & S_IFMT) | (want & 07777));
+      if ((disk & 07777) != (want & 07777)) db_.set_mode(id, done.path, (disk & S_IFMT) | (want & 07777));
       return;
     }
-    case Pending::Kind::Drop:
-      db_.drop(done.id, done.path);
-      return;
+    case Pending::Kind::Drop: db_.drop(done.id, done.path); return;
   }
 }
 
@@ -434,13 +439,16 @@ const OwnerRecord* FakeRoot::lookup(const Tracee& t, const Pending& p, uint64_t 
     bool at = p.nr == __NR_newfstatat || p.nr == __NR_statx;
     int dirfd = at ? static_cast<int>(p.args[0]) : AT_FDCWD;
     uint64_t path = p.args[at ? 1 : 0];
-    int flags = p.nr == __NR_newfstatat ? static_cast<int>(p.args[3]) : p.nr == __NR_statx ? static_cast<int>(p.args[2]) : 0;
+    int flags = p.nr == __NR_newfstatat ? static_cast<int>(p.args[3])
+                : p.nr == __NR_statx    ? static_cast<int>(p.args[2])
+                                        : 0;
     std::string given;
     // A NULL path with AT_EMPTY_PATH names the dirfd (Linux 6.11 and later), as "" does.
     if (!(path == 0 && (flags & AT_EMPTY_PATH)) && read_string(t.tid, path, &given, 4096) < 0) return r;
     if (given.empty()) {
       if (!(flags & AT_EMPTY_PATH) && at) return r;
-      again.stat_path = "/proc/" + std::to_string(t.tid) + (dirfd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(dirfd));
+      again.stat_path =
+          "/proc/" + std::to_string(t.tid) + (dirfd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(dirfd));
       again.follow = true;
     } else {
       bool follow = p.nr == __NR_stat || (at && !(flags & AT_SYMLINK_NOFOLLOW));

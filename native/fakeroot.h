@@ -33,10 +33,10 @@ struct Pending {
   long nr = 0;
   uint64_t args[6] = {};
   FileId id;
-  std::string path;     // the record's name
-  std::string at;       // Mknod, Create: where to look at the new object (not followed)
-  bool by_fd = false;   // Create: the call returns an fd to the new object (open, creat, O_TMPFILE)
-  uint32_t mode = 0;    // Mknod, Create: the mode asked for, after the umask, type bits included
+  std::string path;    // the record's name
+  std::string at;      // Mknod, Create: where to look at the new object (not followed)
+  bool by_fd = false;  // Create: the call returns an fd to the new object (open, creat, O_TMPFILE)
+  uint32_t mode = 0;   // Mknod, Create: the mode asked for, after the umask, type bits included
   uint64_t rdev = 0;
   // Stat: the object the supervisor itself looked at (a notification's
   // answer); empty when the call's own arguments name it.
@@ -46,7 +46,7 @@ struct Pending {
 
 // What to do with the call at its seccomp stop.
 struct Action {
-  bool skip = false;       // do not run it; it returns `result`
+  bool skip = false;  // do not run it; it returns `result`
   int64_t result = 0;
   bool exit_stop = false;  // stop again at syscall exit (Pending is set)
   int arg = -1;            // rewrite this argument register...

@@ -42,25 +42,25 @@ enum class Layer : uint8_t {
 
 // One guest path, resolved.
 struct GuestObject {
-  std::string guest;     // canonical guest path (or the anonymous object's name)
-  std::string host;      // the host path the kernel should be given
+  std::string guest;  // canonical guest path (or the anonymous object's name)
+  std::string host;   // the host path the kernel should be given
   Layer layer = Layer::None;
   const PathMap* map = nullptr;
   bool exists = false;
   bool is_dir = false;
-  mode_t mode = 0;       // file type and mode when it exists
-  bool lower = false;    // a visible host (lower) entry exists at this guest path
-  bool lower_dir = false;  // ...and it is a directory whose entries may show
-  bool upper = false;    // an upper entry exists at this guest path
-  int error = 0;         // -errno when the kernel would fail the lookup itself
-  bool anon = false;     // pipe, socket, memfd...: host is the magic link to hand over
-  bool foreign = false;  // /proc/PID/... of a process outside the build (or in another mount namespace)
+  mode_t mode = 0;            // file type and mode when it exists
+  bool lower = false;         // a visible host (lower) entry exists at this guest path
+  bool lower_dir = false;     // ...and it is a directory whose entries may show
+  bool upper = false;         // an upper entry exists at this guest path
+  int error = 0;              // -errno when the kernel would fail the lookup itself
+  bool anon = false;          // pipe, socket, memfd...: host is the magic link to hand over
+  bool foreign = false;       // /proc/PID/... of a process outside the build (or in another mount namespace)
   bool foreign_link = false;  // ...reached through its magic link (fd/N, cwd, root, exe): not to be opened
   int reopened_fd_flags = -1;
-  std::string fd_link;   // with reopened_fd_flags: the magic link that reopens that fd in place
-  std::string fd_target; // resolve_fd: the host path the fd really names ("" when anonymous)
-  bool magic = false;    // the object is a /proc magic link itself (readlink shows a host path)
-  bool slash = false;    // a missing name given with a trailing "/" (only a directory may be made)
+  std::string fd_link;    // with reopened_fd_flags: the magic link that reopens that fd in place
+  std::string fd_target;  // resolve_fd: the host path the fd really names ("" when anonymous)
+  bool magic = false;     // the object is a /proc magic link itself (readlink shows a host path)
+  bool slash = false;     // a missing name given with a trailing "/" (only a directory may be made)
 };
 
 // A directory entry of a merged listing.
@@ -169,7 +169,7 @@ class Overlay {
   std::unordered_set<std::string> whiteouts_;
   std::unordered_set<std::string> hiding_dirs_;  // guest directories with a hidden entry
   int whiteout_fd_ = -1;
-  int upper_fd_ = -1;  // the upper directory, for *at calls beneath it
+  int upper_fd_ = -1;        // the upper directory, for *at calls beneath it
   uint64_t generation_ = 0;  // bumped by every whiteout and copy-up
   struct View {
     std::string host;
@@ -181,7 +181,7 @@ class Overlay {
   // Directories looked up since the last change that could alter them: most
   // lookups walk the same few directories (a compiler's include path).
   std::unordered_map<std::string, GuestObject> dirs_;
-  std::unordered_map<std::string, std::string> view_guest_;  // merged view host dir -> guest dir
+  std::unordered_map<std::string, std::string> view_guest_;                   // merged view host dir -> guest dir
   std::unordered_map<pid_t, std::pair<std::string, std::string>> cwd_names_;  // tgid -> cwd's guest, host path
   uint64_t merged_made_ = 0;
   uint64_t copy_ups_ = 0;

@@ -163,7 +163,8 @@ void OwnerDb::compact(const std::string& path) {
   fd_ = out;  // append() writes there
   for (const auto& [key, r] : records_) {
     FileId id{key.dev, key.ino, r.btime};
-    if (r.has_owner) append("own", id, r.path, ",\"uid\":" + std::to_string(r.uid) + ",\"gid\":" + std::to_string(r.gid));
+    if (r.has_owner)
+      append("own", id, r.path, ",\"uid\":" + std::to_string(r.uid) + ",\"gid\":" + std::to_string(r.gid));
     if (r.has_mode && (r.rdev || S_ISCHR(r.mode) || S_ISBLK(r.mode))) {
       append("node", id, r.path, ",\"mode\":" + std::to_string(r.mode) + ",\"rdev\":" + std::to_string(r.rdev));
     } else if (r.has_mode) {

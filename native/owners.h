@@ -44,7 +44,7 @@ struct OwnerRecord {
   uint32_t mode = 0;  // full st_mode, type bits included
   uint64_t rdev = 0;
   std::map<std::string, std::string> xattrs;  // privileged xattrs set, by name: their values
-  std::string path;   // the last name it was changed under (for reports)
+  std::string path;                           // the last name it was changed under (for reports)
 };
 
 // What recorded xattr `name` with a value of value_size bytes takes of an

@@ -103,7 +103,9 @@ Decision decide_path(const Policy& policy, Access access, int open_flags, const 
     return violation(policy, EACCES);
   }
   if (policy.writable.matches(r.path)) return {};
-  if (access == Access::Open && (reopens_for_writing(r.reopened_fd_flags, open_flags) || policy.devices.matches(r.path))) return {};
+  if (access == Access::Open &&
+      (reopens_for_writing(r.reopened_fd_flags, open_flags) || policy.devices.matches(r.path)))
+    return {};
 
   // Errno parity: answer what the kernel would have answered to a call that
   // could not have written anything, and record no violation for it.
@@ -128,8 +130,7 @@ Decision decide_path(const Policy& policy, Access access, int open_flags, const 
       break;
     case Access::Replace:
     case Access::Read:
-    case Access::None:
-      break;
+    case Access::None: break;
   }
   return violation(policy, EACCES);
 }

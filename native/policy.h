@@ -53,9 +53,9 @@ Decision decide_path(const Policy& policy, Access access, int open_flags, const 
 // A socket address as the call gave it.
 struct NetAddress {
   int family = 0;
-  std::string text;        // "1.2.3.4:80", "[::1]:8080", "/path", "@abstract"
-  bool loopback = false;   // 127/8, ::1, ::ffff:127/104
-  bool ip = false;         // AF_INET or AF_INET6
+  std::string text;       // "1.2.3.4:80", "[::1]:8080", "/path", "@abstract"
+  bool loopback = false;  // 127/8, ::1, ::ffff:127/104
+  bool ip = false;        // AF_INET or AF_INET6
 };
 
 // connect/sendto/sendmsg/bind to an IP address (unix paths are filesystem operands).

@@ -36,7 +36,8 @@ long proc_field(const std::string& path, const char* key, int base, long fallbac
 
 ProcIds proc_ids(pid_t tid) {
   std::string status = read_small_file("/proc/" + std::to_string(tid) + "/status");
-  return ProcIds{static_cast<pid_t>(field_in(status, "Tgid:", 10, 0)), static_cast<pid_t>(field_in(status, "PPid:", 10, 0))};
+  return ProcIds{static_cast<pid_t>(field_in(status, "Tgid:", 10, 0)),
+                 static_cast<pid_t>(field_in(status, "PPid:", 10, 0))};
 }
 
 int read_link(const std::string& path, std::string* out) {

@@ -20,7 +20,6 @@ namespace {
 constexpr int kMaxSymlinks = 40;  // the kernel's MAXSYMLINKS
 constexpr const char kDeleted[] = " (deleted)";
 
-
 void split_into(const std::string& path, std::deque<std::string>* out, bool front) {
   std::vector<std::string> parts;
   size_t i = 0;
@@ -47,8 +46,6 @@ std::string join(const std::vector<std::string>& parts) {
   return s;
 }
 
-
-
 // The tracee's cwd or the directory an fd names, as the start of a relative walk.
 int base_of(const Tracee& t, int dirfd, std::string* out) {
   std::string link = "/proc/" + std::to_string(t.tid) + (dirfd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(dirfd));
@@ -65,7 +62,6 @@ int base_of(const Tracee& t, int dirfd, std::string* out) {
 int fd_flags(pid_t tid, const std::string& fd) {
   return static_cast<int>(proc_field("/proc/" + std::to_string(tid) + "/fdinfo/" + fd, "flags:", 8, -1));
 }
-
 
 // A magic link's target "NAME (deleted)": an unlinked object (no name left,
 // nothing outside to protect: memfd, O_TMPFILE, a removed file) or a real
@@ -196,8 +192,8 @@ Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool 
         r.path = cur;
         return r;
       }
-      bool anon = magic && (target.empty() || target[0] != '/' ||
-                            (ends_with(target, kDeleted) && names_unlinked_object(cur)));
+      bool anon =
+          magic && (target.empty() || target[0] != '/' || (ends_with(target, kDeleted) && names_unlinked_object(cur)));
       if (anon) {
         // pipe:[123], socket:[..], anon_inode:[..], a memfd or unlinked file:
         // an object without a name in the filesystem.

@@ -12,10 +12,10 @@ struct Resolved {
   int error = 0;        // 0, or -errno when the kernel would fail the lookup itself
   bool exists = false;  // the final object exists (lstat when not following)
   bool is_dir = false;
-  mode_t mode = 0;      // the final object's type and mode, when it exists
-  dev_t rdev = 0;       // ...and the device it names, when it is a device node
-  bool anon = false;    // pipe:[..], socket:[..], anon_inode:[..]: not in the filesystem
-  std::string link;     // anon: the magic link that reaches it (/proc/TID/fd/N), to stat it by
+  mode_t mode = 0;    // the final object's type and mode, when it exists
+  dev_t rdev = 0;     // ...and the device it names, when it is a device node
+  bool anon = false;  // pipe:[..], socket:[..], anon_inode:[..]: not in the filesystem
+  std::string link;   // anon: the magic link that reaches it (/proc/TID/fd/N), to stat it by
   // Reached through /proc/self/fd/N (/dev/stdout...): the flags the tracee
   // holds fd N open with (fdinfo), else -1. Reopening an fd already open for
   // writing gives no new way to write, unless it truncates or drops O_APPEND.
@@ -29,8 +29,8 @@ struct Resolved {
 };
 
 struct Tracee {
-  pid_t tid;                   // the thread that made the call
-  mutable pid_t known_tgid;    // its process, or 0 until tgid() looks it up
+  pid_t tid;                 // the thread that made the call
+  mutable pid_t known_tgid;  // its process, or 0 until tgid() looks it up
   // Its process (what /proc/self means), from /proc/TID/status when not known.
   pid_t tgid() const;
 };

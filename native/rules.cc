@@ -107,7 +107,8 @@ bool have_pcre2() { return true; }
 std::string check_pcre(const std::string& pattern, size_t* offset) {
   int err = 0;
   PCRE2_SIZE off = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), 0, &err, &off, nullptr);
+  pcre2_code* code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), 0, &err, &off, nullptr);
   if (code) {
     pcre2_code_free(code);
     return "";
@@ -140,7 +141,8 @@ Rule::Rule(Kind kind, std::string pattern) : kind_(kind), pattern_(std::move(pat
   }
   pcre_->data = pcre2_match_data_create_from_pattern(pcre_->code, nullptr);
 #else
-  throw std::runtime_error("PCRE rules need libpcre2: catbox was built without it (install libpcre2-dev, then npm run build:native)");
+  throw std::runtime_error(
+      "PCRE rules need libpcre2: catbox was built without it (install libpcre2-dev, then npm run build:native)");
 #endif
 }
 
@@ -149,10 +151,8 @@ Rule::Rule(Rule&&) noexcept = default;
 
 bool Rule::matches(const std::string& path) const {
   switch (kind_) {
-    case Kind::Prefix:
-      return has_path_prefix(path, pattern_);
-    case Kind::Glob:
-      return glob_matches(pattern_.c_str(), path.c_str());
+    case Kind::Prefix: return has_path_prefix(path, pattern_);
+    case Kind::Glob: return glob_matches(pattern_.c_str(), path.c_str());
     case Kind::Pcre:
 #ifdef CATBOX_HAVE_PCRE2
       // Anchored at the start, as the original catbox's re.match; add $ to anchor the end.

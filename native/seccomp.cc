@@ -25,8 +25,8 @@ namespace {
 
 // Flags that take a child out of the supervisor's sight (CLONE_UNTRACED) or
 // give it a new view of mounts, pids or users that the tracer does not share.
-constexpr uint32_t kDeniedCloneFlags = CLONE_UNTRACED | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |
-                                       CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+constexpr uint32_t kDeniedCloneFlags = CLONE_UNTRACED | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+                                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
 
 // Ioctls that change a file or make one through a descriptor: checked as
 // writes of the fd's object (and refused on the host's files in overlay mode).
@@ -48,7 +48,7 @@ constexpr uint32_t kWritingIoctls[] = {
     0x4020940d,  // BTRFS_IOC_CLONE_RANGE (FICLONERANGE)
     0xc0189436,  // FIDEDUPERANGE
 };
-constexpr uint32_t kTiocsti = 0x5412;            // pushes keystrokes into the terminal
+constexpr uint32_t kTiocsti = 0x5412;  // pushes keystrokes into the terminal
 constexpr uint32_t kTioclinux = 0x541C;
 
 constexpr uint32_t arg_lo(int i) { return offsetof(seccomp_data, args) + 8 * i; }
@@ -91,8 +91,7 @@ bool answered_in_overlay(const SyscallDef& row) {
     case __NR_faccessat:
     case __NR_faccessat2:
     case __NR_readlink:
-    case __NR_readlinkat:
-      return true;
+    case __NR_readlinkat: return true;
   }
   return false;
 }
@@ -124,11 +123,11 @@ void refuse_when(Program& p, int nr, int arg, Test test, uint32_t k, int err) {
 // Emits the block for one row; the block always returns.
 void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
   const bool overlay_reads = opt.notify && opt.overlay;
-  const bool notified = (overlay_reads && answered_in_overlay(row)) || (opt.notify && opt.fake_root && answered_in_fake_root(row, opt));
+  const bool notified =
+      (overlay_reads && answered_in_overlay(row)) || (opt.notify && opt.fake_root && answered_in_fake_root(row, opt));
   const uint32_t kAsk = notified ? SECCOMP_RET_USER_NOTIF : ask_action(opt);
   switch (row.filter) {
-    case Filter::Allow:
-      return;
+    case Filter::Allow: return;
     case Filter::Trace:
       p.if_eq(row.nr, 1);
       p.ret(kAsk);
@@ -187,11 +186,11 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       // user): the header's destination is not the one the check sees.
       if (!opt.restrict_network) return;
       p.if_eq(row.nr, 12);
-      p.load(arg_lo(0));             // family
-      p.jump_eq(AF_PACKET, 9, 0);    // -> EACCES
-      p.jump_eq(AF_INET, 1, 0);      // -> the type
-      p.jump_eq(AF_INET6, 0, 5);     // -> allow
-      p.load(arg_lo(1));             // type, with SOCK_NONBLOCK/SOCK_CLOEXEC
+      p.load(arg_lo(0));           // family
+      p.jump_eq(AF_PACKET, 9, 0);  // -> EACCES
+      p.jump_eq(AF_INET, 1, 0);    // -> the type
+      p.jump_eq(AF_INET6, 0, 5);   // -> allow
+      p.load(arg_lo(1));           // type, with SOCK_NONBLOCK/SOCK_CLOEXEC
       p.and_k(0xf);
       p.jump_eq(SOCK_RAW, 0, 2);     // -> allow
       p.load(arg_lo(2));             // protocol
@@ -241,12 +240,12 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       // IP_HDRINCL and IPV6_HDRINCL too: a raw socket that writes its own
       // header sends it wherever the header says.
       p.if_eq(row.nr, 13);
-      p.load(arg_lo(1));                // level
-      p.jump_eq(IPPROTO_IP, 0, 3);      // -> the IPv6 test
-      p.load(arg_lo(2));                // optname
-      p.jump_eq(IP_OPTIONS, 8, 0);      // -> ask
-      p.jump_eq(IP_HDRINCL, 7, 6);      // -> ask : allow
-      p.jump_eq(IPPROTO_IPV6, 0, 5);    // -> allow
+      p.load(arg_lo(1));              // level
+      p.jump_eq(IPPROTO_IP, 0, 3);    // -> the IPv6 test
+      p.load(arg_lo(2));              // optname
+      p.jump_eq(IP_OPTIONS, 8, 0);    // -> ask
+      p.jump_eq(IP_HDRINCL, 7, 6);    // -> ask : allow
+      p.jump_eq(IPPROTO_IPV6, 0, 5);  // -> allow
       p.load(arg_lo(2));
       p.jump_eq(57 /* IPV6_RTHDR */, 4, 0);
       p.jump_eq(5 /* IPV6_2292RTHDR */, 3, 0);
@@ -255,9 +254,7 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       p.ret(SECCOMP_RET_ALLOW);
       p.ret(kAsk);
       return;
-    case Filter::Clone:
-      refuse_when(p, row.nr, 0, Test::AnyBitOf, kDeniedCloneFlags, EPERM);
-      return;
+    case Filter::Clone: refuse_when(p, row.nr, 0, Test::AnyBitOf, kDeniedCloneFlags, EPERM); return;
     case Filter::Seccomp:
       // A user-notification filter outranks SECCOMP_RET_TRACE: the tracee
       // could answer its own openat calls and skip the tracer.
@@ -269,7 +266,8 @@ void emit_row(Program& p, const SyscallDef& row, const FilterOptions& opt) {
       refuse_when(p, row.nr, 0, Test::AnyBitOf, 0x4 | 0x8, EPERM);
       return;
     case Filter::TraceIoctl: {
-      constexpr size_t n = sizeof kWritingIoctls / sizeof kWritingIoctls[0] + sizeof kOwnerIoctls / sizeof kOwnerIoctls[0];
+      constexpr size_t n =
+          sizeof kWritingIoctls / sizeof kWritingIoctls[0] + sizeof kOwnerIoctls / sizeof kOwnerIoctls[0];
       p.if_eq(row.nr, static_cast<uint8_t>(6 + 2 * n));
       p.load(arg_lo(1));
       p.if_eq(kTiocsti, 1);

@@ -15,16 +15,16 @@
 namespace catbox {
 
 struct Spec {
-  std::string file;                // absolute path of the program
+  std::string file;  // absolute path of the program
   std::vector<std::string> argv;
-  std::vector<std::string> env;    // KEY=VALUE
+  std::vector<std::string> env;  // KEY=VALUE
   std::string cwd;
   Policy policy;
   bool hook_child_initialized = false;
   bool sync_violations = false;  // wait for the caller to take each violation
   // Violation events sent at most (the rest are only counted); -1: all.
   int64_t violation_events = -1;
-  bool user_notif = true;        // pure allow/deny questions by seccomp user notification
+  bool user_notif = true;  // pure allow/deny questions by seccomp user notification
   // Follow every process with ptrace even when no question needs it (the
   // library's process hooks want the tree); else enforce mode runs untraced.
   bool follow_processes = false;
@@ -33,7 +33,7 @@ struct Spec {
   bool fake_root = false;
   uint32_t fake_uid = 0;  // what getuid() and unrecorded files show
   uint32_t fake_gid = 0;
-  std::string owner_db;   // the ownership journal (fake root)
+  std::string owner_db;  // the ownership journal (fake root)
   // The guest view: a root overlay and/or maps. file and cwd are guest paths then.
   bool guest_view = false;
   OverlayConfig overlay;
@@ -48,9 +48,9 @@ struct Stats {
   uint64_t signals_forwarded = 0;
   uint64_t violations = 0;
   uint64_t log_lines = 0;
-  uint64_t copy_ups = 0;       // overlay: lower files copied into the environment
-  uint64_t whiteouts = 0;      // overlay: lower entries hidden
-  uint64_t merged_views = 0;   // overlay: merged directory listings made
+  uint64_t copy_ups = 0;      // overlay: lower files copied into the environment
+  uint64_t whiteouts = 0;     // overlay: lower entries hidden
+  uint64_t merged_views = 0;  // overlay: merged directory listings made
 };
 
 struct Outcome {

@@ -81,7 +81,8 @@ int Supervisor::exec_permission(pid_t tid, const std::string& host) {
     return c;
   };
   Creds them = creds_of(read_small_file("/proc/" + std::to_string(tid) + "/status"));
-  if (them.uid.size() < 4 || them.gid.size() < 4) return faccessat(AT_FDCWD, host.c_str(), X_OK, AT_EACCESS) < 0 ? errno : 0;
+  if (them.uid.size() < 4 || them.gid.size() < 4)
+    return faccessat(AT_FDCWD, host.c_str(), X_OK, AT_EACCESS) < 0 ? errno : 0;
   Creds us = creds_of(read_small_file("/proc/thread-self/status"));
   if (us.uid.size() >= 4 && us.gid.size() >= 4 && us.uid[3] == them.uid[3] && us.gid[3] == them.gid[3] &&
       us.groups == them.groups && us.override == them.override)
@@ -93,7 +94,8 @@ int Supervisor::exec_permission(pid_t tid, const std::string& host) {
   mode_t bit = S_IXOTH;
   if (fsuid == st.st_uid)
     bit = S_IXUSR;
-  else if (fsgid == st.st_gid || std::binary_search(them.groups.begin(), them.groups.end(), static_cast<unsigned long>(st.st_gid)))
+  else if (fsgid == st.st_gid ||
+           std::binary_search(them.groups.begin(), them.groups.end(), static_cast<unsigned long>(st.st_gid)))
     bit = S_IXGRP;
   return st.st_mode & bit ? 0 : EACCES;
 }
@@ -106,9 +108,9 @@ int Supervisor::exec_permission(pid_t tid, const std::string& host) {
 // executed, then exec the interpreter with the script as its argument.
 // kernel_path is the path the kernel would otherwise be handed. Leaves
 // *dirty false when the kernel can do it itself.
-Decision Supervisor::guest_script(const Tracee& t, const SyscallDef& row, const GuestObject& o, const std::string& given,
-                      const std::string& host, const std::string& kernel_path, const uint64_t* args,
-                      user_regs_struct& regs, Scratch& scratch, bool* dirty) {
+Decision Supervisor::guest_script(const Tracee& t, const SyscallDef& row, const GuestObject& o,
+                                  const std::string& given, const std::string& host, const std::string& kernel_path,
+                                  const uint64_t* args, user_regs_struct& regs, Scratch& scratch, bool* dirty) {
   // argv as strings to write (text) or the tracee's own pointers (ptr).
   struct Arg {
     std::string text;

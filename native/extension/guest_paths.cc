@@ -51,8 +51,8 @@ Resolved Supervisor::as_resolved(const GuestObject& o) {
 
 // A path call in the guest view: judged on guest paths, handed to the
 // kernel as absolute host paths written below the tracee's stack.
-Decision Supervisor::guest_paths(const Tracee& t, Proc& proc, const SyscallDef& row, const uint64_t* args, user_regs_struct& regs,
-                     Action* act, bool* dirty) {
+Decision Supervisor::guest_paths(const Tracee& t, Proc& proc, const SyscallDef& row, const uint64_t* args,
+                                 user_regs_struct& regs, Action* act, bool* dirty) {
   int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
   int open_flags = flags;
   bool is_open = row.a.access == Access::Open;
@@ -74,7 +74,8 @@ Decision Supervisor::guest_paths(const Tracee& t, Proc& proc, const SyscallDef& 
     size_t end = given[i].find_last_not_of('/');
     bool slash = names_entry && !by_fd[i] && end != std::string::npos && end + 1 < given[i].size();
     obj[i] = by_fd[i] ? ov_->resolve_fd(t, dirfd)
-                      : ov_->resolve(t, dirfd, slash ? given[i].substr(0, end + 1) : given[i], follows(op.follow, flags, open_flags));
+                      : ov_->resolve(t, dirfd, slash ? given[i].substr(0, end + 1) : given[i],
+                                     follows(op.follow, flags, open_flags));
     if (obj[i].error) return refuse(-obj[i].error);
     if (slash) {
       if (obj[i].exists && !obj[i].is_dir) return refuse(op.access == Access::Create ? EEXIST : ENOTDIR);
@@ -91,8 +92,9 @@ Decision Supervisor::guest_paths(const Tracee& t, Proc& proc, const SyscallDef& 
       int dirfd = row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD;
       GuestObject link = ov_->resolve(t, dirfd, given[0], false);
       struct stat via_link, target;
-      if (link.error == 0 && S_ISLNK(link.mode) && link.layer == Layer::Lower && stat(link.host.c_str(), &via_link) == 0 &&
-          stat(obj[0].host.c_str(), &target) == 0 && via_link.st_dev == target.st_dev && via_link.st_ino == target.st_ino)
+      if (link.error == 0 && S_ISLNK(link.mode) && link.layer == Layer::Lower &&
+          stat(link.host.c_str(), &via_link) == 0 && stat(obj[0].host.c_str(), &target) == 0 &&
+          via_link.st_dev == target.st_dev && via_link.st_ino == target.st_ino)
         exec_via = link.host;
     }
     // A script run by execveat relative to a dirfd is named by its guest
@@ -116,7 +118,8 @@ Decision Supervisor::guest_paths(const Tracee& t, Proc& proc, const SyscallDef& 
   if (two_names && !by_fd[0] && obj[0].exists && obj[0].map != obj[1].map) return refuse(EXDEV);
   // mknod of a device node outside fake root: without CAP_MKNOD the
   // kernel's answer (EEXIST, else EPERM), else judged below.
-  bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
+  bool device = !fake_ && row.fake == Fake::Mknod &&
+                makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
   if (device && !may_mknod(t.tid)) return refuse(obj[0].exists ? EEXIST : EPERM);
   // A write: the rules speak of guest paths.
   for (int i = 0; i < 2; i++) {
@@ -174,7 +177,8 @@ int Supervisor::dot_name_error(const SyscallDef& row, Access access, int flags, 
   if (name != "." && name != "..") return 0;
   if (row.fake == Fake::Rename) return EBUSY;
   if (access == Access::Remove) {
-    if (row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR))) return name == "." ? EINVAL : ENOTEMPTY;
+    if (row.nr == __NR_rmdir || (row.nr == __NR_unlinkat && (flags & AT_REMOVEDIR)))
+      return name == "." ? EINVAL : ENOTEMPTY;
     return EISDIR;  // unlink
   }
   if (access == Access::Create) return EEXIST;
@@ -200,13 +204,15 @@ int Supervisor::read_host(const GuestObject& o, bool is_open, std::string* host,
 
 // exec_via: for an exec, the host symlink to hand the kernel instead of
 // o.host (the file it leads to), so that the process is named after it.
-Decision Supervisor::guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
-                    bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty,
-                    const std::string& exec_via) {
-  if (spec_.trace.read && is_open && !o.anon && !o.guest.empty()) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
+Decision Supervisor::guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o,
+                                const std::string& given, bool by_fd, bool is_open, const uint64_t* args,
+                                user_regs_struct& regs, bool* dirty, const std::string& exec_via) {
+  if (spec_.trace.read && is_open && !o.anon && !o.guest.empty())
+    log_.access(t.tgid(), false, row.name, o.guest, o.exists);
   if (by_fd) {
     // The kernel acts on the fd itself, except a stat of a merged view.
-    if (row.kind == Kind::Stat) guest_stat_fd(t, row, row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD, regs, dirty);
+    if (row.kind == Kind::Stat)
+      guest_stat_fd(t, row, row.a.dirfd >= 0 ? static_cast<int>(args[row.a.dirfd]) : AT_FDCWD, regs, dirty);
     return {};
   }
   // Reading from another process's fd (catbox's own pipes) is no build's business.

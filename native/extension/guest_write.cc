@@ -19,7 +19,7 @@ namespace catbox {
 // Where each operand of a permitted write goes on the host; may copy up,
 // make parents, or do the whole call itself (act->skip).
 Decision Supervisor::guest_write(const SyscallDef& row, int flags, int open_flags, GuestObject* obj, const bool* by_fd,
-                     bool recorded, std::string* host, OvPending* pend, Action* act) {
+                                 bool recorded, std::string* host, OvPending* pend, Action* act) {
   const OverlayConfig& cfg = ov_->config();
   *pend = OvPending{};
   auto upper_of = [&](const GuestObject& o) { return cfg.upper_dir + o.guest; };
@@ -166,7 +166,8 @@ Decision Supervisor::guest_write(const SyscallDef& row, int flags, int open_flag
             if (rc < 0) return refuse(-rc);
           }
           host[0] = upper_of(a);
-        } else if (a.reopened_fd_flags >= 0 && !a.fd_link.empty() && reopens_for_writing(a.reopened_fd_flags, open_flags)) {
+        } else if (a.reopened_fd_flags >= 0 && !a.fd_link.empty() &&
+                   reopens_for_writing(a.reopened_fd_flags, open_flags)) {
           host[0] = a.fd_link;  // /dev/stdout: the fd the build already writes to, in place
         } else if (a.layer == Layer::Lower && S_ISREG(a.mode)) {
           int rc = ov_->copy_up(a);
@@ -202,9 +203,7 @@ Decision Supervisor::guest_write(const SyscallDef& row, int flags, int open_flag
       }
       return {};
     }
-    default:
-      host[0] = a.host;
-      return {};
+    default: host[0] = a.host; return {};
   }
 }
 
@@ -231,7 +230,7 @@ Decision Supervisor::guest_fd(const Tracee& t, const SyscallDef& row, int fd, co
 
 // bind (creates the socket file) or connect to a unix socket path.
 Decision Supervisor::guest_unix(const Tracee& t, const SyscallDef& row, const std::string& path, bool create,
-                    user_regs_struct* regs, bool* dirty) {
+                                user_regs_struct* regs, bool* dirty) {
   GuestObject o = ov_->resolve(t, AT_FDCWD, path, !create);
   if (o.error) return refuse(-o.error);
   std::string host = o.host;
@@ -256,7 +255,8 @@ Decision Supervisor::guest_unix(const Tracee& t, const SyscallDef& row, const st
     // to its place after, or connect through a short symlink.
     std::string stand_in = socket_stand_in();
     if (stand_in.empty() || stand_in.size() >= sizeof un.sun_path) return refuse(ENAMETOOLONG);
-    if (!create && !socket_dir_.add_symlink(stand_in.substr(stand_in.rfind('/') + 1), host)) return refuse(ENAMETOOLONG);
+    if (!create && !socket_dir_.add_symlink(stand_in.substr(stand_in.rfind('/') + 1), host))
+      return refuse(ENAMETOOLONG);
     Proc& proc = procs_[t.tid];
     proc.ov = OvPending{};
     proc.ov.kind = OvPending::Kind::Socket;
@@ -292,17 +292,14 @@ void Supervisor::guest_exit(pid_t pid, pid_t tgid, OvPending& pend, user_regs_st
   pend = OvPending{};
   int64_t ret = static_cast<int64_t>(regs.rax);
   switch (p.kind) {
-    case OvPending::Kind::None:
-      return;
+    case OvPending::Kind::None: return;
     case OvPending::Kind::Hide:
       if (ret == 0)
         for (const auto& g : p.hide)
           if (!g.empty()) ov_->add_whiteout(g);
       ov_->forget();
       return;
-    case OvPending::Kind::Forget:
-      ov_->forget();
-      return;
+    case OvPending::Kind::Forget: ov_->forget(); return;
     case OvPending::Kind::Chdir:
       if (ret == 0) ov_->set_cwd_name(tgid, p.hide[0], p.hide[1]);
       return;
@@ -354,7 +351,9 @@ void Supervisor::guest_exit(pid_t pid, pid_t tgid, OvPending& pend, user_regs_st
       }
       bool cwd = p.kind == OvPending::Kind::Cwd;
       if (cwd) buf.resize(strnlen(buf.data(), buf.size()));
-      std::string guest = cwd ? ov_->cwd_to_guest(tgid, buf) : p.cwd_of ? ov_->cwd_to_guest(p.cwd_of, buf) : ov_->to_guest(buf);
+      std::string guest = cwd        ? ov_->cwd_to_guest(tgid, buf)
+                          : p.cwd_of ? ov_->cwd_to_guest(p.cwd_of, buf)
+                                     : ov_->to_guest(buf);
       if (cwd) {
         // A directory the guest removed is gone, though the host keeps it.
         GuestObject now = ov_->locate(guest);

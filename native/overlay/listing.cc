@@ -47,12 +47,9 @@ mode_t stand_in_type(mode_t t, const std::string& p) {
   switch (t) {
     case S_IFDIR:
     case S_IFLNK:
-    case S_IFIFO:
-      return t;
-    case S_IFSOCK:
-      return p.size() < sizeof(sockaddr_un::sun_path) ? t : S_IFREG;
-    default:
-      return S_IFREG;
+    case S_IFIFO: return t;
+    case S_IFSOCK: return p.size() < sizeof(sockaddr_un::sun_path) ? t : S_IFREG;
+    default: return S_IFREG;
   }
 }
 

@@ -388,8 +388,8 @@ GuestObject Overlay::resolve(const Tracee& t, int dirfd, const std::string& path
         }
         std::string own_fd = "/proc/" + std::to_string(t.tgid()) + "/fd/";
         if (last && o.guest.compare(0, own_fd.size(), own_fd) == 0 && is_number(o.guest.substr(own_fd.size()))) {
-          reopened = static_cast<int>(
-              proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + o.guest.substr(own_fd.size()), "flags:", 8, -1));
+          reopened = static_cast<int>(proc_field(
+              "/proc/" + std::to_string(t.tid) + "/fdinfo/" + o.guest.substr(own_fd.size()), "flags:", 8, -1));
           reopened_link = o.host;
         }
         pid_t cwd_of = cwd_link_pid(o.guest);
@@ -485,7 +485,8 @@ std::string Overlay::to_guest(const std::string& host) const {
       out = rebase(host, m.host, m.guest);
     }
   }
-  if (cfg_.upper && under(host, cfg_.upper_dir) && cfg_.upper_dir.size() + 1 > best) out = rebase(host, cfg_.upper_dir, "/");
+  if (cfg_.upper && under(host, cfg_.upper_dir) && cfg_.upper_dir.size() + 1 > best)
+    out = rebase(host, cfg_.upper_dir, "/");
   return out;
 }
 
@@ -521,7 +522,8 @@ pid_t cwd_link_pid(const std::string& g) {
   if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return 0;
   if (slash != std::string::npos) {
     std::string rest = mid.substr(slash);
-    if (rest.compare(0, 6, "/task/") != 0 || rest.size() == 6 || rest.find_first_not_of("0123456789", 6) != std::string::npos)
+    if (rest.compare(0, 6, "/task/") != 0 || rest.size() == 6 ||
+        rest.find_first_not_of("0123456789", 6) != std::string::npos)
       return 0;
   }
   return static_cast<pid_t>(atol(pid.c_str()));

@@ -112,10 +112,11 @@ const char* errno_text(int err) {
     // SIGCHLD, which a traced process is sent even when it ignores it)
     // would abandon the question and restart the call, asking it twice and
     // recording its violation twice. Older kernels say EINVAL: without it.
-    int listener = static_cast<int>(
-        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER | kFilterWaitKillableRecv, c.prog));
+    int listener = static_cast<int>(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                            SECCOMP_FILTER_FLAG_NEW_LISTENER | kFilterWaitKillableRecv, c.prog));
     if (listener < 0 && errno == EINVAL)
-      listener = static_cast<int>(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, c.prog));
+      listener =
+          static_cast<int>(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, c.prog));
     if (listener < 0) {
       child_say("catbox: cannot install the seccomp filter: ", errno_text(errno), "\n");
       _exit(126);

@@ -25,9 +25,8 @@ namespace {
 // Exec stops are needed even when execs are not logged: after an exec from a
 // non-leader thread only the exec stop tells which tid is gone, and a stale
 // entry would make a later process that reuses the tid look known.
-constexpr int kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
-                               PTRACE_O_TRACESYSGOOD;
+constexpr int kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+                               PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
 
 // Reads len bytes unless end of file or an error comes first; returns how many.
 size_t read_full(int fd, void* buf, size_t len) {

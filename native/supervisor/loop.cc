@@ -111,8 +111,7 @@ void Supervisor::loop() {
           resume(pid);
         }
         break;
-      default:
-        resume(pid);
+      default: resume(pid);
     }
   }
 }
@@ -196,7 +195,8 @@ void Supervisor::on_exit(pid_t pid, int st) {
   bool unseen_process = !known && born != born_.end() && born->second;
   bool unknown = !known && born == born_.end();
   if (born != born_.end()) born_.erase(born);
-  if (leader && spec_.trace.exec) log_.exit(pid, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  if (leader && spec_.trace.exec)
+    log_.exit(pid, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
   if (WIFSIGNALED(st) && (leader || unseen_process)) child_died(pid, WTERMSIG(st));
   if (WIFSIGNALED(st) && unknown) died_early_[pid] = WTERMSIG(st);
   if (pid == root_) set_first_status(st);

@@ -86,8 +86,8 @@ bool Supervisor::still_asking(int listener, const seccomp_notif& req) {
 // A stat of the stat family answered by the supervisor: done on path (a
 // host path, or a magic link when follow), written into the tracee's
 // buffer, then shown as fake root recorded it. false: nothing to answer.
-bool Supervisor::stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
-                 const std::string& path, bool follow, seccomp_notif_resp* resp) {
+bool Supervisor::stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row,
+                             const uint64_t* args, const std::string& path, bool follow, seccomp_notif_resp* resp) {
   int at = follow ? 0 : AT_SYMLINK_NOFOLLOW;
   int err = 0;
   if (row.nr == __NR_statx) {
@@ -125,7 +125,7 @@ bool Supervisor::stat_answer(int listener, const seccomp_notif& req, const Trace
 
 // Fake root: an identity call, answered from the thread's fake credentials.
 bool Supervisor::identity_answer(int listener, const seccomp_notif& req, const SyscallDef& row, const uint64_t* args,
-                     seccomp_notif_resp* resp) {
+                                 seccomp_notif_resp* resp) {
   pid_t tid = static_cast<pid_t>(req.pid);
   auto it = procs_.find(tid);
   if (it == procs_.end()) {
@@ -147,8 +147,8 @@ bool Supervisor::identity_answer(int listener, const seccomp_notif& req, const S
 // Fake root without the overlay: a stat of the stat family, done by the
 // supervisor on the object the tracee names, written into its buffer and
 // then shown as recorded, as the syscall-exit stop would.
-bool Supervisor::fake_stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
-                      seccomp_notif_resp* resp) {
+bool Supervisor::fake_stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row,
+                                  const uint64_t* args, seccomp_notif_resp* resp) {
   auto fail = [&](int err) {
     resp->error = -err;
     return true;
@@ -186,8 +186,8 @@ bool Supervisor::fake_stat_answer(int listener, const seccomp_notif& req, const 
 // A read in the guest view, answered by the supervisor itself: it does
 // the call on the host path and hands back the result (the stat buffer,
 // the link, an fd); false when nothing is left to send.
-bool Supervisor::guest_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
-                  seccomp_notif_resp* resp) {
+bool Supervisor::guest_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row,
+                              const uint64_t* args, seccomp_notif_resp* resp) {
   auto fail = [&](int err) {
     resp->error = -err;
     return true;
@@ -222,8 +222,9 @@ bool Supervisor::guest_answer(int listener, const seccomp_notif& req, const Trac
     }
   } else {
     o = ov_->resolve(t, dirfd, given, follows(op.follow, flags, open_flags));
-    if (o.error == -ENOENT && !is_open && row.nr != __NR_readlink && row.nr != __NR_readlinkat &&
-        !given.empty() && given[0] != '/' && given.find_first_not_of("./") == std::string::npos && given.find("..") == std::string::npos) {
+    if (o.error == -ENOENT && !is_open && row.nr != __NR_readlink && row.nr != __NR_readlinkat && !given.empty() &&
+        given[0] != '/' && given.find_first_not_of("./") == std::string::npos &&
+        given.find("..") == std::string::npos) {
       // "." of a directory the guest removed (the cwd, a dirfd): the
       // kernel still stats it (and checks access to it), as it does by fd.
       host = dirfd == AT_FDCWD ? "/proc/" + std::to_string(t.tid) + "/cwd" : fd_link(t.tid, dirfd);
@@ -242,7 +243,8 @@ bool Supervisor::guest_answer(int listener, const seccomp_notif& req, const Trac
       if (spec_.trace.read && !by_fd && !o.anon) log_.access(t.tgid(), false, row.name, o.guest, o.exists);
       bool fifo = !by_fd && S_ISFIFO(o.mode);
       // Never block the supervisor, never take a terminal as its own.
-      int fl = (open_flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0);
+      int fl =
+          (open_flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0);
       int fd = ::open(host.c_str(), fl);
       if (fd < 0) return fail(errno);
       if (fifo && !(open_flags & O_NONBLOCK)) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -255,7 +257,7 @@ bool Supervisor::guest_answer(int listener, const seccomp_notif& req, const Trac
       int rc = static_cast<int>(ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add));
       int err = errno;
       close(fd);
-      if (rc >= 0 || err == ENOENT) return false;  // sent, or the thread is gone
+      if (rc >= 0 || err == ENOENT) return false;    // sent, or the thread is gone
       return fail(err == EMFILE ? EMFILE : EACCES);  // never leave it waiting
     }
     case __NR_access:
@@ -263,7 +265,8 @@ bool Supervisor::guest_answer(int listener, const seccomp_notif& req, const Trac
     case __NR_faccessat2: {
       int mode = static_cast<int>(row.nr == __NR_access ? args[1] : args[2]);
       int at = row.nr == __NR_faccessat2 ? (flags & AT_EACCESS) : 0;
-      if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode, at | (row.nr == __NR_faccessat2 ? (flags & AT_SYMLINK_NOFOLLOW) : 0)) < 0)
+      if (syscall(__NR_faccessat2, AT_FDCWD, host.c_str(), mode,
+                  at | (row.nr == __NR_faccessat2 ? (flags & AT_SYMLINK_NOFOLLOW) : 0)) < 0)
         return fail(errno);
       if (!by_fd && read_only_write(o, mode)) return fail(EROFS);
       break;

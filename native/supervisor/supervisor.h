@@ -75,8 +75,7 @@ class Scratch {
 
 class Supervisor {
  public:
-  Supervisor(const Spec& spec, Recorder& rec, const ChildInitialized& hook)
-      : spec_(spec), rec_(rec), hook_(hook) {}
+  Supervisor(const Spec& spec, Recorder& rec, const ChildInitialized& hook) : spec_(spec), rec_(rec), hook_(hook) {}
 
   Outcome run();
 
@@ -109,18 +108,18 @@ class Supervisor {
                    const std::string& path, bool follow, seccomp_notif_resp* resp);
   bool identity_answer(int listener, const seccomp_notif& req, const SyscallDef& row, const uint64_t* args,
                        seccomp_notif_resp* resp);
-  bool fake_stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
-                        seccomp_notif_resp* resp);
-  bool guest_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
-                    seccomp_notif_resp* resp);
+  bool fake_stat_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row,
+                        const uint64_t* args, seccomp_notif_resp* resp);
+  bool guest_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row,
+                    const uint64_t* args, seccomp_notif_resp* resp);
 
   // ---- syscall/checks_path.cc: calls that name paths or fds ----
   static int read_operand(const Tracee& t, const PathOperand& op, const uint64_t* args, int flags, std::string* given,
                           bool* by_fd);
   Decision check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args);
   static bool may_mknod(pid_t tid);
-  Decision check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args,
-                         int flags, int open_flags, Target* target, bool device_node = false);
+  Decision check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args, int flags,
+                         int open_flags, Target* target, bool device_node = false);
   void log_read(const Tracee& t, const SyscallDef& row, const uint64_t* args, int open_flags);
   void log_exec(pid_t pid);
   Decision check_fd(const Tracee& t, const SyscallDef& row, int fd);
@@ -134,7 +133,8 @@ class Supervisor {
   Decision route_decision(const Tracee& t, const SyscallDef& row, const char* what);
   Decision check_control(const Tracee& t, const SyscallDef& row, const msghdr& m);
   Decision check_sockopt(const Tracee& t, const SyscallDef& row, const uint64_t* args);
-  Decision check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty);
+  Decision check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs,
+                      bool* dirty);
 
   // ---- syscall/checks_process.cc: calls aimed at processes; who is a member of the build ----
   Decision check_signal(const Tracee& t, const SyscallDef& row, const uint64_t* args, Action* act);
@@ -151,9 +151,9 @@ class Supervisor {
                        Action* act, bool* dirty);
   static int dot_name_error(const SyscallDef& row, Access access, int flags, const std::string& given);
   int read_host(const GuestObject& o, bool is_open, std::string* host, int open_flags = 0);
-  Decision guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o, const std::string& given,
-                      bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs, bool* dirty,
-                      const std::string& exec_via = "");
+  Decision guest_read(const Tracee& t, Proc& proc, const SyscallDef& row, const GuestObject& o,
+                      const std::string& given, bool by_fd, bool is_open, const uint64_t* args, user_regs_struct& regs,
+                      bool* dirty, const std::string& exec_via = "");
   void guest_stat_fd(const Tracee& t, const SyscallDef& row, int fd, user_regs_struct& regs, bool* dirty);
   static bool read_only_write(const GuestObject& o, int mode);
   static Decision refuse(int err) { return Decision{false, err, false}; }
@@ -185,12 +185,12 @@ class Supervisor {
   std::unique_ptr<Overlay> ov_;  // the guest view, when there is one
   std::mutex mu_;                // the tracer loop and the notifier take turns
   std::thread notifier_;
-  int stop_fd_ = -1;             // tells the notifier the run is over
-  StandInDir socket_dir_;        // stand-ins for long unix socket paths
+  int stop_fd_ = -1;                                          // tells the notifier the run is over
+  StandInDir socket_dir_;                                     // stand-ins for long unix socket paths
   std::unordered_map<std::string, std::string> bound_names_;  // unix socket host path -> the path bind was given
-  std::string start_cwd_;        // the guest path of the first process's cwd
-  StandInDir exec_dir_;          // stand-ins that name an interpreter after its script
-  std::unordered_map<std::string, std::string> exec_links_;  // script name NUL interpreter -> stand-in
+  std::string start_cwd_;                                     // the guest path of the first process's cwd
+  StandInDir exec_dir_;                                       // stand-ins that name an interpreter after its script
+  std::unordered_map<std::string, std::string> exec_links_;   // script name NUL interpreter -> stand-in
   uint64_t socket_serial_ = 0;
   Target targets_[2];  // what the current call's operands named
   pid_t root_ = 0;

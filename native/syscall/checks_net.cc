@@ -57,8 +57,7 @@ NetAddress parse_sockaddr(const unsigned char* buf, size_t len) {
       break;
     }
     case AF_UNSPEC:
-    case AF_NETLINK:
-      break;
+    case AF_NETLINK: break;
     default:
       // Packet, bluetooth, vsock...: treated as network, refused unless full.
       a.ip = true;
@@ -88,20 +87,21 @@ Decision Supervisor::net_decision(const Tracee& t, const SyscallDef& row, const 
   return d;
 }
 
-Decision Supervisor::check_net(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty) {
+Decision Supervisor::check_net(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs,
+                               bool* dirty) {
   int err = 0;
   NetAddress a;
   switch (row.nr) {
     case __NR_connect:
       if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};
-      if (ov_ && a.family == AF_UNIX && !a.text.empty() && a.text[0] != '@') return guest_unix(t, row, a.text, false, regs, dirty);
+      if (ov_ && a.family == AF_UNIX && !a.text.empty() && a.text[0] != '@')
+        return guest_unix(t, row, a.text, false, regs, dirty);
       return net_decision(t, row, a);
     case __NR_sendto:
       if (args[4] == 0) return {};  // a connected socket: connect was checked
       if (!read_addr(t.tid, args[4], args[5], &a, &err)) return Decision{false, err, false};
       return net_decision(t, row, a);
-    case __NR_setsockopt:
-      return check_sockopt(t, row, args);
+    case __NR_setsockopt: return check_sockopt(t, row, args);
     case __NR_sendmsg: {
       msghdr m;
       if (read_memory(t.tid, args[1], &m, sizeof m) < 0) return Decision{false, EFAULT, false};
@@ -160,7 +160,8 @@ bool Supervisor::routes_in_control(const std::vector<unsigned char>& buf) {
     if (h.cmsg_len < sizeof(cmsghdr) || h.cmsg_len > buf.size() - off) return false;  // the kernel's EINVAL
     const unsigned char* data = buf.data() + off + CMSG_LEN(0);
     size_t len = h.cmsg_len - CMSG_LEN(0);
-    if (h.cmsg_level == SOL_IP && (h.cmsg_type == IP_RETOPTS || h.cmsg_type == IP_OPTIONS) && routes_v4(data, std::min<size_t>(len, 40)))
+    if (h.cmsg_level == SOL_IP && (h.cmsg_type == IP_RETOPTS || h.cmsg_type == IP_OPTIONS) &&
+        routes_v4(data, std::min<size_t>(len, 40)))
       return true;
     if (h.cmsg_level == SOL_IPV6 && (h.cmsg_type == IPV6_RTHDR || h.cmsg_type == IPV6_2292RTHDR)) return true;
     off += CMSG_ALIGN(h.cmsg_len);
@@ -181,7 +182,8 @@ Decision Supervisor::check_control(const Tracee& t, const SyscallDef& row, const
   constexpr size_t kMaxControl = 256 * 1024;  // above net.core.optmem_max: the kernel's ENOBUFS
   if (m.msg_controllen > kMaxControl) return Decision{false, ENOBUFS, false};
   std::vector<unsigned char> buf(m.msg_controllen);
-  if (read_memory(t.tid, reinterpret_cast<uint64_t>(m.msg_control), buf.data(), buf.size()) < 0) return Decision{false, EFAULT, false};
+  if (read_memory(t.tid, reinterpret_cast<uint64_t>(m.msg_control), buf.data(), buf.size()) < 0)
+    return Decision{false, EFAULT, false};
   if (routes_in_control(buf)) return route_decision(t, row, "source route (control message)");
   return {};
 }
@@ -212,7 +214,8 @@ Decision Supervisor::check_sockopt(const Tracee& t, const SyscallDef& row, const
     return {};
   }
   if (level != IPPROTO_IPV6) return {};
-  if (name == IPV6_RTHDR || name == IPV6_2292RTHDR) return route_decision(t, row, name == IPV6_RTHDR ? "IPV6_RTHDR" : "IPV6_2292RTHDR");
+  if (name == IPV6_RTHDR || name == IPV6_2292RTHDR)
+    return route_decision(t, row, name == IPV6_RTHDR ? "IPV6_RTHDR" : "IPV6_2292RTHDR");
   if (name == IPV6_2292PKTOPTIONS) {
     if (len > 64 * 1024) return {};  // the kernel's EINVAL
     std::vector<unsigned char> buf(len);
@@ -222,7 +225,8 @@ Decision Supervisor::check_sockopt(const Tracee& t, const SyscallDef& row, const
   return {};
 }
 
-Decision Supervisor::check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty) {
+Decision Supervisor::check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs,
+                                bool* dirty) {
   int err = 0;
   NetAddress a;
   if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};

@@ -13,8 +13,8 @@ namespace catbox {
 
 // Reads a path operand: 0 with *given (or *by_fd: the call names the dirfd
 // itself, AT_EMPTY_PATH or a NULL path), or the errno the call fails with.
-int Supervisor::read_operand(const Tracee& t, const PathOperand& op, const uint64_t* args, int flags, std::string* given,
-                        bool* by_fd) {
+int Supervisor::read_operand(const Tracee& t, const PathOperand& op, const uint64_t* args, int flags,
+                             std::string* given, bool* by_fd) {
   uint64_t ptr = args[op.path];
   bool empty_flag = flags & AT_EMPTY_PATH;
   *by_fd = ptr == 0 && (op.empty == Empty::NullOrAtEmptyPath || (op.empty == Empty::AtEmptyPath && empty_flag));
@@ -40,7 +40,8 @@ Decision Supervisor::check_paths(const Tracee& t, const SyscallDef& row, const u
     }
   }
   // mknod of a device node outside fake root (where it is a placeholder).
-  bool device = !fake_ && row.fake == Fake::Mknod && makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
+  bool device = !fake_ && row.fake == Fake::Mknod &&
+                makes_device(static_cast<unsigned>(args[row.val_arg]), static_cast<uint32_t>(args[row.val_arg + 1]));
   // Without CAP_MKNOD the kernel refuses it itself, after its own lookup
   // errors: nothing can be made, so it answers (errno parity).
   if (device && !may_mknod(t.tid)) return {};
@@ -63,7 +64,7 @@ bool Supervisor::may_mknod(pid_t tid) {
 
 // device_node: the operand is a device node mknod would make (see check_paths).
 Decision Supervisor::check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args,
-                       int flags, int open_flags, Target* target, bool device_node) {
+                                   int flags, int open_flags, Target* target, bool device_node) {
   int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
   std::string given;
   bool names_fd = false;

@@ -89,26 +89,20 @@ Decision Supervisor::check_signal(const Tracee& t, const SyscallDef& row, const 
       return {};
     }
     case __NR_tkill:
-    case __NR_rt_sigqueueinfo:
-      target = static_cast<pid_t>(args[0]);
-      break;
+    case __NR_rt_sigqueueinfo: target = static_cast<pid_t>(args[0]); break;
     case __NR_tgkill:
-    case __NR_rt_tgsigqueueinfo:
-      target = static_cast<pid_t>(args[1]);
-      break;
+    case __NR_rt_tgsigqueueinfo: target = static_cast<pid_t>(args[1]); break;
     case __NR_pidfd_send_signal:
-      target = static_cast<pid_t>(
-          proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(args[0])), "Pid:", 10, 0));
+      target = static_cast<pid_t>(proc_field(
+          "/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(args[0])), "Pid:", 10, 0));
       if (target <= 0) return {};  // not a pidfd, or its process is gone: the kernel answers
       break;
-    case __NR_fcntl:
-      return check_owner(t, row, args);
+    case __NR_fcntl: return check_owner(t, row, args);
     case __NR_prlimit64:
       target = static_cast<pid_t>(args[0]);
       if (target == t.tid || target == t.tgid()) return {};
       break;
-    default:
-      return check_other(t, row, args);
+    default: return check_other(t, row, args);
   }
   if (target <= 0 || is_member(this, target)) return {};
   Decision d = decide_signal(spec_.policy);
@@ -127,8 +121,8 @@ Decision Supervisor::check_other(const Tracee& t, const SyscallDef& row, const u
     return d;
   };
   auto pid_of_pidfd = [&](uint64_t fd) {
-    return static_cast<pid_t>(
-        proc_field("/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(fd)), "Pid:", 10, 0));
+    return static_cast<pid_t>(proc_field(
+        "/proc/" + std::to_string(t.tid) + "/fdinfo/" + std::to_string(static_cast<int>(fd)), "Pid:", 10, 0));
   };
   switch (row.nr) {
     case __NR_perf_event_open: {
@@ -148,20 +142,20 @@ Decision Supervisor::check_other(const Tracee& t, const SyscallDef& row, const u
       int which = static_cast<int>(args[0]) - (row.nr == __NR_ioprio_set ? 1 : 0);
       pid_t who = static_cast<pid_t>(args[1]);
       switch (which) {
-        case 0:
-          return who < 0 || own(who) ? Decision{} : outside("pid " + std::to_string(who));
+        case 0: return who < 0 || own(who) ? Decision{} : outside("pid " + std::to_string(who));
         case 1: {
           // 0: the caller's group, which the first process shares with catbox.
           pid_t group = who == 0 ? getpgid(t.tgid()) : who;
-          return who < 0 || (group > 0 && is_member(this, group)) ? Decision{} : outside("group " + std::to_string(group));
+          return who < 0 || (group > 0 && is_member(this, group)) ? Decision{}
+                                                                  : outside("group " + std::to_string(group));
         }
         case 2: {
           // Every process of a user (0: the caller's real uid): never only the build's.
-          long uid = who != 0 ? static_cast<uid_t>(who) : proc_field("/proc/" + std::to_string(t.tid) + "/status", "Uid:", 10, 0);
+          long uid = who != 0 ? static_cast<uid_t>(who)
+                              : proc_field("/proc/" + std::to_string(t.tid) + "/status", "Uid:", 10, 0);
           return outside("user " + std::to_string(uid));
         }
-        default:
-          return {};  // the kernel's EINVAL
+        default: return {};  // the kernel's EINVAL
       }
     }
     case __NR_kcmp: {
@@ -216,7 +210,8 @@ Decision Supervisor::check_owner(const Tracee& t, const SyscallDef& row, const u
   if (pid <= 0 && group <= 0) return {};  // no owner, or the kernel's EINVAL
   if (pid > 0 ? pid == t.tgid() || pid == t.tid || is_member(this, pid) : is_member(this, group)) return {};
   Decision d = decide_signal(spec_.policy);
-  if (d.violation) record(t.tid, row.name, (pid > 0 ? "owner pid " : "owner group ") + std::to_string(pid > 0 ? pid : group), "", d);
+  if (d.violation)
+    record(t.tid, row.name, (pid > 0 ? "owner pid " : "owner group ") + std::to_string(pid > 0 ? pid : group), "", d);
   return d;
 }
 

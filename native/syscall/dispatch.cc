@@ -22,7 +22,8 @@ std::string read_comm(pid_t pid) {
 
 }  // namespace
 
-void Supervisor::record(pid_t pid, const char* op, const std::string& given, const std::string& canonical, const Decision& d) {
+void Supervisor::record(pid_t pid, const char* op, const std::string& given, const std::string& canonical,
+                        const Decision& d) {
   out_.stats.violations++;
   // Nobody wants more of them than the result keeps: count only.
   if (spec_.violation_events >= 0 && out_.stats.violations > static_cast<uint64_t>(spec_.violation_events)) return;
@@ -82,7 +83,8 @@ bool Supervisor::on_seccomp(pid_t pid) {
       }
       case Kind::Fd:
       case Kind::Ioctl:
-        d = is_owner_ioctl(*row, args) ? check_owner(t, *row, args) : guest_fd(t, *row, static_cast<int>(args[row->fd_arg]), args);
+        d = is_owner_ioctl(*row, args) ? check_owner(t, *row, args)
+                                       : guest_fd(t, *row, static_cast<int>(args[row->fd_arg]), args);
         break;
       case Kind::SockName: {
         // The kernel writes the address the socket was bound at, a host
