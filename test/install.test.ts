@@ -75,9 +75,12 @@ function cleanProject(name: string): string {
   return app
 }
 
-function install(app: string, extra: string[] = []): SpawnSyncReturns<string> {
-  return sh(join(BIN, 'npm'), ['install', '--offline', '--no-audit', '--no-fund', '--no-save', ...extra, tarball], app, bare())
+/** npm install --offline of the tarball (or, with no spec, of what package.json names); at log level info npm says which scripts it runs. */
+function install(app: string, extra: string[] = [], spec: string[] = [tarball]): SpawnSyncReturns<string> {
+  return sh(join(BIN, 'npm'), ['install', '--offline', '--no-audit', '--no-fund', '--no-save', '--loglevel=info', ...extra, ...spec], app, bare())
 }
+
+const RAN_INSTALL_SCRIPT = /npm info run catbox-sandbox@\S+ install /
 
 const catbox = (app: string, args: string[]) => sh(join(BIN, 'npx'), ['--offline', '--no-install', 'catbox', ...args], app, bare())
 
@@ -136,7 +139,10 @@ describe('installed with its install script, offline, no compiler on PATH', () =
   let app = ''
   beforeAll(() => {
     app = cleanProject('app')
-    ok(install(app), 'npm install')
+    const r = install(app)
+    ok(r, 'npm install')
+    // The control for the blocked installs below: here the script ran.
+    expect(r.stderr).toMatch(RAN_INSTALL_SCRIPT)
   }, 300_000)
 
   test('the install script built nothing: the prebuilt addon is what loads', () => {
@@ -169,13 +175,22 @@ describe('installed with its install script, offline, no compiler on PATH', () =
     expect(existsSync(join(app, 're-ok'))).toBe(true)
     expect(existsSync(join(app, 're-no'))).toBe(false)
   })
+
+  test('import {run} needs none of the CLI packages (oclif)', () => {
+    rmSync(join(app, 'node_modules', '@oclif'), {recursive: true})
+    const script = `import {run} from 'catbox-sandbox'; console.log((await run({command: ['true']})).exitCode)`
+    const r = sh(join(BIN, 'node'), ['--input-type=module', '-e', script], app, bare())
+    expect({status: r.status, stdout: r.stdout, stderr: r.stderr}).toEqual({status: 0, stdout: '0\n', stderr: ''})
+  })
 })
 
 describe('installed with --ignore-scripts (an install script blocked)', () => {
   let app = ''
   beforeAll(() => {
     app = cleanProject('app-noscripts')
-    ok(install(app, ['--ignore-scripts']), 'npm install --ignore-scripts')
+    const r = install(app, ['--ignore-scripts'])
+    ok(r, 'npm install --ignore-scripts')
+    expect(r.stderr).not.toMatch(RAN_INSTALL_SCRIPT)
   }, 300_000)
 
   test('catbox still works: the prebuilt addon needs no install step', () => {
@@ -190,6 +205,27 @@ describe('installed with --ignore-scripts (an install script blocked)', () => {
     expect(r.stderr).toContain('catbox: the native supervisor is not built')
     expect(r.stderr).toContain('npm rebuild catbox-sandbox')
   })
+})
+
+// npm 11.16 and later warn about a dependency's install script that the
+// project's allowScripts does not cover; a denial there skips the script.
+const npmAllowScripts = spawnSync('npm', ['install-scripts', '--help'], {encoding: 'utf8'}).status === 0
+;(npmAllowScripts ? describe : describe.skip)('installed with its install script denied by allowScripts (npm 11.16 or later; skipped with an older npm, which has no allowScripts)', () => {
+  test('npm skips the script without a warning, and catbox works', () => {
+    const app = cleanProject('app-denied')
+    const pkg = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as Record<string, unknown>
+    // What `npm install-scripts deny catbox-sandbox` writes: a tarball dependency is named by its resolved spec.
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({...pkg, dependencies: {'catbox-sandbox': `file:${tarball}`}, allowScripts: {[`file:${tarball}`]: false}}),
+    )
+    const r = install(app, [], [])
+    ok(r, 'npm install')
+    expect(r.stderr).not.toMatch(RAN_INSTALL_SCRIPT)
+    expect(r.stderr).not.toContain('allowScripts')
+    const run = catbox(app, ['run', '--', 'true'])
+    expect({status: run.status, stderr: run.stderr}).toEqual({status: 0, stderr: ''})
+  }, 300_000)
 })
 
 test('the tarball name is the package name and version', () => {
