@@ -100,7 +100,9 @@ beforeAll(() => {
   // node-gyp takes the Node headers from here instead of downloading them.
   if (!env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) env.npm_config_nodedir = '/usr'
   const out = ok(sh('npm', ['pack', '--offline', '--json', '--pack-destination', T], src, env), 'npm pack')
-  tarball = join(T, (JSON.parse(out.slice(out.indexOf('['))) as Array<{filename: string}>)[0].filename)
+  // The scripts' output (make's) comes first on stdout; npm's JSON is the last thing, from a line "[" on.
+  const json = out.slice(out.search(/^\[\s*$/m))
+  tarball = join(T, (JSON.parse(json) as Array<{filename: string}>)[0].filename)
 
   // The bin dir: node and npm, and the two programs the runs below start. No compiler.
   mkdirSync(BIN)
@@ -205,6 +207,37 @@ describe('installed with --ignore-scripts (an install script blocked)', () => {
     expect(r.stderr).toContain('catbox: the native supervisor is not built')
     expect(r.stderr).toContain('npm rebuild catbox-sandbox')
   })
+})
+
+describe('node-gyp stays the fallback', () => {
+  test('the control: a build from source fails with BIN as PATH, so the installs above got the prebuilt addon', () => {
+    const app = cleanProject('app-nocc')
+    const r = install(app, ['--build-from-source'])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(RAN_INSTALL_SCRIPT)
+    // node-gyp itself fails (it finds no python3 first).
+    expect(r.stderr).toContain('gyp ERR!')
+    expect(existsSync(join(app, 'node_modules', 'catbox-sandbox', 'native', 'build', 'Release', 'catbox_native.node'))).toBe(false)
+  }, 300_000)
+
+  test('npm_config_build_from_source=true builds the addon from the tarball\'s sources, which then loads', () => {
+    const app = cleanProject('app-source')
+    // This one has the compiler: the machine's PATH after BIN.
+    const env = bare({PATH: `${BIN}${delimiter}${process.env.PATH ?? ''}`, npm_config_build_from_source: 'true', CATBOX_PCRE2: '1'})
+    if (!env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) env.npm_config_nodedir = '/usr'
+    const r = sh(join(BIN, 'npm'), ['install', '--offline', '--no-audit', '--no-fund', '--no-save', '--loglevel=info', tarball], app, env)
+    ok(r, 'npm install (build from source)')
+    expect(r.stderr).toMatch(RAN_INSTALL_SCRIPT)
+    const built = join(app, 'node_modules', 'catbox-sandbox', 'native', 'build', 'Release', 'catbox_native.node')
+    expect(existsSync(built)).toBe(true)
+    const script = `import {createRequire} from 'node:module'
+      const gyp = createRequire(import.meta.url)('node-gyp-build')
+      console.log(gyp.path(process.argv[1]))`
+    const where = sh(join(BIN, 'node'), ['--input-type=module', '-e', script, join(app, 'node_modules', 'catbox-sandbox', 'native')], app, env)
+    expect(ok(where, 'node-gyp-build path').trim()).toBe(built)
+    const run = catbox(app, ['run', '--', 'true'])
+    expect({status: run.status, stderr: run.stderr}).toEqual({status: 0, stderr: ''})
+  }, 300_000)
 })
 
 // npm 11.16 and later warn about a dependency's install script that the
