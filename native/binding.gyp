@@ -40,7 +40,7 @@
       ["catbox_pcre2=='true'", {
         "defines": ["CATBOX_HAVE_PCRE2", "PCRE2_CODE_UNIT_WIDTH=8"],
         "cflags_cc": ["<!@(pkg-config --cflags libpcre2-8)"],
-        "libraries": ["<!@(pkg-config --libs libpcre2-8)"]
+        "libraries": ["<!@(sh ./detect-pcre2.sh --libs)"]
       }]
     ]
   }]

@@ -157,21 +157,33 @@ export function loadNative(): NativeAddon {
   const here = dirname(fileURLToPath(import.meta.url))
   // dist/run or src/run -> project root
   const root = join(here, '..', '..')
-  const file = join(root, 'native', 'build', 'Release', 'catbox_native.node')
-  if (!existsSync(file)) {
+  const dir = join(root, 'native')
+  const require = createRequire(import.meta.url)
+  // node-gyp-build picks native/build/Release (a local build) first, else the
+  // prebuilt addon the npm package ships in native/prebuilds/linux-x64/.
+  const locate = require('node-gyp-build') as {path(dir: string): string}
+  let file: string
+  try {
+    file = locate.path(dir)
+  } catch {
     throw new Error(
-      `catbox: the native supervisor is not built (${file} is missing).\n` +
-        'Build it with: npm run build:native   (needs python3, make, g++ and the Node headers; libpcre2-dev for ~REGEX rules)',
+      `catbox: the native supervisor is not built: ${dir} has neither build/Release/catbox_native.node nor a prebuilt addon for ` +
+        `${process.platform}-${process.arch}.\n` +
+        `Build it with: ${rebuildHint(root)}   (needs python3, make, g++; libpcre2-dev for ~REGEX rules)`,
     )
   }
-  const require = createRequire(import.meta.url)
   try {
     cached = require(file) as NativeAddon
   } catch (error) {
     throw new Error(
       `catbox: the native supervisor could not be loaded: ${(error as Error).message}\n` +
-        'Rebuild it for this Node version with: npm run build:native',
+        `Build it for this machine with: ${rebuildHint(root)}`,
     )
   }
   return cached
+}
+
+/** In a checkout (it has src/) the npm script; in an installed package, npm rebuild. */
+function rebuildHint(root: string): string {
+  return existsSync(join(root, 'src')) ? 'npm run build:native' : 'npm rebuild catbox-sandbox'
 }
