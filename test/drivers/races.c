@@ -16,8 +16,8 @@
  *
  * "self-check" as the last argument makes the driver its own supervisor, of
  * the shape catbox has today: before B starts, it installs a seccomp filter
- * that sends A's and B's openat and mkdirat to a checker thread by user
- * notification. The checker copies the path, judges the copy (the path's
+ * that sends A's and B's openat, mkdirat and renameat2 to a checker thread by
+ * user notification, which answers them one at a time. The checker copies the path, judges the copy (the path's
  * prefix, or the object it leads to now) and answers EACCES or CONTINUE, and
  * then the kernel reads the live path again. Run without catbox, this is the
  * bare control: it shows that such a checker loses the race at this number
@@ -140,6 +140,7 @@ static int resolves_inside(const char *path, const char *dir);
 
 /* The checker's decision on a copy of the path: 1 to let the call through. */
 static int judge(const char *copy, long nr, long flags) {
+  if (nr == SYS_renameat2) return 1; /* B's exchanges, inside the allowed directory */
   int writes = nr == SYS_mkdirat || (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
   if (!writes) return 1;
   switch (checker.kind) {
@@ -192,8 +193,9 @@ static void start_checker(void) {
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 2, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdirat, 1, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 3, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdirat, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_renameat2, 1, 0),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
   };
@@ -211,23 +213,55 @@ static void put_marker(int fd, const char *m) {
 }
 
 /*
- * B pauses a random short while (0 to 63 turns of a loop, every scale about
- * as likely) after each change. A swapper that never pauses leaves torn
- * strings and falls into step with A; one that pauses long keeps a state
- * across many tries. Measured on two busy cores, this gives a checker in
- * another thread some 10-25 % wins (the self-check), and states short
- * enough for any window that is longer.
+ * How B times its changes. The path flipper is told by A when A enters the
+ * call under test (in_call); it waits a random while, from nothing to some
+ * 60 microseconds with every scale about as likely, makes its change, waits
+ * for the call to return and changes back, and only then may A start its
+ * next try. A change that comes before the check is refused, one after the
+ * kernel's own lookup does nothing; one in between wins. Whatever the
+ * window's place and length, some of B's changes fall inside it; and B runs
+ * while A waits for its answer, even when the two share one CPU. (A flipper
+ * that never stops leaves torn strings, and where it shares a CPU with A,
+ * A's tries all see whatever state B was left in.)
+ *
+ * The swapper exchanges the two names all the time, with short random
+ * pauses (0-63 turns of a loop). Each exchange is a system call, which a
+ * supervisor checks too: so one of B's exchanges is often being carried out
+ * by the kernel while the supervisor looks at A's path.
  */
-static void dwell(uint64_t *state) {
+static atomic_int in_call, changed;
+
+static void dwell(uint64_t *state, unsigned scales) {
   uint64_t x = *state;
   x ^= x << 13;
   x ^= x >> 7;
   x ^= x << 17;
   *state = x;
-  uint64_t n = (x >> 8) & ((UINT64_C(1) << (x % 7)) - 1);
+  uint64_t n = (x >> 8) & ((UINT64_C(1) << (x % scales)) - 1);
   for (volatile uint64_t j = 0; j < n; j++) {
   }
 }
+
+/* B: waits for A's next call; 0 once A is done. */
+static int b_wait_call(void) {
+  while (!atomic_load(&in_call)) {
+    if (atomic_load(&stop)) return 0;
+    sched_yield();
+  }
+  return 1;
+}
+
+static void b_wait_return(void) {
+  while (atomic_load(&in_call)) sched_yield();
+}
+
+/* A: around the call under test. */
+static void a_enter(void) {
+  while (atomic_load(&changed)) sched_yield();
+  atomic_store(&in_call, 1);
+}
+
+static void a_return(void) { atomic_store(&in_call, 0); }
 
 /* ---- the path swap: B flips bytes [lo, hi) of buf between two strings ---- */
 
@@ -239,13 +273,15 @@ static struct {
 
 static void *flipper(void *unused) {
   (void)unused;
-  int k = 1;
   uint64_t state = (uint64_t)getpid() * 2654435761u + 1;
-  while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-    memcpy(flip_buf + flip.lo, flip.alt[k] + flip.lo, flip.hi - flip.lo);
+  while (b_wait_call()) {
+    dwell(&state, 17);
+    atomic_store(&changed, 1);
+    memcpy(flip_buf + flip.lo, flip.alt[1] + flip.lo, flip.hi - flip.lo);
     __asm__ volatile("" ::: "memory");
-    k ^= 1;
-    dwell(&state);
+    b_wait_return();
+    memcpy(flip_buf + flip.lo, flip.alt[0] + flip.lo, flip.hi - flip.lo);
+    atomic_store(&changed, 0);
   }
   return NULL;
 }
@@ -294,8 +330,10 @@ static int op_path_open(char **args, int nargs) {
   for (long i = 0; i < tries; i++) {
     char m[64];
     marker(m, sizeof m, i);
+    a_enter();
     long fd = syscall(SYS_openat, AT_FDCWD, flip_buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int err = errno;
+    a_return();
     if (fd >= 0) put_marker((int)fd, m);
     int won = fd_has(target, m), mine = path_has(allowed, m);
     count(&t, fd, err, won, mine);
@@ -326,8 +364,10 @@ static int op_path_mkdir(char **args, int nargs) {
     memcpy(flip_buf + len, name, strlen(name) + 1);
     snprintf(in_allowed, sizeof in_allowed, "%s%s", allowed, name);
     snprintf(in_forbidden, sizeof in_forbidden, "%s%s", forbidden, name);
+    a_enter();
     long rc = syscall(SYS_mkdirat, AT_FDCWD, flip_buf, 0755);
     int err = errno;
+    a_return();
     int won = exists(in_forbidden), mine = exists(in_allowed);
     count(&t, rc, err, won, mine);
   }
@@ -341,12 +381,18 @@ static int op_path_mkdir(char **args, int nargs) {
 
 static char swap_a[MAXP], swap_b[MAXP];
 
+static long exchange(void) {
+  long rc = syscall(SYS_renameat2, AT_FDCWD, swap_a, AT_FDCWD, swap_b, RENAME_EXCHANGE);
+  if (rc == 0) atomic_fetch_add(&swaps, 1);
+  return rc;
+}
+
 static void *swapper(void *unused) {
   (void)unused;
   uint64_t state = (uint64_t)getpid() * 2654435761u + 1;
-  while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-    if (syscall(SYS_renameat2, AT_FDCWD, swap_a, AT_FDCWD, swap_b, RENAME_EXCHANGE) == 0) atomic_fetch_add(&swaps, 1);
-    dwell(&state);
+  while (!atomic_load(&stop)) {
+    exchange();
+    dwell(&state, 7);
   }
   return NULL;
 }
