@@ -21,6 +21,7 @@ import {appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync} fro
 import {join} from 'node:path'
 
 import type {RunOptions, RunResult} from '../../src/index.js'
+import {cliWithHome} from '../helpers/cli.js'
 import {driverPath, runCaptured} from '../helpers/driver.js'
 import {fingerprint, inUpper, makeOverlay, PATH} from '../helpers/overlay.js'
 import {makeTmpDirs} from '../helpers/tmp.js'
@@ -157,7 +158,7 @@ interface CatboxRun {
   check?: () => void
 }
 
-type Mode = 'enforce' | 'fake-root' | 'overlay'
+type Mode = 'enforce' | 'cli' | 'fake-root' | 'overlay'
 
 const runs = new Map<string, Promise<CatboxRun>>()
 
@@ -166,7 +167,7 @@ function underCatbox(mode: Mode, op: Op, variant = ''): Promise<CatboxRun> {
   const key = `${mode}.${op}${variant}`
   let p = runs.get(key)
   if (!p) {
-    p = mode === 'overlay' ? overlayRun(op, variant) : plainRun(mode, op)
+    p = mode === 'overlay' ? overlayRun(op, variant) : mode === 'cli' ? cliRun(op) : plainRun(mode, op)
     runs.set(key, p)
   }
   return p
@@ -184,6 +185,23 @@ async function plainRun(mode: Mode, op: Op): Promise<CatboxRun> {
   }
   const {stdout, stderr, result} = await runCaptured(tmp, {...options, command: [driverPath('races'), op, String(TRIES), ...geo.args]})
   return {tally: tallyOf(stdout, `races.${mode}.${op}`), geo, result, stderr}
+}
+
+/** Enforce mode through the command line: `catbox run -w DIR -- races ...`. */
+async function cliRun(op: Op): Promise<CatboxRun> {
+  const tmp = makeTmpDirs()
+  const h = join(tmp.base, 'race')
+  const geo = geometry(op, h, h)
+  const cli = cliWithHome(tmp.base)
+  const r = await cli(['run', '--json', '-w', join(h, 'allowed'), '--', driverPath('races'), op, String(TRIES), ...geo.args])
+  const lines = String(r.stdout).trimEnd().split('\n')
+  const result = JSON.parse(lines.at(-1) ?? '') as RunResult
+  // catbox reports each violation on stderr as it happens; the driver's own stderr is its pid.
+  const stderr = String(r.stderr)
+    .split('\n')
+    .filter((l) => l !== '' && !/^pid \d+$/.test(l) && !/^catbox: (denied |\d+ violations? )/.test(l))
+    .join('\n')
+  return {tally: tallyOf(lines[0], `races.cli.${op}`), geo, result, stderr}
 }
 
 /**
@@ -231,6 +249,7 @@ const CASES: readonly [Mode, Op, string, string][] = [
   ['enforce', 'path-mkdir', '', 'path swap, mkdirat'],
   ['enforce', 'link-open', '', 'symlink swap of a file'],
   ['enforce', 'dir-open', '', 'symlink swap of a directory'],
+  ['cli', 'path-open', '', 'path swap, openat, under `catbox run -w`'],
   ['fake-root', 'path-open', '', 'path swap, openat'],
   ['fake-root', 'path-mkdir', '', 'path swap, mkdirat'],
   ['fake-root', 'link-open', '', 'symlink swap of a file'],

@@ -19,6 +19,7 @@ export const knownGaps: Record<string, Gap> = {
   'races.enforce.path-mkdir': pathReread,
   'races.enforce.link-open': checkedThenFollowed,
   'races.enforce.dir-open': checkedThenFollowed,
+  'races.cli.path-open': pathReread,
   'races.fake-root.path-open': pathReread,
   'races.fake-root.path-mkdir': pathReread,
   'races.fake-root.link-open': checkedThenFollowed,
