@@ -7,8 +7,7 @@
  *   wins     the try's marker reached the forbidden target (read back through
  *            a descriptor opened on it before the race, or by its existence)
  *   allowed  the try's marker reached the allowed target
- *   denied   the call failed with EACCES, EPERM or EROFS, or the self-check
- *            refused it
+ *   denied   the call failed with EACCES, EPERM or EROFS
  *   other    anything else (ENOENT from a path read half-swapped, ELOOP...)
  *   swaps    how many swaps thread B made (renameat2 forms)
  * Each try writes its own marker ("race PID TRY"), so a write from an earlier
@@ -17,18 +16,20 @@
  * "self-check" as the last argument makes the driver its own supervisor, of
  * the shape catbox has today: before B starts, it installs a seccomp filter
  * that sends A's and B's openat, mkdirat and renameat2 to a checker thread by
- * user notification, which answers them one at a time. The checker copies the path, judges the copy (the path's
- * prefix, or the object it leads to now) and answers EACCES or CONTINUE, and
- * then the kernel reads the live path again. Run without catbox, this is the
+ * user notification, which answers them one at a time. The checker copies
+ * the path, judges the copy (the path's prefix, or the object it leads to
+ * now) and answers EACCES or CONTINUE, and then the kernel reads the live
+ * path again. Run without catbox, this is the
  * bare control: it shows that such a checker loses the race at this number
  * of tries. (Under catbox the filter could not be installed: catbox refuses
  * a listener.)
  *
  * Ops:
  *   path-open TRIES ALLOWED FORBIDDEN [self-check]
- *       B flips a buffer between two paths of the same length; A opens it
- *       with openat(O_WRONLY|O_CREAT|O_TRUNC) and writes its marker. Both
- *       files must exist (the forbidden one is read through a descriptor).
+ *       A opens a buffer holding ALLOWED with openat(O_WRONLY|O_CREAT|O_TRUNC)
+ *       and writes its marker; during the call B rewrites the buffer to
+ *       FORBIDDEN (the same length), and back after. Both files must exist
+ *       (the forbidden one is read through a descriptor).
  *   path-mkdir TRIES ALLOWED_DIR FORBIDDEN_DIR [self-check]
  *       The same with mkdirat of DIR/dNNNNNN (a new name per try): B flips
  *       the directory part only.
@@ -45,7 +46,8 @@
  *       is known; B keeps writing FORBIDDEN where a supervisor that puts a
  *       translated path of length LEN below the stack pointer (past the
  *       128-byte red zone, 16-byte aligned) puts it. With self-check, A
- *       writes PATH there itself and passes that copy.
+ *       passes that place, and the checker writes PATH there, as such a
+ *       supervisor does.
  */
 #include "drv.h"
 

@@ -28,7 +28,7 @@ import {makeTmpDirs} from '../helpers/tmp.js'
 import {port} from '../ports/known-gaps.js'
 
 /**
- * Tries per run: enough that each bare control wins some (measured 1-30 %
+ * Tries per run: enough that each bare control wins some (0.5 to 45 % measured
  * on two busy cores). CATBOX_RACES_TRIES sets another number (the issue's
  * target is 0 wins in 100 000), and CATBOX_RACES_REPORT names a file that
  * gets one line per run with its tally.
@@ -154,7 +154,7 @@ interface CatboxRun {
   geo: Geometry
   result: RunResult
   stderr: string
-  /** For the overlay: the host tree before the run, and the path of the victim in it. */
+  /** For the overlay: expects the host tree to have changed exactly when a try won. */
   check?: () => void
 }
 
