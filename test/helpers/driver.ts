@@ -26,6 +26,7 @@ export type DriverName =
   | 'modes'
   | 'ports'
   | 'dirid'
+  | 'races'
 
 const driversDir = fileURLToPath(new URL('../drivers/', import.meta.url))
 
