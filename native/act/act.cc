@@ -169,7 +169,25 @@ AsBuild::~AsBuild() {
   syscall(SYS_setgroups, groups_.size(), groups_.data());
 }
 
-ActKind act_kind(const SyscallDef& row) {
+// The inode-flag ioctls whose argument is a plain struct of this size
+// (read once and passed on); 0 for any other command.
+static size_t ioctl_arg_size(uint32_t cmd) {
+  switch (cmd) {
+    case 0x40086602:  // FS_IOC_SETFLAGS: the kernel reads an int
+    case 0x40046602:  // FS_IOC32_SETFLAGS
+    case 0x40087602:  // FS_IOC_SETVERSION
+    case 0x40047602:  // FS_IOC32_SETVERSION
+      return sizeof(int);
+    case 0x401c5820:  // FS_IOC_FSSETXATTR: struct fsxattr
+      return 28;
+    case 0x41009432:  // FS_IOC_SETFSLABEL: char[256]
+      return 256;
+    default:
+      return 0;  // the verity, encryption and btrfs ones hold pointers or grow by version
+  }
+}
+
+ActKind act_kind(const SyscallDef& row, const uint64_t* args) {
   switch (row.nr) {
     case __NR_open:
     case __NR_openat:
@@ -209,6 +227,7 @@ ActKind act_kind(const SyscallDef& row) {
     case __NR_fsetxattr:
     case __NR_fremovexattr: return ActKind::FdCall;
     case __NR_bind: return ActKind::Bind;
+    case __NR_ioctl: return ioctl_arg_size(static_cast<uint32_t>(args[1])) ? ActKind::FdCall : ActKind::None;
     default: return ActKind::None;
   }
 }
@@ -229,6 +248,7 @@ int copy_call_args(pid_t tid, const SyscallDef& row, const uint64_t* args, CallC
     case __NR_removexattr:
     case __NR_lremovexattr:
     case __NR_fremovexattr: return copy_xattr(tid, args, c, false);
+    case __NR_ioctl: return copy_bytes(tid, args[2], ioctl_arg_size(static_cast<uint32_t>(args[1])), c, 2);
     default: return 0;
   }
 }

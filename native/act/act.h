@@ -41,7 +41,7 @@ constexpr int kOpenBlocks = -1000001;
 
 // How a call is carried out.
 enum class ActKind { None, Open, Call, FdCall, Bind };
-ActKind act_kind(const SyscallDef& row);
+ActKind act_kind(const SyscallDef& row, const uint64_t* args);
 
 // The call's pointer arguments other than paths (times, xattr names and
 // values, a symlink's target), copied once. 0, or the errno the call fails with.

@@ -17,7 +17,7 @@ namespace catbox {
 bool Supervisor::act_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row,
                             const uint64_t* args, seccomp_notif_resp* resp) {
   constexpr int kTries = 8;
-  const ActKind kind = act_kind(row);
+  const ActKind kind = act_kind(row, args);
   if (kind == ActKind::Bind) return bind_answer(t, row, args, resp);
   for (int attempt = 1;; attempt++) {
     Walked walked[2];
