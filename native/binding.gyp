@@ -14,6 +14,8 @@
       "supervisor/launch.cc",
       "supervisor/loop.cc",
       "supervisor/notifier.cc",
+      "supervisor/acting.cc",
+      "act/act.cc",
       "syscall/dispatch.cc",
       "syscall/checks_path.cc",
       "syscall/checks_net.cc",

@@ -44,8 +44,59 @@ bool is_build_process(pid_t pid);
 // /proc/PID/... of a process outside the build (PID > 0), or 0.
 pid_t other_process_under_proc(const std::string& path, const Tracee& self);
 
+// An O_PATH descriptor of the supervisor's own, closed when it goes.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+  int get() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// A walk that keeps what it walked through open, so that a call can be
+// carried out on exactly what was checked: the names the build could still
+// change are never looked up again.
+struct Walked {
+  Resolved r;
+  // The directory the path's last component was looked up in, and that
+  // component as the kernel would read it there ("name", "name/", "." or
+  // ".."), before any symlink it names is followed. Not set when the walk
+  // failed before it, or when the path named an fd or the root.
+  Fd dir;
+  std::string leaf;
+  std::string dir_path;  // what dir was reached as
+  // After following: the directory the final name is in and that name
+  // (a new name to create), and the final object when it exists.
+  Fd final_dir;
+  std::string final_name;
+  Fd object;
+};
+
 // Resolves `path` as the tracee's kernel would. dirfd may be AT_FDCWD.
 Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool follow_last);
+
+// The same walk, keeping the descriptors (open with O_PATH and
+// O_NOFOLLOW, one component at a time, symlinks followed by the walk).
+Walked walk_path(const Tracee& t, int dirfd, const std::string& path, bool follow_last);
+
+// The object an fd of the supervisor's own names (a copy of a tracee's fd).
+Resolved resolve_held(int fd);
+
+// The path an fd of the supervisor's names now ("" when it cannot be read).
+std::string fd_path(int fd);
 
 // The object an open fd of the tracee names (AT_FDCWD: its cwd).
 Resolved resolve_fd(const Tracee& t, int fd);

@@ -54,6 +54,9 @@ void Supervisor::notify_main(int report_fd, int ack_fd, pid_t first) {
   uint64_t sync_flags = kNotifSyncWakeUp;
   ioctl(listener, kNotifSetFlags, sync_flags);
   set_member_check(is_member, this);
+  // Plain enforce mode carries checked calls out itself, with the build's
+  // umask on a cwd, root and umask of this thread's own.
+  acts_ = !fake_ && !ov_ && act_thread_init();
   for (;;) {
     pollfd fds[2] = {{listener, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0) {
@@ -72,6 +75,7 @@ void Supervisor::notify_main(int report_fd, int ack_fd, pid_t first) {
     if (answer(listener, req, &resp)) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
   }
   set_member_check(nullptr, nullptr);
+  end_fifo_waits();
   close(listener);
 }
 

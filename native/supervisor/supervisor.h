@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "act/act.h"
 #include "fakeroot.h"
 #include "memory.h"
 #include "overlay.h"
@@ -113,19 +114,27 @@ class Supervisor {
   bool guest_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row,
                     const uint64_t* args, seccomp_notif_resp* resp);
 
+  // ---- supervisor/acting.cc: enforce mode's checked calls carried out by the supervisor ----
+  bool act_answer(int listener, const seccomp_notif& req, const Tracee& t, const SyscallDef& row, const uint64_t* args,
+                  seccomp_notif_resp* resp);
+  bool bind_answer(const Tracee& t, const SyscallDef& row, const uint64_t* args, seccomp_notif_resp* resp);
+  static bool hand_over(int listener, const seccomp_notif& req, int fd, int flags, seccomp_notif_resp* resp);
+  bool open_later(int listener, const seccomp_notif& req, Fd object, int flags, pid_t tid);
+  void end_fifo_waits();
+
   // ---- syscall/checks_path.cc: calls that name paths or fds ----
   static int read_operand(const Tracee& t, const PathOperand& op, const uint64_t* args, int flags, std::string* given,
                           bool* by_fd);
-  Decision check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args);
+  Decision check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args, Operand* ops = nullptr);
   static bool may_mknod(pid_t tid);
   Decision check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args, int flags,
-                         int open_flags, Target* target, bool device_node = false);
+                         int open_flags, Target* target, bool device_node = false, Operand* out = nullptr);
   void log_read(const Tracee& t, const SyscallDef& row, const uint64_t* args, int open_flags);
   void log_exec(pid_t pid);
-  Decision check_fd(const Tracee& t, const SyscallDef& row, int fd);
+  Decision check_fd(const Tracee& t, const SyscallDef& row, int fd, Fd* held = nullptr);
 
   // ---- syscall/checks_net.cc: network calls ----
-  bool read_addr(pid_t tid, uint64_t ptr, uint64_t len, NetAddress* out, int* err);
+  bool read_addr(pid_t tid, uint64_t ptr, uint64_t len, NetAddress* out, int* err, std::string* raw = nullptr);
   Decision net_decision(const Tracee& t, const SyscallDef& row, const NetAddress& a);
   Decision check_net(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty);
   static bool routes_v4(const unsigned char* p, size_t len);
@@ -133,8 +142,8 @@ class Supervisor {
   Decision route_decision(const Tracee& t, const SyscallDef& row, const char* what);
   Decision check_control(const Tracee& t, const SyscallDef& row, const msghdr& m);
   Decision check_sockopt(const Tracee& t, const SyscallDef& row, const uint64_t* args);
-  Decision check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs,
-                      bool* dirty);
+  Decision check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs, bool* dirty,
+                      BindCopy* out = nullptr);
 
   // ---- syscall/checks_process.cc: calls aimed at processes; who is a member of the build ----
   Decision check_signal(const Tracee& t, const SyscallDef& row, const uint64_t* args, Action* act);
@@ -182,8 +191,11 @@ class Supervisor {
   TraceLog log_;
   OwnerDb owners_;
   std::unique_ptr<FakeRoot> fake_;
-  std::unique_ptr<Overlay> ov_;  // the guest view, when there is one
-  std::mutex mu_;                // the tracer loop and the notifier take turns
+  std::unique_ptr<Overlay> ov_;            // the guest view, when there is one
+  std::mutex mu_;                          // the tracer loop and the notifier take turns
+  bool acts_ = false;                      // the notifier carries checked calls out itself (act/act.h)
+  std::vector<int> waiting_fifos_;         // fifos a writer waits on a reader of
+  std::vector<std::thread> fifo_threads_;  // ...and the threads that wait
   std::thread notifier_;
   int stop_fd_ = -1;                                          // tells the notifier the run is over
   StandInDir socket_dir_;                                     // stand-ins for long unix socket paths

@@ -69,7 +69,8 @@ NetAddress parse_sockaddr(const unsigned char* buf, size_t len) {
 }  // namespace
 
 // Reads a sockaddr; false (with *err) when the memory cannot be read.
-bool Supervisor::read_addr(pid_t tid, uint64_t ptr, uint64_t len, NetAddress* out, int* err) {
+// raw: the bytes read, for a call carried out on this copy.
+bool Supervisor::read_addr(pid_t tid, uint64_t ptr, uint64_t len, NetAddress* out, int* err, std::string* raw) {
   unsigned char buf[sizeof(sockaddr_storage)];
   size_t n = std::min<uint64_t>(len, sizeof buf);
   int rc = read_memory(tid, ptr, buf, n);
@@ -78,6 +79,7 @@ bool Supervisor::read_addr(pid_t tid, uint64_t ptr, uint64_t len, NetAddress* ou
     return false;
   }
   *out = parse_sockaddr(buf, n);
+  if (raw) raw->assign(reinterpret_cast<const char*>(buf), n);
   return true;
 }
 
@@ -225,16 +227,19 @@ Decision Supervisor::check_sockopt(const Tracee& t, const SyscallDef& row, const
   return {};
 }
 
+// out: when the supervisor carries the bind out, the address as read.
 Decision Supervisor::check_bind(const Tracee& t, const SyscallDef& row, const uint64_t* args, user_regs_struct* regs,
-                                bool* dirty) {
+                                bool* dirty, BindCopy* out) {
   int err = 0;
   NetAddress a;
-  if (!read_addr(t.tid, args[1], args[2], &a, &err)) return Decision{false, err, false};
+  if (args[2] > sizeof(sockaddr_storage)) return Decision{false, EINVAL, false};  // the kernel's own
+  if (!read_addr(t.tid, args[1], args[2], &a, &err, out ? &out->addr : nullptr)) return Decision{false, err, false};
   if (a.family == AF_UNIX) {
     if (a.text.empty() || a.text[0] == '@') return {};  // abstract or unnamed: no file
     if (ov_) return guest_unix(t, row, a.text, true, regs, dirty);
     // Binding a unix socket creates a file at its path.
     Resolved r = resolve_path(t, AT_FDCWD, a.text, false);
+    if (out) out->unix_path = true;
     Decision d = decide_path(spec_.policy, Access::Create, 0, r);
     if (d.violation) record(t.tid, row.name, a.text, r.path, d);
     if (!d.allow && !d.violation && d.err == EEXIST) d.err = EADDRINUSE;

@@ -28,7 +28,9 @@ int Supervisor::read_operand(const Tracee& t, const PathOperand& op, const uint6
   return 0;
 }
 
-Decision Supervisor::check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args) {
+// ops: when the supervisor carries the call out, the operands as walked
+// (their descriptors kept); an operand not checked stays unset.
+Decision Supervisor::check_paths(const Tracee& t, const SyscallDef& row, const uint64_t* args, Operand* ops) {
   int flags = row.flags_arg >= 0 ? static_cast<int>(args[row.flags_arg]) : 0;
   int open_flags = flags;
   if (row.a.access == Access::Open) {
@@ -49,7 +51,8 @@ Decision Supervisor::check_paths(const Tracee& t, const SyscallDef& row, const u
   for (const PathOperand* op : {&row.a, &row.b}) {
     Target& target = targets_[i++];
     if (op->access == Access::None || op->access == Access::Read) continue;
-    Decision d = check_operand(t, row, *op, args, flags, open_flags, &target, device && op == &row.a);
+    Decision d = check_operand(t, row, *op, args, flags, open_flags, &target, device && op == &row.a,
+                               ops ? &ops[i - 1] : nullptr);
     if (!d.allow) return d;
   }
   return {};
@@ -64,7 +67,7 @@ bool Supervisor::may_mknod(pid_t tid) {
 
 // device_node: the operand is a device node mknod would make (see check_paths).
 Decision Supervisor::check_operand(const Tracee& t, const SyscallDef& row, const PathOperand& op, const uint64_t* args,
-                                   int flags, int open_flags, Target* target, bool device_node) {
+                                   int flags, int open_flags, Target* target, bool device_node, Operand* out) {
   int dirfd = op.dirfd >= 0 ? static_cast<int>(args[op.dirfd]) : AT_FDCWD;
   std::string given;
   bool names_fd = false;
@@ -75,7 +78,27 @@ Decision Supervisor::check_operand(const Tracee& t, const SyscallDef& row, const
     record(t.tid, row.name, "(catbox may not read its memory)", "", d);
     return d;
   }
-  Resolved r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
+  Resolved r;
+  if (out) {
+    // Judged on what the call will be carried out on: the supervisor's own
+    // copy of the fd, or the walk's descriptors.
+    out->checked = true;
+    out->follow = follows(op.follow, flags, open_flags);
+    out->by_fd = names_fd;
+    out->null_path = names_fd && args[op.path] == 0;
+    if (names_fd) {
+      int held = dirfd == AT_FDCWD ? open(("/proc/" + std::to_string(t.tid) + "/cwd").c_str(), O_PATH | O_CLOEXEC)
+                                   : copy_fd(t.tgid(), dirfd);
+      if (held < 0) return Decision{false, dirfd == AT_FDCWD ? ENOENT : EBADF, false};
+      out->held = Fd(held);
+      r = resolve_held(held);
+    } else {
+      *out->walked = walk_path(t, dirfd, given, out->follow);
+      r = out->walked->r;
+    }
+  } else {
+    r = names_fd ? resolve_fd(t, dirfd) : resolve_path(t, dirfd, given, follows(op.follow, flags, open_flags));
+  }
   target->valid = r.error == 0 && !r.anon;
   target->path = r.path;
   if (names_fd) {
@@ -123,8 +146,19 @@ void Supervisor::log_exec(pid_t pid) {
   log_.exec(pid, exe, argv, cwd);
 }
 
-Decision Supervisor::check_fd(const Tracee& t, const SyscallDef& row, int fd) {
-  Resolved r = resolve_fd(t, fd);
+// held: when the supervisor carries the call out, its own copy of the fd,
+// which is what is judged.
+Decision Supervisor::check_fd(const Tracee& t, const SyscallDef& row, int fd, Fd* held) {
+  Resolved r;
+  if (held) {
+    int copy = copy_fd(t.tgid(), fd);
+    if (copy == -EBADF) return Decision{false, EBADF, false};
+    if (copy < 0) return refuse(EACCES);
+    *held = Fd(copy);
+    r = resolve_held(copy);
+  } else {
+    r = resolve_fd(t, fd);
+  }
   if (r.error == -EBADF) return {};  // a bad fd: the kernel answers EBADF itself
   if (r.error) return refuse(-r.error);
   targets_[0] = Target{!r.anon, fd_link(t.tid, fd), true, r.path};

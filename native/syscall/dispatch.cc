@@ -180,6 +180,7 @@ bool Supervisor::answer(int listener, const seccomp_notif& req, seccomp_notif_re
   if (row && fake_ && row->kind == Kind::Identity) return identity_answer(listener, req, *row, args, resp);
   if (row && ov_) return guest_answer(listener, req, t, *row, args, resp);
   if (row && fake_ && row->kind == Kind::Stat) return fake_stat_answer(listener, req, t, *row, args, resp);
+  if (row && acts_ && act_kind(*row, args) != ActKind::None) return act_answer(listener, req, t, *row, args, resp);
   if (row) d = decide(t, *row, args, &act);
   // No SECCOMP_IOCTL_NOTIF_ID_VALID here: the answer goes to this
   // notification only, and if its thread is gone (and its tid reused
