@@ -182,8 +182,7 @@ static size_t ioctl_arg_size(uint32_t cmd) {
       return 28;
     case 0x41009432:  // FS_IOC_SETFSLABEL: char[256]
       return 256;
-    default:
-      return 0;  // the verity, encryption and btrfs ones hold pointers or grow by version
+    default: return 0;  // the verity, encryption and btrfs ones hold pointers or grow by version
   }
 }
 

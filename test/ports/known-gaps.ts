@@ -15,11 +15,6 @@ const pathReread = 'catbox checks a copy of the path, then the kernel reads it a
 const scratch = 'the translated path below the stack pointer is the build\'s memory: another thread rewrites it (issue 13)'
 
 export const knownGaps: Record<string, Gap> = {
-  'races.enforce.path-open': pathReread,
-  'races.enforce.path-mkdir': pathReread,
-  'races.enforce.link-open': checkedThenFollowed,
-  'races.enforce.dir-open': checkedThenFollowed,
-  'races.cli.path-open': pathReread,
   'races.fake-root.path-open': pathReread,
   'races.fake-root.path-mkdir': pathReread,
   'races.fake-root.link-open': checkedThenFollowed,
