@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -61,7 +62,15 @@ bool Supervisor::act_answer(int listener, const seccomp_notif& req, const Tracee
       }
       if (again && attempt < kTries) continue;
       if (fd == kOpenBlocks) return open_later(listener, req, std::move(walked[0].object), flags, t.tid);
-      if (fd >= 0) return hand_over(listener, req, fd, flags, resp);
+      if (fd >= 0) {
+        // A file this open made goes again when the thread cannot take it
+        // (EMFILE): the kernel would have failed before making it.
+        struct stat made;
+        bool created = (flags & O_CREAT) && !walked[0].object.ok() && fstat(fd, &made) == 0;
+        if (!hand_over(listener, req, fd, flags, resp)) return false;
+        if (created) undo_create(ops[0], made);
+        return true;
+      }
       rc = fd;
     } else if (kind == ActKind::Call) {
       AsBuild as(t.tid, row.fake == Fake::Create || row.fake == Fake::Mknod || row.nr == __NR_symlink ||
@@ -121,6 +130,16 @@ bool Supervisor::hand_over(int listener, const seccomp_notif& req, int fd, int f
   if (rc >= 0) return false;  // answered
   resp->error = -err;         // EMFILE...: the question is still open
   return true;
+}
+
+// Removes the file an open made, when its name still names it.
+void Supervisor::undo_create(const Operand& op, const struct stat& made) {
+  const Walked& w = *op.walked;
+  int dir = op.follow ? w.final_dir.get() : w.dir.get();
+  const std::string& name = op.follow ? w.final_name : w.leaf;
+  struct stat now;
+  if (dir < 0 || fstatat(dir, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) < 0) return;
+  if (now.st_dev == made.st_dev && now.st_ino == made.st_ino) unlinkat(dir, name.c_str(), 0);
 }
 
 // A fifo opened for writing before it has a reader: the open blocks, so it

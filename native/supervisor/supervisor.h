@@ -119,6 +119,7 @@ class Supervisor {
                   seccomp_notif_resp* resp);
   bool bind_answer(const Tracee& t, const SyscallDef& row, const uint64_t* args, seccomp_notif_resp* resp);
   static bool hand_over(int listener, const seccomp_notif& req, int fd, int flags, seccomp_notif_resp* resp);
+  static void undo_create(const Operand& op, const struct stat& made);
   bool open_later(int listener, const seccomp_notif& req, Fd object, int flags, pid_t tid);
   void end_fifo_waits();
 

@@ -27,6 +27,7 @@ export type DriverName =
   | 'ports'
   | 'dirid'
   | 'races'
+  | 'acting'
 
 const driversDir = fileURLToPath(new URL('../drivers/', import.meta.url))
 
