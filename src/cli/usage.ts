@@ -20,7 +20,7 @@ export interface CommandShape {
 
 /** What this module needs of oclif's Config. */
 export interface CommandSet {
-  commands: Array<{id: string; aliases?: string[]; hidden?: boolean}>
+  commands: Array<CommandShape & {aliases?: string[]; hidden?: boolean}>
   topics: Array<{name: string; hidden?: boolean}>
 }
 
@@ -114,8 +114,18 @@ export function usageError(error: unknown, command?: CommandShape | null): Catbo
 export function unknownCommandError(config: CommandSet, id: string): CatboxError {
   const words = id.split(':')
   if (words[0].startsWith('-')) return unknownFlagError(null, [words[0]])
+  // oclif takes the words after a command that has no arguments for more of
+  // its id ("env list x" is "env:list:x"): they are arguments it does not take.
+  for (let n = words.length - 1; n > 0; n--) {
+    const typed = words.slice(0, n).join(':')
+    const command = config.commands.find((c) => c.id === typed || c.aliases?.includes(typed))
+    if (command) return errors.unexpectedArguments(spoken(typed), words.slice(n), usageLine({...command, id: typed}))
+  }
   const visible = config.commands.filter((c) => !c.hidden)
-  const topics = new Set(config.topics.filter((t) => !t.hidden).map((t) => t.name))
+  // oclif's topics include every command's id; a topic here is one with commands below it.
+  const topics = new Set(
+    config.topics.filter((t) => !t.hidden && visible.some((c) => c.id.startsWith(`${t.name}:`))).map((t) => t.name),
+  )
   // The longest run of words that names a topic: "env" in "env creat x".
   let depth = 0
   while (depth < words.length - 1 && topics.has(words.slice(0, depth + 1).join(':'))) depth++
