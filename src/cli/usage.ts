@@ -88,8 +88,11 @@ export function usageError(error: unknown, command?: CommandShape | null): Catbo
   const context = e.parse?.input?.context
   const shape: CommandShape | null = command ?? (context?.ctor ? {...context.ctor, id: context.id ?? context.ctor.id} : null)
   const id = shape ? spoken(shape.id) : ''
-  // Past this point every CLIError of oclif's is a mistake on the command line.
   const message = e.message.replace(/\nSee more help with --help$/, '')
+  // The parser's errors carry what it parsed; a few plain ones it throws are
+  // known by their words. Any other CLIError (a command's this.error) is not
+  // a mistake on the command line, and stays oclif's to print.
+  if (!('parse' in e) && !/^(Flag --\S+ (can only|expects)|Unexpected flag )/.test(message)) return null
   if (Array.isArray(e.flags)) return unknownFlagError(shape, e.flags.map(String))
   if (Array.isArray(e.args) && e.args.length > 0 && shape) {
     const [first] = e.args as unknown[]
