@@ -101,7 +101,7 @@ describe('bad input stops before anything runs', () => {
   test('an unknown network mode: exit 2 with the choices', async () => {
     const r = await catbox('run', '--network', 'wifi', ...touch)
     expect(r.exitCode).toBe(2)
-    expect(r.stderr).toContain('Expected --network=wifi to be one of: full, loopback, none')
+    expect(r.stderr).toBe('catbox: invalid value "wifi" for --network.\nUse one of: full, loopback, none.')
     expect(existsSync(marker)).toBe(false)
   })
 

@@ -245,7 +245,7 @@ describe('bad input is refused with the rule, and nothing is created', () => {
   test('an unknown network mode lists the choices', async () => {
     const r = await fresh(['env', 'create', 'ok', '--network', 'wifi'])
     expect(r.exitCode).toBe(2)
-    expect(r.stderr).toContain('Expected --network=wifi to be one of: full, loopback, none')
+    expect(r.stderr).toBe('catbox: invalid value "wifi" for --network.\nUse one of: full, loopback, none.')
   })
 
   test('every name-taking command checks the name', async () => {

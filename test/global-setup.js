@@ -1,6 +1,6 @@
-// Tests that drive the real CLI run dist/, so dist/ and oclif.manifest.json
-// must match src/. Rebuild them (npm run build) when any source is newer than
-// the manifest, which the build writes last.
+// Tests that drive the real CLI run dist/, so dist/, oclif.manifest.json and
+// the man page made from it must match src/. Rebuild them (npm run build) when
+// any source is newer than the manifest or the page, which the build writes last.
 import {execFileSync} from 'node:child_process'
 import {readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
@@ -26,7 +26,7 @@ function newest(dir) {
 }
 
 export default function buildDist() {
-  const sources = Math.max(newest(join(root, 'src')), mtime(join(root, 'package.json')), mtime(join(root, 'tsconfig.json')))
-  if (mtime(join(root, 'oclif.manifest.json')) >= sources) return
+  const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'scripts')), mtime(join(root, 'package.json')), mtime(join(root, 'tsconfig.json')))
+  if (Math.min(mtime(join(root, 'oclif.manifest.json')), mtime(join(root, 'man', 'catbox.1'))) >= sources) return
   execFileSync('npm', ['run', '--silent', 'build'], {cwd: root, stdio: ['ignore', 'ignore', 'inherit']})
 }

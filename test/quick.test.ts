@@ -73,6 +73,11 @@ describe('it declines what it is not sure of, and oclif answers', () => {
     ['exec', []],
     ['exec', ['--json']],
     ['exec', ['NAME', '--network', 'none', '--network', 'full']],
+    ['run', ['-v']],
+    ['run', ['--version']],
+    ['run', ['--writeable', '/tmp']],
+    ['exec', ['NAME', '-h']],
+    ['exec', ['NAME', '--colect-only']],
   ])('%s %j', (id, own) => {
     expect(quickParse(manifest.commands[id], own)).toBeNull()
   })
@@ -102,6 +107,13 @@ describe('whole runs: the same output and exit status as with oclif alone', () =
     [['run', 'make']],
     [['exec', 'default', '--json', '--', 'sh', '-c', 'echo > /etc/catbox-quick']],
     [['exec', 'no-such-env', '--', 'true']],
+    [['run', '-h']],
+    [['run', '-v', '--', 'true']],
+    [['run', '--writeable', '/tmp', '--', 'true']],
+    [['run', '--jsn']],
+    [['exec', 'default', '-h']],
+    [['exec', 'default', '--colect-only', '--', 'true']],
+    [['exec']],
   ])('%j', async (args) => {
     const {quick, oclif} = await both(args)
     expect(quick).toEqual(oclif)

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {execMain} from '../cli/exec.js'
+import {suggestFlag} from '../cli/usage.js'
 import {splitArgv} from '../lib/argv.js'
 import {CatboxCommand} from '../lib/command.js'
 import {errors} from '../lib/errors.js'
@@ -35,7 +36,9 @@ Exit status: the command's (128+N when signal N killed it); 127 when it is not f
   async run(): Promise<void> {
     const {own, passThrough} = splitArgv(this.argv)
     const {args, argv, flags} = await this.parse(Exec, bareTrace(own)).catch((error: Error & {flags?: string[]}) => {
-      throw passThrough === null && Array.isArray(error.flags) ? errors.unknownFlagNoSeparator(error.flags, 'catbox exec NAME [FLAGS]') : error
+      throw passThrough === null && Array.isArray(error.flags) && !error.flags.some((flag) => suggestFlag(flag, Exec.flags))
+        ? errors.unknownFlagNoSeparator(error.flags, 'catbox exec NAME [FLAGS]')
+        : error
     })
     this.exit(await execMain(args.name, flags, argv as string[], passThrough, this))
   }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {runMain} from '../cli/run.js'
+import {suggestFlag} from '../cli/usage.js'
 import {splitArgv} from '../lib/argv.js'
 import {CatboxCommand} from '../lib/command.js'
 import {errors} from '../lib/errors.js'
@@ -41,7 +42,9 @@ Exit status: the command's (128+N when signal N killed it); 127 when it is not f
   async run(): Promise<void> {
     const {own, passThrough} = splitArgv(this.argv)
     const {flags, argv} = await this.parse(Run, own).catch((error: Error & {flags?: string[]}) => {
-      throw passThrough === null && Array.isArray(error.flags) ? errors.unknownFlagNoSeparator(error.flags) : error
+      throw passThrough === null && Array.isArray(error.flags) && !error.flags.some((flag) => suggestFlag(flag, Run.flags))
+        ? errors.unknownFlagNoSeparator(error.flags)
+        : error
     })
     this.exit(await runMain(flags, argv as string[], passThrough, this))
   }

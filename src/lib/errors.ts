@@ -93,6 +93,54 @@ export const errors = {
         `If it belongs to the command, put the command after "--": ${usage} -- CMD [ARGS...]`,
     ),
 
+  // The command line itself (oclif's parse errors, in catbox's words) -------
+
+  /** typed: the words as given ("env creat"); within: the topic they are in ("env"), or "". */
+  unknownCommand: (typed: string, suggestion: string | null, within: string, choices: readonly string[]) =>
+    new CatboxError(
+      'USAGE',
+      `catbox: ${q(typed)} is not a catbox command.\n` +
+        (suggestion
+          ? `Did you mean ${q(`catbox ${suggestion}`)}? (catbox ${within ? within + ' ' : ''}--help lists ${within ? `the ${within} commands` : 'the commands'})`
+          : `The ${within ? `${within} commands` : 'commands'} are: ${choices.join(', ')} (catbox ${within ? within + ' ' : ''}--help says what each does).`),
+    ),
+
+  /** command: "run", "env show"; "" before any command. */
+  unknownFlag: (command: string, flags: readonly string[], suggestion: {typed: string; flag: string} | null) =>
+    new CatboxError(
+      'USAGE',
+      `catbox: ${command ? `${command} has no flag` : 'unknown flag'}${flags.length === 1 ? '' : 's'} ${flags.join(', ')}.\n` +
+        (suggestion ? `Did you mean ${suggestion.flag}${flags.length === 1 ? '' : ` (for ${suggestion.typed})`}? ` : '') +
+        (command ? `catbox ${command} --help lists its flags.` : 'Before a command, catbox takes only --help (-h) and --version (-v).'),
+    ),
+
+  missingArgument: (command: string, arg: {name: string; description?: string}, usage: string) =>
+    new CatboxError(
+      'USAGE',
+      `catbox: ${command} needs ${arg.name.toUpperCase()}${arg.description ? `: ${arg.description}` : ''}.\nUsage: ${usage}`,
+    ),
+
+  unexpectedArguments: (command: string, args: readonly string[], usage: string) =>
+    new CatboxError(
+      'USAGE',
+      `catbox: unexpected argument${args.length === 1 ? '' : 's'} ${args.map(q).join(' ')} to ${command}.\nUsage: ${usage}`,
+    ),
+
+  badFlagValue: (flag: string, value: string, choices: readonly string[]) =>
+    new CatboxError('USAGE', `catbox: invalid value ${q(value)} for ${flag}.\nUse one of: ${choices.join(', ')}.`),
+
+  /** An argument that must be one of a few words (catbox autocomplete SHELL). */
+  badArgValue: (command: string, value: string, choices: readonly string[]) =>
+    new CatboxError('USAGE', `catbox: ${command ? command + ' does not take' : 'cannot use'} ${q(value)}.\nUse one of: ${choices.join(', ')}.`),
+
+  /** Any other complaint of the flag parser ("Flag --network can only be specified once"). */
+  badCommandLine: (command: string, what: string) =>
+    new CatboxError(
+      'USAGE',
+      `catbox: ${what.charAt(0).toLowerCase()}${what.slice(1).replace(/\.$/, '')}.\n` +
+        `catbox ${command ? command + ' ' : ''}--help says what ${command || 'catbox'} takes.`,
+    ),
+
   nulByte: (what: string) =>
     new CatboxError('BAD_OPTION', `catbox: ${what} contains a NUL byte, which cannot be passed on (C strings end there).\nRemove it.`),
 

@@ -3,6 +3,7 @@ import {accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync} 
 import {posix} from 'node:path'
 
 import {errors} from '../lib/errors.js'
+import {closestName} from '../lib/suggest.js'
 import type {NativeSpec, NetworkMode} from './native.js'
 import {deviceRules, parseRules} from './rules.js'
 import {VIOLATION_SAMPLE} from './types.js'
@@ -108,28 +109,6 @@ export function checkOptions(options: unknown): asserts options is RunOptions {
     const value = given[name]
     if (value !== undefined && !valid(value)) throw errors.badOptionType(name, expected, value)
   }
-}
-
-/** The known name nearest to a mistyped one (edit distance at most a third of its length), or null. */
-function closestName(name: string, names: string[]): string | null {
-  const distance = (a: string, b: string): number => {
-    let row = Array.from({length: b.length + 1}, (_, j) => j)
-    for (let i = 1; i <= a.length; i++) {
-      const next = [i]
-      for (let j = 1; j <= b.length; j++) {
-        next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-      }
-      row = next
-    }
-    return row[b.length]
-  }
-  let best: string | null = null
-  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1
-  for (const candidate of names) {
-    const d = distance(name.toLowerCase(), candidate.toLowerCase())
-    if (d < bestDistance) [best, bestDistance] = [candidate, d]
-  }
-  return best
 }
 
 type NativeView = NonNullable<NativeSpec['guestView']>

@@ -15,6 +15,7 @@ Environments live in $CATBOX_HOME/envs (default: $XDG_DATA_HOME/catbox, else ~/.
     {description: 'Names of the environments that are idle:', command: "<%= config.bin %> env list --json | jq -r '.[] | select(.status == \"idle\") | .name'"},
   ]
 
+  static aliases = ['env:ls']
   static flags = {...jsonFlag}
 
   async run(): Promise<void> {

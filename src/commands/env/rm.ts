@@ -15,6 +15,7 @@ Refused while a command runs in the environment. A broken environment (its env.j
   static examples = ['<%= config.bin %> env rm myproj', '<%= config.bin %> env rm myproj --force --json']
 
   static args = {name: Args.string({required: true, description: 'the environment'})}
+  static aliases = ['env:remove']
   static flags = {force: Flags.boolean({char: 'f', description: 'do not ask'}), ...jsonFlag}
 
   async run(): Promise<void> {
