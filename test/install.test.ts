@@ -89,7 +89,7 @@ beforeAll(() => {
   // native/build) leaves the addon the other tests load alone.
   const src = join(T, 'src')
   mkdirSync(src)
-  for (const entry of ['package.json', 'package-lock.json', 'README.md', 'LICENSE', 'tsconfig.json', 'bin', 'src', 'native', 'templates', 'docs']) {
+  for (const entry of ['package.json', 'package-lock.json', 'README.md', 'LICENSE', 'tsconfig.json', 'bin', 'src', 'native', 'templates', 'docs', 'scripts']) {
     cpSync(join(REPO, entry), join(src, entry), {
       recursive: true,
       filter: (path) => !/\/native\/(build|prebuilds)(\/|$)/.test(path),
@@ -114,11 +114,12 @@ beforeAll(() => {
 }, 300_000)
 afterAll(() => { if (!process.env.KEEP) rmSync(T, {recursive: true, force: true}) })
 
-test('the tarball holds the prebuilt addon (PCRE2 linked in), LICENSE and the docs the README links to', () => {
+test('the tarball holds the prebuilt addon (PCRE2 linked in), LICENSE, the man page and the docs the README links to', () => {
   const list = ok(sh('tar', ['-tzf', tarball], T, process.env), 'tar -t').split('\n')
   const prebuild = list.find((f) => /^package\/native\/prebuilds\/linux-x64\/[^/]+\.node$/.test(f))
   expect(prebuild).toBeDefined()
   expect(list).toContain('package/LICENSE')
+  expect(list).toContain('package/man/catbox.1')
   const readme = readFileSync(join(REPO, 'README.md'), 'utf8')
   const linked = [...readme.matchAll(/\]\((docs\/[^)#]+)/g)].map((m) => `package/${m[1]}`)
   expect(linked.length).toBeGreaterThan(0)

@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <unordered_map>
 
 #include "memory.h"
 #include "procfs.h"
@@ -358,14 +359,45 @@ long act_bind(int sock, const BindCopy& b) {
   return rc < 0 ? -errno : 0;
 }
 
+namespace {
+
+// The pidfds of the build's processes, opened once per process by the thread
+// that acts. A number reused by a later process is noticed: the pidfd of the
+// earlier one answers ESRCH, and the number is opened again.
+struct Pidfds {
+  std::unordered_map<pid_t, int> fds;
+  ~Pidfds() {
+    for (const auto& [pid, fd] : fds) close(fd);
+  }
+};
+thread_local Pidfds pidfds;
+
+}  // namespace
+
 int copy_fd(pid_t tgid, int fd) {
-  int pidfd = static_cast<int>(syscall(__NR_pidfd_open, tgid, 0));
-  if (pidfd < 0) return -ESRCH;
-  int copy = static_cast<int>(syscall(__NR_pidfd_getfd, pidfd, fd, 0));
-  int err = errno;
-  close(pidfd);
-  if (copy < 0) return -err;
-  return copy;
+  for (int round = 0; round < 2; round++) {
+    auto it = pidfds.fds.find(tgid);
+    bool cached = it != pidfds.fds.end();
+    int pidfd;
+    if (cached) {
+      pidfd = it->second;
+    } else {
+      pidfd = static_cast<int>(syscall(__NR_pidfd_open, tgid, 0));
+      if (pidfd < 0) return -ESRCH;
+      if (pidfds.fds.size() >= 4096) {
+        for (const auto& [pid, old] : pidfds.fds) close(old);
+        pidfds.fds.clear();
+      }
+      pidfds.fds[tgid] = pidfd;
+    }
+    int copy = static_cast<int>(syscall(__NR_pidfd_getfd, pidfd, fd, 0));
+    if (copy >= 0) return copy;
+    int err = errno;
+    if (err != ESRCH || !cached) return -err;
+    close(pidfd);
+    pidfds.fds.erase(tgid);
+  }
+  return -ESRCH;
 }
 
 }  // namespace catbox

@@ -57,7 +57,11 @@ bool Supervisor::act_answer(int listener, const seccomp_notif& req, const Tracee
       bool again = false;
       int fd;
       {
-        AsBuild as(t.tid, flags & (O_CREAT | kOpenTmpfile));
+        // The umask only matters to an open that makes a file: O_CREAT of a
+        // name the walk did not find (one made meanwhile is opened, not
+        // made, with O_CREAT alone), or O_TMPFILE.
+        bool makes = (flags & kOpenTmpfile) == kOpenTmpfile || ((flags & O_CREAT) && !walked[0].object.ok());
+        AsBuild as(t.tid, makes);
         fd = act_open(ops[0], flags, mode, t.tid, &again);
       }
       if (again && attempt < kTries) continue;
