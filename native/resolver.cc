@@ -1,5 +1,6 @@
 #include "resolver.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -60,11 +61,6 @@ int base_of(const Tracee& t, int dirfd, std::string* out) {
   return 0;
 }
 
-// The flags fd is open with in the tracee (/proc/TID/fdinfo/FD "flags:"), or -1.
-int fd_flags(pid_t tid, const std::string& fd) {
-  return static_cast<int>(proc_field("/proc/" + std::to_string(tid) + "/fdinfo/" + fd, "flags:", 8, -1));
-}
-
 // A magic link's target "NAME (deleted)": an unlinked object (no name left,
 // nothing outside to protect: memfd, O_TMPFILE, a removed file) or a real
 // name that ends that way. Only the link count tells.
@@ -77,6 +73,21 @@ bool names_unlinked_object(const std::string& link) {
 bool is_own_fd_link(const std::vector<std::string>& parts, const Tracee& t) {
   return parts.size() == 4 && parts[0] == "proc" && parts[1] == std::to_string(t.tgid()) && parts[2] == "fd" &&
          is_number(parts[3]);
+}
+
+// A copy of the tracee's fd `fd` and the flags it is open with, or -errno.
+int own_fd_copy(pid_t tgid, const std::string& fd, int* flags) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, tgid, 0));
+  if (pidfd < 0) return -ESRCH;
+  int copy = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, std::atoi(fd.c_str()), 0));
+  int err = errno;
+  close(pidfd);
+  if (copy < 0) {
+    errno = err == EBADF ? ENOENT : err;  // no such fd: the name does not exist
+    return -1;
+  }
+  *flags = fcntl(copy, F_GETFL);
+  return copy;
 }
 
 thread_local MemberCheck member_check = nullptr;
@@ -189,6 +200,7 @@ bool walk_fast(const Tracee& t, int dirfd, const std::string& path, bool follow_
     w->dir_path = dir_path;
     w->leaf = leaf + (slash_end ? "/" : "");
     w->final_name = leaf;
+    w->final_tail = slash_end ? 1 : 0;
     w->final_dir = dup_of(dir.get());
     w->dir = std::move(dir);
     w->object = std::move(obj);
@@ -314,6 +326,8 @@ Walked walk(const Tracee& t, int dirfd, const std::string& path, bool follow_las
         if (keep) {
           w.final_dir = dup_of(dir);
           w.final_name = c;
+          // "new/" (from the path or a symlink's target): not a file to make.
+          for (const auto& rest : todo) w.final_tail = rest.name == "." ? 2 : std::max(w.final_tail, 1);
         }
         return w;  // a new name in an existing directory
       }
@@ -349,7 +363,12 @@ Walked walk(const Tracee& t, int dirfd, const std::string& path, bool follow_las
       if (magic) {
         // A magic link leads to the object itself, not to a name: hold the
         // object (whatever the fd names by now) and go on from its name.
-        Fd obj(openat(dir, c.c_str(), O_PATH | O_CLOEXEC));
+        // The tracee's own fd N: a copy of it (pidfd_getfd), so that the
+        // object and the flags it is open with are read in one step; a
+        // thread that dup2()s over N in between changes neither.
+        const bool own = is_own_fd_link(parts, t);
+        int held_flags = -1;
+        Fd obj(own ? own_fd_copy(t.tgid(), parts[3], &held_flags) : openat(dir, c.c_str(), O_PATH | O_CLOEXEC));
         if (!obj.ok()) {
           r.error = -errno;
           r.path = cur;
@@ -375,7 +394,7 @@ Walked walk(const Tracee& t, int dirfd, const std::string& path, bool follow_las
           r.path = cur;
           return w;
         }
-        if (last && is_own_fd_link(parts, t)) r.reopened_fd_flags = fd_flags(t.tid, parts[3]);
+        if (last && own) r.reopened_fd_flags = held_flags;
         std::deque<std::string> names;
         split_into(target, &names, false);
         parts.clear();

@@ -82,6 +82,7 @@ struct Walked {
   // (a new name to create), and the final object when it exists.
   Fd final_dir;
   std::string final_name;
+  int final_tail = 0;  // final_name came with "/" after it (1), or "/." (2)
   Fd object;
 };
 

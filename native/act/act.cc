@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -146,6 +147,11 @@ AsBuild::AsBuild(pid_t tid, bool creates) {
   if (!privileged) return;
   long fsuid = fourth(status, "Uid:"), fsgid = fourth(status, "Gid:");
   if (fsuid < 0 || fsgid < 0) return;
+  struct Caps {
+    AsBuild* self;
+    const std::string& status;
+    ~Caps() { self->take_caps(status); }  // after the ids, which change the effective set themselves
+  } caps{this, status};
   std::vector<gid_t> theirs = groups_in(status);
   int n = getgroups(0, nullptr);
   std::vector<gid_t> mine(n > 0 ? n : 0);
@@ -163,11 +169,37 @@ AsBuild::AsBuild(pid_t tid, bool creates) {
   syscall(SYS_setfsuid, fsuid);
 }
 
+void AsBuild::take_caps(const std::string& status) {
+  // The thread's effective capabilities (this thread only): a root build
+  // that dropped some may not do with them what the supervisor could.
+  long theirs = field_in(status, "CapEff:", 16, -1);
+  if (theirs < 0) return;
+  __user_cap_header_struct head{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct now[2];
+  if (syscall(SYS_capget, &head, now) < 0) return;
+  uint64_t eff = now[0].effective | (static_cast<uint64_t>(now[1].effective) << 32);
+  uint64_t prm = now[0].permitted | (static_cast<uint64_t>(now[1].permitted) << 32);
+  uint64_t want = static_cast<uint64_t>(theirs) & prm;
+  if (want == eff) return;
+  memcpy(caps_, now, sizeof caps_);
+  caps_saved_ = true;
+  __user_cap_data_struct next[2];
+  memcpy(next, now, sizeof next);
+  next[0].effective = static_cast<uint32_t>(want);
+  next[1].effective = static_cast<uint32_t>(want >> 32);
+  syscall(SYS_capset, &head, next);
+}
+
 AsBuild::~AsBuild() {
-  if (!ids_) return;
-  syscall(SYS_setfsuid, uid_);
-  syscall(SYS_setfsgid, gid_);
-  syscall(SYS_setgroups, groups_.size(), groups_.data());
+  if (ids_) {
+    syscall(SYS_setfsuid, uid_);
+    syscall(SYS_setfsgid, gid_);
+    syscall(SYS_setgroups, groups_.size(), groups_.data());
+  }
+  if (caps_saved_) {
+    __user_cap_header_struct head{_LINUX_CAPABILITY_VERSION_3, 0};
+    syscall(SYS_capset, &head, caps_);
+  }
 }
 
 // The inode-flag ioctls whose argument is a plain struct of this size
@@ -281,7 +313,16 @@ long act_call(const SyscallDef& row, CallCopy& c, Operand* a, Operand* b) {
       continue;
     }
     const Walked& w = *op->walked;
-    if (op->follow && w.object.ok()) {
+    bool slash = !w.leaf.empty() && w.leaf.back() == '/';
+    if (slash && def.access == Access::Modify) {
+      // "name/" makes the kernel follow name and want a directory: the
+      // object the walk followed to, through the supervisor's own link.
+      struct stat st;
+      if (!w.object.ok()) return -ENOENT;
+      if (fstat(w.object.get(), &st) < 0) return -errno;
+      if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
+      paths[i] = magic(w.object.get()) + "/";
+    } else if (op->follow && w.object.ok()) {
       paths[i] = magic(w.object.get());
     } else if (op->follow && w.final_dir.ok()) {
       paths[i] = magic(w.final_dir.get()) + "/" + w.final_name;
@@ -306,39 +347,48 @@ int act_open(const Operand& op, int flags, mode_t mode, pid_t tid, bool* again) 
   int base = (flags & ~O_CLOEXEC) | O_CLOEXEC | O_NOCTTY;
   if (op.by_fd) return -EBADF;
   const Walked& w = *op.walked;
+  const bool slash = !w.leaf.empty() && w.leaf.back() == '/';
+  const bool excl = (flags & O_CREAT) && (flags & O_EXCL);
   int fd;
-  if (!op.follow) {
-    // O_NOFOLLOW, or O_CREAT|O_EXCL: the kernel does not follow the last
-    // name either, so it is looked up again only as that one name.
-    if (!w.dir.ok()) return kLetKernel;
-    fd = openat(w.dir.get(), w.leaf.c_str(), base, mode);
-    return fd < 0 ? -errno : fd;
-  }
   if (w.object.ok()) {
     struct stat st;
     if (fstat(w.object.get(), &st) < 0) return -errno;
-    int again_flags = base & ~(O_CREAT | O_EXCL | O_NOFOLLOW);
+    // Not followed (O_NOFOLLOW, or O_CREAT|O_EXCL): a symlink is refused as
+    // the kernel refuses it.
+    if (S_ISLNK(st.st_mode)) return excl ? -EEXIST : -ELOOP;
+    if (excl) return -EEXIST;
+    if (slash && !S_ISDIR(st.st_mode)) return -ENOTDIR;
     if ((flags & kOpenTmpfile) == kOpenTmpfile) {
       fd = openat(w.object.get(), ".", base, mode);
       return fd < 0 ? -errno : fd;
     }
+    int again_flags = base & ~(O_CREAT | O_EXCL | O_NOFOLLOW);
     if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(tid, w.object.get(), again_flags);
-    if (S_ISFIFO(st.st_mode) && (flags & O_ACCMODE) == O_WRONLY && !(flags & O_NONBLOCK)) {
-      fd = open(magic(w.object.get()).c_str(), again_flags | O_NONBLOCK);
-      if (fd >= 0) {
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-        return fd;
-      }
-      return errno == ENXIO ? kOpenBlocks : -errno;
+    if (flags & O_NONBLOCK) {
+      fd = open(magic(w.object.get()).c_str(), again_flags);
+      return fd < 0 ? -errno : fd;
     }
-    fd = open(magic(w.object.get()).c_str(), again_flags);
-    return fd < 0 ? -errno : fd;
+    // The notifier must not wait: an open that would (a fifo with no reader
+    // yet, a lease to break) waits on a thread of its own.
+    fd = open(magic(w.object.get()).c_str(), again_flags | O_NONBLOCK);
+    if (fd >= 0) {
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      return fd;
+    }
+    if (errno == EWOULDBLOCK || (errno == ENXIO && S_ISFIFO(st.st_mode))) return kOpenBlocks;
+    return -errno;
   }
-  if (!w.final_dir.ok()) return kLetKernel;
-  fd = openat(w.final_dir.get(), w.final_name.c_str(), base | O_NOFOLLOW, mode);
-  if (fd < 0 && errno == ELOOP) {
-    *again = true;  // a symlink took the new name's place: walk it again
-    return -ELOOP;
+  // A new name: made with O_EXCL in the directory the walk holds, so that a
+  // name made meanwhile (or a symlink put there) makes it walk again.
+  if (slash) return (flags & O_CREAT) ? -EISDIR : -ENOENT;
+  if (op.follow && w.final_tail) return w.final_tail == 1 && (flags & O_CREAT) ? -EISDIR : -ENOENT;
+  int dir = op.follow ? w.final_dir.get() : w.dir.get();
+  const std::string& name = op.follow ? w.final_name : w.leaf;
+  if (dir < 0) return kLetKernel;
+  fd = openat(dir, name.c_str(), base | O_NOFOLLOW | ((flags & O_CREAT) ? O_EXCL : 0), mode);
+  if (fd < 0 && (errno == ELOOP || (errno == EEXIST && !excl))) {
+    *again = true;
+    return -errno;
   }
   return fd < 0 ? -errno : fd;
 }

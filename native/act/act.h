@@ -7,6 +7,8 @@
 #include <sys/types.h>
 #include <vector>
 
+#include <linux/capability.h>
+
 #include "resolver.h"
 #include "syscalls.h"
 
@@ -27,7 +29,11 @@ class AsBuild {
   AsBuild& operator=(const AsBuild&) = delete;
 
  private:
+  void take_caps(const std::string& status);
+
   bool ids_ = false;
+  bool caps_saved_ = false;
+  __user_cap_data_struct caps_[2] = {};
   uid_t uid_ = 0;
   gid_t gid_ = 0;
   std::vector<gid_t> groups_;

@@ -98,19 +98,24 @@ bool Supervisor::act_answer(int listener, const seccomp_notif& req, const Tracee
 // bind, carried out on the supervisor's copy of the socket with the
 // address it read (a unix socket's path excepted: act_bind).
 bool Supervisor::bind_answer(const Tracee& t, const SyscallDef& row, const uint64_t* args, seccomp_notif_resp* resp) {
-  BindCopy copy;
-  Decision d = check_bind(t, row, args, nullptr, nullptr, &copy);
-  if (!d.allow) {
-    resp->error = -d.err;
-    return true;
-  }
+  // The socket first, as the kernel looks at it before the address.
   int held = copy_fd(t.tgid(), static_cast<int>(args[0]));
   if (held < 0) {
     resp->error = held == -EBADF ? -EBADF : -EACCES;
     return true;
   }
   Fd sock(held);
-  long rc = act_bind(sock.get(), copy);
+  BindCopy copy;
+  Decision d = check_bind(t, row, args, nullptr, nullptr, &copy);
+  if (!d.allow) {
+    resp->error = -d.err;
+    return true;
+  }
+  long rc;
+  {
+    AsBuild as(t.tid, false);  // a privileged port is the build's to bind, or not
+    rc = act_bind(sock.get(), copy);
+  }
   if (rc == kLetKernel) {
     resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
   } else {
@@ -149,9 +154,24 @@ void Supervisor::undo_create(const Operand& op, const struct stat& made) {
 // A fifo opened for writing before it has a reader: the open blocks, so it
 // waits on a thread of its own while the notifier goes on.
 bool Supervisor::open_later(int listener, const seccomp_notif& req, Fd object, int flags, pid_t tid) {
-  int keep = fcntl(object.get(), F_DUPFD_CLOEXEC, 0);
-  if (keep >= 0) waiting_fifos_.push_back(keep);
-  std::thread([listener, req, fd = object.release(), flags, tid] {
+  // Waits that ended are done with: their threads joined, their fds closed.
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (!it->done->load()) {
+      ++it;
+      continue;
+    }
+    it->thread.join();
+    if (it->keep >= 0) close(it->keep);
+    it = waiters_.erase(it);
+  }
+  Waiter& waiter = waiters_.emplace_back();
+  waiter.keep = fcntl(object.get(), F_DUPFD_CLOEXEC, 0);
+  waiter.done = std::make_shared<std::atomic<bool>>(false);
+  waiter.thread = std::thread([listener, req, fd = object.release(), flags, tid, done = waiter.done] {
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag.store(true); }
+    } mark{*done};
     Fd obj(fd);
     int opened;
     {
@@ -168,22 +188,23 @@ bool Supervisor::open_later(int listener, const seccomp_notif& req, Fd object, i
       resp.error = -errno;
     }
     ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-  }).swap(fifo_threads_.emplace_back());
+  });
   return false;
 }
 
 // The run is over: a writer still waiting for a fifo's reader is let go
 // (its notification is gone), and its thread ends.
 void Supervisor::end_fifo_waits() {
-  for (int fd : waiting_fifos_) {
-    int r = open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  for (auto& w : waiters_) {
+    if (w.done->load() || w.keep < 0) continue;
+    int r = open(("/proc/self/fd/" + std::to_string(w.keep)).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (r >= 0) close(r);
   }
-  for (auto& th : fifo_threads_)
-    if (th.joinable()) th.join();
-  for (int fd : waiting_fifos_) close(fd);
-  waiting_fifos_.clear();
-  fifo_threads_.clear();
+  for (auto& w : waiters_) {
+    if (w.thread.joinable()) w.thread.join();
+    if (w.keep >= 0) close(w.keep);
+  }
+  waiters_.clear();
 }
 
 }  // namespace catbox

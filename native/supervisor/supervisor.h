@@ -3,6 +3,7 @@
 // the units of native/supervisor, native/syscall and native/extension define;
 // each group below names its file. docs/supervisor.md has the map.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <linux/seccomp.h>
 #include <memory>
@@ -192,11 +193,16 @@ class Supervisor {
   TraceLog log_;
   OwnerDb owners_;
   std::unique_ptr<FakeRoot> fake_;
-  std::unique_ptr<Overlay> ov_;            // the guest view, when there is one
-  std::mutex mu_;                          // the tracer loop and the notifier take turns
-  bool acts_ = false;                      // the notifier carries checked calls out itself (act/act.h)
-  std::vector<int> waiting_fifos_;         // fifos a writer waits on a reader of
-  std::vector<std::thread> fifo_threads_;  // ...and the threads that wait
+  std::unique_ptr<Overlay> ov_;  // the guest view, when there is one
+  std::mutex mu_;                // the tracer loop and the notifier take turns
+  bool acts_ = false;            // the notifier carries checked calls out itself (act/act.h)
+  // Opens that wait (a fifo's reader, a lease's break), each on a thread.
+  struct Waiter {
+    std::thread thread;
+    int keep = -1;                            // the object, to let a fifo's writer go at the end
+    std::shared_ptr<std::atomic<bool>> done;  // the thread has answered
+  };
+  std::vector<Waiter> waiters_;
   std::thread notifier_;
   int stop_fd_ = -1;                                          // tells the notifier the run is over
   StandInDir socket_dir_;                                     // stand-ins for long unix socket paths

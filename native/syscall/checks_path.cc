@@ -86,6 +86,8 @@ Decision Supervisor::check_operand(const Tracee& t, const SyscallDef& row, const
     out->follow = follows(op.follow, flags, open_flags);
     out->by_fd = names_fd;
     out->null_path = names_fd && args[op.path] == 0;
+    // utimensat(AT_FDCWD, NULL): no fd and no path, the kernel's EFAULT.
+    if (names_fd && out->null_path && dirfd == AT_FDCWD) return Decision{false, EFAULT, false};
     if (names_fd) {
       int held = dirfd == AT_FDCWD ? open(("/proc/" + std::to_string(t.tid) + "/cwd").c_str(), O_PATH | O_CLOEXEC)
                                    : copy_fd(t.tgid(), dirfd);

@@ -11,9 +11,11 @@
  *                        opens PATH for writing: "same" when it got that slot
  *   emfile PATH          RLIMIT_NOFILE lowered to the fds in use, then an
  *                        open of PATH for writing: "err EMFILE"
- *   fifo PATH            mkfifo PATH; a child opens it for reading after
- *                        100 ms; the parent's open for writing waits for it:
- *                        "ok" and what the child read
+ *   fifo PATH [nofollow] mkfifo PATH; a child opens it for reading after
+ *                        100 ms, after making PATH.mark (a checked call that
+ *                        must not wait behind the parent's open); the
+ *                        parent's open for writing (O_NOFOLLOW too) waits
+ *                        for it: "ok" and what the child read
  *   tty                  setsid(), then open("/dev/tty", O_WRONLY): the
  *                        process has no controlling terminal: "err ENXIO"
  *   asuser UID PATH      (root) setresgid/setresuid to UID, then creates PATH:
@@ -72,18 +74,24 @@ static int op_emfile(char **a, int n) {
 }
 
 static int op_fifo(char **a, int n) {
-  (void)n;
+  int extra = n > 1 && strcmp(a[1], "nofollow") == 0 ? O_NOFOLLOW : 0;
   if (mkfifo(a[0], 0600) < 0) drv_setup_fail("mkfifo", a[0]);
   pid_t child = fork();
   if (child == 0) {
     struct timespec ts = {0, 100000000};
     nanosleep(&ts, NULL);
+    // A checked call first: it must not wait behind the writer's open.
+    char mark[4096];
+    snprintf(mark, sizeof mark, "%s.mark", a[0]);
+    int m = open(mark, O_CREAT | O_WRONLY, 0644);
+    if (m < 0) _exit(1);
+    close(m);
     int fd = open(a[0], O_RDONLY);
     char buf[16] = {0};
     if (fd < 0 || read(fd, buf, sizeof buf - 1) < 0) _exit(1);
     _exit(strcmp(buf, "hi") == 0 ? 0 : 1);
   }
-  int fd = open(a[0], O_WRONLY);
+  int fd = open(a[0], O_WRONLY | extra);
   if (fd < 0) return drv_report(-1);
   if (write(fd, "hi", 2) != 2) drv_setup_fail("write", a[0]);
   close(fd);
@@ -141,7 +149,7 @@ static const struct drv_op ops[] = {
     {"cloexec", 1, "PATH", op_cloexec},
     {"lowest", 1, "PATH", op_lowest},
     {"emfile", 1, "PATH", op_emfile},
-    {"fifo", 1, "PATH", op_fifo},
+    {"fifo", 1, "PATH [nofollow]", op_fifo},
     {"tty", 0, "", op_tty},
     {"asuser", 2, "UID PATH", op_asuser},
     {"tmpfile", 1, "DIR", op_tmpfile},

@@ -28,6 +28,7 @@ export type DriverName =
   | 'dirid'
   | 'races'
   | 'acting'
+  | 'fdraces'
 
 const driversDir = fileURLToPath(new URL('../drivers/', import.meta.url))
 
