@@ -374,9 +374,18 @@ Walked walk(const Tracee& t, int dirfd, const std::string& path, bool follow_las
           r.path = cur;
           return w;
         }
+        // What the held object is, from the held object only: its name, and
+        // whether it has none left (a name may end in " (deleted)" too).
         std::string name = fd_path(obj.get());
-        if (!name.empty()) target = name;
-        bool anon = target.empty() || target[0] != '/' || (ends_with(target, kDeleted) && names_unlinked_object(cur));
+        if (name.empty()) {
+          r.error = -ENAMETOOLONG;
+          r.path = cur;
+          return w;
+        }
+        target = name;
+        struct stat held;
+        bool unlinked = fstat(obj.get(), &held) == 0 && held.st_nlink == 0;
+        bool anon = target[0] != '/' || (ends_with(target, kDeleted) && unlinked);
         if (anon) {
           // pipe:[123], socket:[..], anon_inode:[..], a memfd or unlinked file:
           // an object without a name in the filesystem.

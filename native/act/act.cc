@@ -147,33 +147,34 @@ AsBuild::AsBuild(pid_t tid, bool creates) {
   if (!privileged) return;
   long fsuid = fourth(status, "Uid:"), fsgid = fourth(status, "Gid:");
   if (fsuid < 0 || fsgid < 0) return;
-  struct Caps {
-    AsBuild* self;
-    const std::string& status;
-    ~Caps() { self->take_caps(status); }  // after the ids, which change the effective set themselves
-  } caps{this, status};
+  // The supervisor's capabilities as they are before anything changes them
+  // (a new fsuid drops the file-system ones): what the end puts back.
+  __user_cap_header_struct head{_LINUX_CAPABILITY_VERSION_3, 0};
+  caps_saved_ = syscall(SYS_capget, &head, caps_) == 0;
   std::vector<gid_t> theirs = groups_in(status);
   int n = getgroups(0, nullptr);
   std::vector<gid_t> mine(n > 0 ? n : 0);
   if (n > 0 && getgroups(n, mine.data()) < 0) mine.clear();
   uid_t my_uid = static_cast<uid_t>(syscall(SYS_setfsuid, -1));
   gid_t my_gid = static_cast<gid_t>(syscall(SYS_setfsgid, -1));
-  if (static_cast<uid_t>(fsuid) == my_uid && static_cast<gid_t>(fsgid) == my_gid && theirs == mine) return;
-  ids_ = true;
-  uid_ = my_uid;
-  gid_ = my_gid;
-  groups_ = mine;
-  // Raw system calls: glibc's wrappers would change every thread.
-  syscall(SYS_setgroups, theirs.size(), theirs.data());
-  syscall(SYS_setfsgid, fsgid);
-  syscall(SYS_setfsuid, fsuid);
+  if (static_cast<uid_t>(fsuid) != my_uid || static_cast<gid_t>(fsgid) != my_gid || theirs != mine) {
+    ids_ = true;
+    uid_ = my_uid;
+    gid_ = my_gid;
+    groups_ = mine;
+    // Raw system calls: glibc's wrappers would change every thread.
+    syscall(SYS_setgroups, theirs.size(), theirs.data());
+    syscall(SYS_setfsgid, fsgid);
+    syscall(SYS_setfsuid, fsuid);
+  }
+  take_caps(status);
 }
 
 void AsBuild::take_caps(const std::string& status) {
   // The thread's effective capabilities (this thread only): a root build
   // that dropped some may not do with them what the supervisor could.
   long theirs = field_in(status, "CapEff:", 16, -1);
-  if (theirs < 0) return;
+  if (theirs < 0 || !caps_saved_) return;
   __user_cap_header_struct head{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct now[2];
   if (syscall(SYS_capget, &head, now) < 0) return;
@@ -181,13 +182,9 @@ void AsBuild::take_caps(const std::string& status) {
   uint64_t prm = now[0].permitted | (static_cast<uint64_t>(now[1].permitted) << 32);
   uint64_t want = static_cast<uint64_t>(theirs) & prm;
   if (want == eff) return;
-  memcpy(caps_, now, sizeof caps_);
-  caps_saved_ = true;
-  __user_cap_data_struct next[2];
-  memcpy(next, now, sizeof next);
-  next[0].effective = static_cast<uint32_t>(want);
-  next[1].effective = static_cast<uint32_t>(want >> 32);
-  syscall(SYS_capset, &head, next);
+  now[0].effective = static_cast<uint32_t>(want);
+  now[1].effective = static_cast<uint32_t>(want >> 32);
+  caps_changed_ = syscall(SYS_capset, &head, now) == 0;
 }
 
 AsBuild::~AsBuild() {
@@ -196,7 +193,7 @@ AsBuild::~AsBuild() {
     syscall(SYS_setfsgid, gid_);
     syscall(SYS_setgroups, groups_.size(), groups_.data());
   }
-  if (caps_saved_) {
+  if ((ids_ || caps_changed_) && caps_saved_) {
     __user_cap_header_struct head{_LINUX_CAPABILITY_VERSION_3, 0};
     syscall(SYS_capset, &head, caps_);
   }
@@ -307,6 +304,16 @@ long act_call(const SyscallDef& row, CallCopy& c, Operand* a, Operand* b) {
     Operand* op = ops[i];
     const PathOperand& def = *defs[i];
     if (!op || def.path < 0) continue;
+    if (op->by_fd && row.nr == __NR_linkat && i == 0) {
+      // linkat(fd, "", AT_EMPTY_PATH) needs the caller to be the one that
+      // opened fd (or CAP_DAC_READ_SEARCH), which the supervisor is not:
+      // it links the file it holds through its own link instead.
+      paths[i] = magic(op->held.get());
+      c.args[def.dirfd] = static_cast<uint64_t>(AT_FDCWD);
+      c.args[def.path] = reinterpret_cast<uint64_t>(paths[i].c_str());
+      c.args[row.flags_arg] = (c.args[row.flags_arg] & ~static_cast<uint64_t>(AT_EMPTY_PATH)) | AT_SYMLINK_FOLLOW;
+      continue;
+    }
     if (op->by_fd) {
       if (def.dirfd >= 0) c.args[def.dirfd] = static_cast<uint64_t>(op->held.get());
       c.args[def.path] = op->null_path ? 0 : reinterpret_cast<uint64_t>(kEmpty);
@@ -349,6 +356,9 @@ int act_open(const Operand& op, int flags, mode_t mode, pid_t tid, bool* again) 
   const Walked& w = *op.walked;
   const bool slash = !w.leaf.empty() && w.leaf.back() == '/';
   const bool excl = (flags & O_CREAT) && (flags & O_EXCL);
+  // The kernel's own refusals, before it looks at anything.
+  if ((flags & O_CREAT) && (flags & O_DIRECTORY) && (flags & kOpenTmpfile) != kOpenTmpfile) return -EINVAL;
+  if (slash && (flags & O_CREAT)) return -EISDIR;
   int fd;
   if (w.object.ok()) {
     struct stat st;
@@ -368,6 +378,9 @@ int act_open(const Operand& op, int flags, mode_t mode, pid_t tid, bool* again) 
       fd = open(magic(w.object.get()).c_str(), again_flags);
       return fd < 0 ? -errno : fd;
     }
+    // A fifo opened for reading waits for a writer, which O_NONBLOCK would
+    // not: it waits on a thread of its own from the start.
+    if (S_ISFIFO(st.st_mode) && (flags & O_ACCMODE) == O_RDONLY) return kOpenBlocks;
     // The notifier must not wait: an open that would (a fifo with no reader
     // yet, a lease to break) waits on a thread of its own.
     fd = open(magic(w.object.get()).c_str(), again_flags | O_NONBLOCK);
@@ -385,7 +398,9 @@ int act_open(const Operand& op, int flags, mode_t mode, pid_t tid, bool* again) 
   int dir = op.follow ? w.final_dir.get() : w.dir.get();
   const std::string& name = op.follow ? w.final_name : w.leaf;
   if (dir < 0) return kLetKernel;
-  fd = openat(dir, name.c_str(), base | O_NOFOLLOW | ((flags & O_CREAT) ? O_EXCL : 0), mode);
+  // O_CREAT|O_EXCL follows no symlink (it fails EEXIST on one); O_NOFOLLOW
+  // would stay in the file's flags, where F_GETFL shows it.
+  fd = openat(dir, name.c_str(), base | ((flags & O_CREAT) ? O_EXCL : O_NOFOLLOW), mode);
   if (fd < 0 && (errno == ELOOP || (errno == EEXIST && !excl))) {
     *again = true;
     return -errno;

@@ -33,6 +33,7 @@ class AsBuild {
 
   bool ids_ = false;
   bool caps_saved_ = false;
+  bool caps_changed_ = false;
   __user_cap_data_struct caps_[2] = {};
   uid_t uid_ = 0;
   gid_t gid_ = 0;

@@ -20,6 +20,9 @@
  *                        process has no controlling terminal: "err ENXIO"
  *   asuser UID PATH      (root) setresgid/setresuid to UID, then creates PATH:
  *                        "owner UID:GID"
+ *   dropthen UPATH RPATH (root) a child drops to uid 65534 and creates UPATH;
+ *                        then the root parent creates RPATH (in a directory
+ *                        only CAP_DAC_OVERRIDE lets it into): "ok"
  *   tmpfile DIR          open(DIR, O_TMPFILE|O_WRONLY, 0600), write, linkat
  *                        it as DIR/linked: "ok SIZE"
  */
@@ -129,6 +132,20 @@ static int op_asuser(char **a, int n) {
   return 0;
 }
 
+static int op_dropthen(char **a, int n) {
+  (void)n;
+  pid_t child = fork();
+  if (child == 0) {
+    if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0) _exit(2);
+    int fd = open(a[0], O_CREAT | O_WRONLY, 0644);
+    _exit(fd < 0 ? 1 : 0);
+  }
+  int st = 0;
+  waitpid(child, &st, 0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) drv_setup_fail("child", a[0]);
+  return drv_report(open(a[1], O_CREAT | O_WRONLY, 0644));
+}
+
 static int op_tmpfile(char **a, int n) {
   (void)n;
   int fd = open(a[0], O_TMPFILE | O_WRONLY, 0600);
@@ -152,6 +169,7 @@ static const struct drv_op ops[] = {
     {"fifo", 1, "PATH [nofollow]", op_fifo},
     {"tty", 0, "", op_tty},
     {"asuser", 2, "UID PATH", op_asuser},
+    {"dropthen", 2, "USERPATH ROOTPATH", op_dropthen},
     {"tmpfile", 1, "DIR", op_tmpfile},
     {NULL, 0, NULL, NULL},
 };

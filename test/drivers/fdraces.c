@@ -11,6 +11,10 @@
  *       writing; A opens /proc/self/fd/9 for writing (reopening an fd open
  *       for writing is no new write), and writes its marker when it got the
  *       forbidden file.
+ *   unlinked TRIES FORBIDDEN_FILE ALLOWED_DIR
+ *       The same, where 9 is FORBIDDEN_FILE opened read-only (its name ends
+ *       in " (deleted)") or a file made in ALLOWED_DIR and unlinked there: an
+ *       object with no name left, which a build may write.
  *   slash TRIES FORBIDDEN_DIR ALLOWED_DIR
  *       9 is either directory; A sets the times of "/proc/self/fd/9/" with
  *       AT_SYMLINK_NOFOLLOW (the trailing slash makes the kernel follow fd 9
@@ -45,11 +49,17 @@ static void finish(pthread_t th, long tries, int wins, int allowed, int denied) 
   printf("wins %d allowed %d denied %d other %ld\n", wins, allowed, denied, tries - wins - allowed - denied);
 }
 
-static int op_reopen(char **a, int n) {
-  (void)n;
+static int reopen(char **a, int unlinked) {
   long tries = drv_num(a[0]);
   fd_a = open(a[1], O_RDONLY);
-  fd_b = open(a[2], O_WRONLY);
+  if (unlinked) {
+    char name[4096];
+    snprintf(name, sizeof name, "%s/unlinked", a[2]);
+    fd_b = open(name, O_RDWR | O_CREAT | O_EXCL, 0644);
+    if (fd_b >= 0 && unlink(name) < 0) drv_setup_fail("unlink", name);
+  } else {
+    fd_b = open(a[2], O_WRONLY);
+  }
   if (fd_a < 0 || fd_b < 0) drv_setup_fail("open", a[1]);
   struct stat forbidden;
   fstat(fd_a, &forbidden);
@@ -77,6 +87,16 @@ static int op_reopen(char **a, int n) {
   }
   finish(th, tries, wins, allowed, denied);
   return 0;
+}
+
+static int op_reopen(char **a, int n) {
+  (void)n;
+  return reopen(a, 0);
+}
+
+static int op_unlinked(char **a, int n) {
+  (void)n;
+  return reopen(a, 1);
 }
 
 static int op_slash(char **a, int n) {
@@ -109,6 +129,7 @@ static int op_slash(char **a, int n) {
 
 static const struct drv_op ops[] = {
     {"reopen", 3, "TRIES FORBIDDEN_FILE ALLOWED_FILE", op_reopen},
+    {"unlinked", 3, "TRIES FORBIDDEN_FILE ALLOWED_DIR", op_unlinked},
     {"slash", 3, "TRIES FORBIDDEN_DIR ALLOWED_DIR", op_slash},
     {NULL, 0, NULL, NULL},
 };

@@ -8,7 +8,7 @@
 // another user. Each case runs test/drivers/acting.c bare and under catbox and
 // compares the two.
 import {describe, expect, test} from '@jest/globals'
-import {chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {runBare, runDriver} from '../helpers/driver.js'
@@ -99,6 +99,17 @@ const cases: Case[] = [
     after: (d) => expect(lstatSync(join(d, 'linked')).size).toBe(3),
   },
   {
+    name: 'after a child dropped to another user, root still writes where only its capabilities let it',
+    setup: (d) => {
+      mkdirSync(join(d, 'priv'))
+      chownSync(join(d, 'priv'), 65534, 65534)
+      chmodSync(join(d, 'priv'), 0o700)
+    },
+    args: (d) => ['dropthen', join(d, 'byuser'), join(d, 'priv', 'byroot')],
+    expected: 'ok',
+    rootOnly: true,
+  },
+  {
     name: 'a root build that drops to another user makes files as that user',
     args: (d) => ['asuser', '65534', join(d, 'o')],
     expected: 'owner 65534:65534',
@@ -143,6 +154,11 @@ describe('enforce mode: a descriptor swapped by dup2 while a call names it throu
       writeFileSync(forbidden, 'forbidden\n')
       writeFileSync(join(base, 'ok', 'f'), '')
       return {args: [forbidden, join(base, 'ok', 'f')], intact: () => expect(readFileSync(forbidden, 'utf8')).toBe('forbidden\n')}
+    },
+    unlinked: (base: string) => {
+      const forbidden = join(base, 'no', 'x (deleted)')
+      writeFileSync(forbidden, 'forbidden\n')
+      return {args: [forbidden, join(base, 'ok')], intact: () => expect(readFileSync(forbidden, 'utf8')).toBe('forbidden\n')}
     },
     slash: (base: string) => {
       const forbidden = join(base, 'no', 'd')
