@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <string>
 #include <sys/stat.h>
+#include <unordered_map>
 #include <unistd.h>
 #include <vector>
 
@@ -49,16 +50,27 @@ std::string join(const std::vector<std::string>& parts) {
   return s;
 }
 
-// The tracee's cwd or the directory an fd names, as the start of a relative walk.
-int base_of(const Tracee& t, int dirfd, std::string* out) {
-  std::string link = "/proc/" + std::to_string(t.tid) + (dirfd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(dirfd));
-  int rc = read_link(link, out);
-  if (rc < 0) return dirfd == AT_FDCWD ? -ENOENT : -EBADF;
-  // A deleted directory or an anonymous object is no place to resolve from:
-  // fail closed, the kernel would refuse to create anything there too.
-  if (out->empty() || (*out)[0] != '/') return -ENOTDIR;
-  if (ends_with(*out, kDeleted)) return -ENOENT;
+// The tracee's cwd or the directory an fd names, held and named: the start
+// of a relative walk. 0, or the errno the kernel would give: no such cwd or
+// fd; a deleted directory or an anonymous object is no place to resolve
+// from (fail closed, the kernel would refuse to create anything there too).
+int base_of(const Tracee& t, int dirfd, Fd* base, std::string* name) {
+  *base = hold_base(t, dirfd);
+  if (!base->ok()) return dirfd == AT_FDCWD ? -ENOENT : -EBADF;
+  *name = fd_path(base->get());
+  if (name->empty() || (*name)[0] != '/') return -ENOTDIR;
+  if (ends_with(*name, kDeleted)) return -ENOENT;
   return 0;
+}
+
+// The components of an absolute path, without empty ones.
+std::vector<std::string> components(const std::string& path) {
+  std::deque<std::string> all;
+  split_into(path, &all, false);
+  std::vector<std::string> out;
+  for (auto& c : all)
+    if (!c.empty()) out.push_back(std::move(c));
+  return out;
 }
 
 // A magic link's target "NAME (deleted)": an unlinked object (no name left,
@@ -75,20 +87,28 @@ bool is_own_fd_link(const std::vector<std::string>& parts, const Tracee& t) {
          is_number(parts[3]);
 }
 
-// A copy of the tracee's fd `fd` and the flags it is open with, or -errno.
+// A copy of the tracee's fd `fd` and the flags it is open with; -1 with
+// errno (ENOENT: no such fd, so the name does not exist).
 int own_fd_copy(pid_t tgid, const std::string& fd, int* flags) {
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, tgid, 0));
-  if (pidfd < 0) return -ESRCH;
-  int copy = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, std::atoi(fd.c_str()), 0));
-  int err = errno;
-  close(pidfd);
+  int copy = copy_fd(tgid, std::atoi(fd.c_str()));
   if (copy < 0) {
-    errno = err == EBADF ? ENOENT : err;  // no such fd: the name does not exist
+    errno = copy == -EBADF ? ENOENT : -copy;
     return -1;
   }
   *flags = fcntl(copy, F_GETFL);
   return copy;
 }
+
+// The pidfds of the build's processes, opened once per process by each
+// thread that copies fds (the notifier, the tracer). A number reused by a later process is noticed: the pidfd of the
+// earlier one answers ESRCH, and the number is opened again.
+struct Pidfds {
+  std::unordered_map<pid_t, int> fds;
+  ~Pidfds() {
+    for (const auto& [pid, fd] : fds) close(fd);
+  }
+};
+thread_local Pidfds pidfds;
 
 thread_local MemberCheck member_check = nullptr;
 thread_local const void* member_ctx = nullptr;
@@ -143,15 +163,9 @@ bool walk_fast(const Tracee& t, int dirfd, const std::string& path, bool follow_
   std::vector<std::string> parts;
   Fd base;
   if (path[0] != '/') {
-    std::string link = "/proc/" + std::to_string(t.tid) + (dirfd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(dirfd));
-    base = Fd(open(link.c_str(), O_PATH | O_CLOEXEC));
-    if (!base.ok()) return false;
-    std::string name = fd_path(base.get());
-    if (name.empty() || name[0] != '/' || ends_with(name, kDeleted)) return false;
-    std::deque<std::string> b;
-    split_into(name, &b, false);
-    for (auto& c : b)
-      if (!c.empty()) parts.push_back(c);
+    std::string name;
+    if (base_of(t, dirfd, &base, &name) < 0) return false;
+    parts = components(name);
   }
   std::deque<std::string> given;
   split_into(prefix, &given, false);
@@ -231,33 +245,15 @@ Walked walk(const Tracee& t, int dirfd, const std::string& path, bool follow_las
   if (path[0] != '/') {
     // The tracee's cwd, or the directory its fd names, held first and then
     // named: the name is the one of what is held.
-    std::string link = "/proc/" + std::to_string(t.tid) + (dirfd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(dirfd));
-    Fd base(open(link.c_str(), O_PATH | O_CLOEXEC));
-    if (!base.ok()) {
-      r.error = dirfd == AT_FDCWD ? -ENOENT : -EBADF;
+    Fd base;
+    std::string name;
+    if (int err = base_of(t, dirfd, &base, &name)) {
+      r.error = err;
       return w;
     }
-    std::string name = fd_path(base.get());
-    // A deleted directory or an anonymous object is no place to resolve from:
-    // fail closed, the kernel would refuse to create anything there too.
-    if (name.empty() || name[0] != '/') {
-      r.error = -ENOTDIR;
-      return w;
-    }
-    if (ends_with(name, kDeleted)) {
-      r.error = -ENOENT;
-      return w;
-    }
-    std::deque<std::string> b;
-    split_into(name, &b, false);
-    for (auto& c : b)
-      if (!c.empty()) parts.push_back(c);
+    parts = components(name);
     fds.resize(parts.size());
-    if (fds.empty()) {
-      // The base is "/".
-    } else {
-      fds.back() = std::move(base);
-    }
+    if (!fds.empty()) fds.back() = std::move(base);  // else the base is "/"
   }
   push_parts(path, &todo, false, true);
   const bool slash_end = path.back() == '/';
@@ -404,12 +400,8 @@ Walked walk(const Tracee& t, int dirfd, const std::string& path, bool follow_las
           return w;
         }
         if (last && own) r.reopened_fd_flags = held_flags;
-        std::deque<std::string> names;
-        split_into(target, &names, false);
-        parts.clear();
+        parts = components(target);
         fds.clear();
-        for (auto& p : names)
-          if (!p.empty()) parts.push_back(std::move(p));
         fds.resize(parts.size());
         if (!fds.empty()) {
           fds.back() = std::move(obj);
@@ -500,10 +492,43 @@ Fd::~Fd() {
   if (fd_ >= 0) close(fd_);
 }
 
+std::string own_link(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+Fd hold_base(const Tracee& t, int dirfd) {
+  std::string link = "/proc/" + std::to_string(t.tid) + (dirfd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(dirfd));
+  return Fd(open(link.c_str(), O_PATH | O_CLOEXEC));
+}
+
 std::string fd_path(int fd) {
   std::string out;
-  if (read_link("/proc/self/fd/" + std::to_string(fd), &out) < 0) out.clear();
+  if (read_link(own_link(fd), &out) < 0) out.clear();
   return out;
+}
+
+int copy_fd(pid_t tgid, int fd) {
+  for (int round = 0; round < 2; round++) {
+    auto it = pidfds.fds.find(tgid);
+    bool cached = it != pidfds.fds.end();
+    int pidfd;
+    if (cached) {
+      pidfd = it->second;
+    } else {
+      pidfd = static_cast<int>(syscall(__NR_pidfd_open, tgid, 0));
+      if (pidfd < 0) return -ESRCH;
+      if (pidfds.fds.size() >= 4096) {
+        for (const auto& [pid, old] : pidfds.fds) close(old);
+        pidfds.fds.clear();
+      }
+      pidfds.fds[tgid] = pidfd;
+    }
+    int copy = static_cast<int>(syscall(__NR_pidfd_getfd, pidfd, fd, 0));
+    if (copy >= 0) return copy;
+    int err = errno;
+    if (err != ESRCH || !cached) return -err;
+    close(pidfd);
+    pidfds.fds.erase(tgid);
+  }
+  return -ESRCH;
 }
 
 Resolved resolve_path(const Tracee& t, int dirfd, const std::string& path, bool follow_last) {
@@ -516,7 +541,7 @@ Walked walk_path(const Tracee& t, int dirfd, const std::string& path, bool follo
 
 Resolved resolve_held(int fd) {
   Resolved r;
-  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  std::string link = own_link(fd);
   std::string target;
   if (read_link(link, &target) < 0) {
     r.error = -EACCES;
@@ -544,7 +569,8 @@ Resolved resolve_fd(const Tracee& t, int fd) {
   Resolved r;
   std::string target;
   if (fd == AT_FDCWD) {
-    if (base_of(t, AT_FDCWD, &target) < 0) {
+    Fd base;
+    if (base_of(t, AT_FDCWD, &base, &target) < 0) {
       r.error = -ENOENT;
       return r;
     }

@@ -99,6 +99,16 @@ Resolved resolve_held(int fd);
 // The path an fd of the supervisor's names now ("" when it cannot be read).
 std::string fd_path(int fd);
 
+// /proc/self/fd/FD: the supervisor's own link to what its fd holds.
+std::string own_link(int fd);
+
+// The tracee's cwd (AT_FDCWD) or what its fd names, held (O_PATH).
+Fd hold_base(const Tracee& t, int dirfd);
+
+// A copy of the tracee's fd (pidfd_getfd), or -errno (-EBADF: no such fd).
+// The pidfds are kept per thread, one per process of the build.
+int copy_fd(pid_t tgid, int fd);
+
 // The object an open fd of the tracee names (AT_FDCWD: its cwd).
 Resolved resolve_fd(const Tracee& t, int fd);
 

@@ -12,7 +12,6 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <unordered_map>
 
 #include "memory.h"
 #include "procfs.h"
@@ -20,20 +19,12 @@
 #ifndef __NR_fchmodat2
 #define __NR_fchmodat2 452
 #endif
-#ifndef __NR_pidfd_getfd
-#define __NR_pidfd_getfd 438
-#endif
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434
-#endif
 
 namespace catbox {
 namespace {
 
 constexpr size_t kXattrNameMax = 255;    // XATTR_NAME_MAX
 constexpr size_t kXattrSizeMax = 65536;  // XATTR_SIZE_MAX
-
-std::string magic(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 // "Uid:\tR\tE\tS\tFS": the fourth number of a status line.
 long fourth(const std::string& status, const char* key) {
@@ -131,11 +122,15 @@ int open_tty(pid_t tid, int object, int flags) {
       return fd < 0 ? -errno : fd;
     }
   }
-  int fd = open(magic(object).c_str(), flags);
-  return fd < 0 ? -errno : fd;
+  return reopen(object, flags);
 }
 
 }  // namespace
+
+int reopen(int object, int flags) {
+  int fd = open(own_link(object).c_str(), (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY);
+  return fd < 0 ? -errno : fd;
+}
 
 bool act_thread_init() { return unshare(CLONE_FS) == 0; }
 
@@ -308,7 +303,7 @@ long act_call(const SyscallDef& row, CallCopy& c, Operand* a, Operand* b) {
       // linkat(fd, "", AT_EMPTY_PATH) needs the caller to be the one that
       // opened fd (or CAP_DAC_READ_SEARCH), which the supervisor is not:
       // it links the file it holds through its own link instead.
-      paths[i] = magic(op->held.get());
+      paths[i] = own_link(op->held.get());
       c.args[def.dirfd] = static_cast<uint64_t>(AT_FDCWD);
       c.args[def.path] = reinterpret_cast<uint64_t>(paths[i].c_str());
       c.args[row.flags_arg] = (c.args[row.flags_arg] & ~static_cast<uint64_t>(AT_EMPTY_PATH)) | AT_SYMLINK_FOLLOW;
@@ -328,13 +323,13 @@ long act_call(const SyscallDef& row, CallCopy& c, Operand* a, Operand* b) {
       if (!w.object.ok()) return -ENOENT;
       if (fstat(w.object.get(), &st) < 0) return -errno;
       if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
-      paths[i] = magic(w.object.get()) + "/";
+      paths[i] = own_link(w.object.get()) + "/";
     } else if (op->follow && w.object.ok()) {
-      paths[i] = magic(w.object.get());
+      paths[i] = own_link(w.object.get());
     } else if (op->follow && w.final_dir.ok()) {
-      paths[i] = magic(w.final_dir.get()) + "/" + w.final_name;
+      paths[i] = own_link(w.final_dir.get()) + "/" + w.final_name;
     } else if (!op->follow && w.dir.ok()) {
-      paths[i] = magic(w.dir.get()) + "/" + w.leaf;
+      paths[i] = own_link(w.dir.get()) + "/" + w.leaf;
     } else if (w.r.error == 0 && w.r.path == "/") {
       paths[i] = "/";
     } else {
@@ -372,28 +367,24 @@ int act_open(const Operand& op, int flags, mode_t mode, pid_t tid, bool* again) 
       fd = openat(w.object.get(), ".", base, mode);
       return fd < 0 ? -errno : fd;
     }
-    int again_flags = base & ~(O_CREAT | O_EXCL | O_NOFOLLOW);
-    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(tid, w.object.get(), again_flags);
-    if (flags & O_NONBLOCK) {
-      fd = open(magic(w.object.get()).c_str(), again_flags);
-      return fd < 0 ? -errno : fd;
-    }
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(tid, w.object.get(), flags);
+    if (flags & O_NONBLOCK) return reopen(w.object.get(), flags);
     // A fifo opened for reading waits for a writer, which O_NONBLOCK would
     // not: it waits on a thread of its own from the start.
     if (S_ISFIFO(st.st_mode) && (flags & O_ACCMODE) == O_RDONLY) return kOpenBlocks;
     // The notifier must not wait: an open that would (a fifo with no reader
     // yet, a lease to break) waits on a thread of its own.
-    fd = open(magic(w.object.get()).c_str(), again_flags | O_NONBLOCK);
+    fd = reopen(w.object.get(), flags | O_NONBLOCK);
     if (fd >= 0) {
       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
       return fd;
     }
-    if (errno == EWOULDBLOCK || (errno == ENXIO && S_ISFIFO(st.st_mode))) return kOpenBlocks;
-    return -errno;
+    if (fd == -EWOULDBLOCK || (fd == -ENXIO && S_ISFIFO(st.st_mode))) return kOpenBlocks;
+    return fd;
   }
   // A new name: made with O_EXCL in the directory the walk holds, so that a
   // name made meanwhile (or a symlink put there) makes it walk again.
-  if (slash) return (flags & O_CREAT) ? -EISDIR : -ENOENT;
+  if (slash) return -ENOENT;  // with O_CREAT: EISDIR, above
   if (op.follow && w.final_tail) return w.final_tail == 1 && (flags & O_CREAT) ? -EISDIR : -ENOENT;
   int dir = op.follow ? w.final_dir.get() : w.dir.get();
   const std::string& name = op.follow ? w.final_name : w.leaf;
@@ -422,47 +413,6 @@ long act_bind(int sock, const BindCopy& b) {
   if (b.unix_path) return kLetKernel;
   int rc = bind(sock, reinterpret_cast<const sockaddr*>(b.addr.data()), static_cast<socklen_t>(b.addr.size()));
   return rc < 0 ? -errno : 0;
-}
-
-namespace {
-
-// The pidfds of the build's processes, opened once per process by the thread
-// that acts. A number reused by a later process is noticed: the pidfd of the
-// earlier one answers ESRCH, and the number is opened again.
-struct Pidfds {
-  std::unordered_map<pid_t, int> fds;
-  ~Pidfds() {
-    for (const auto& [pid, fd] : fds) close(fd);
-  }
-};
-thread_local Pidfds pidfds;
-
-}  // namespace
-
-int copy_fd(pid_t tgid, int fd) {
-  for (int round = 0; round < 2; round++) {
-    auto it = pidfds.fds.find(tgid);
-    bool cached = it != pidfds.fds.end();
-    int pidfd;
-    if (cached) {
-      pidfd = it->second;
-    } else {
-      pidfd = static_cast<int>(syscall(__NR_pidfd_open, tgid, 0));
-      if (pidfd < 0) return -ESRCH;
-      if (pidfds.fds.size() >= 4096) {
-        for (const auto& [pid, old] : pidfds.fds) close(old);
-        pidfds.fds.clear();
-      }
-      pidfds.fds[tgid] = pidfd;
-    }
-    int copy = static_cast<int>(syscall(__NR_pidfd_getfd, pidfd, fd, 0));
-    if (copy >= 0) return copy;
-    int err = errno;
-    if (err != ESRCH || !cached) return -err;
-    close(pidfd);
-    pidfds.fds.erase(tgid);
-  }
-  return -ESRCH;
 }
 
 }  // namespace catbox

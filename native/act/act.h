@@ -77,6 +77,11 @@ bool still_named(const Operand& op);
 // A path call (not open) carried out: its result, or -errno.
 long act_call(const SyscallDef& row, CallCopy& c, Operand* a, Operand* b);
 
+// The object the walk holds, opened anew as an open with these flags asks
+// (the creating flags dropped), close-on-exec and never a controlling
+// terminal: an fd, or -errno.
+int reopen(int object, int flags);
+
 // An open for writing carried out: the supervisor's fd (>= 0) or -errno.
 // *again: a name changed under the walk (a symlink put in its place): walk again.
 int act_open(const Operand& op, int flags, mode_t mode, pid_t tid, bool* again);
@@ -94,8 +99,5 @@ struct BindCopy {
 // bind on the supervisor's copy of the socket with the address read: 0 or
 // -errno; kLetKernel for a unix socket's path.
 long act_bind(int sock, const BindCopy& b);
-
-// A copy of the tracee's fd (pidfd_getfd), or -errno (-EBADF: no such fd).
-int copy_fd(pid_t tgid, int fd);
 
 }  // namespace catbox

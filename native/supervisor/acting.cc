@@ -176,8 +176,7 @@ bool Supervisor::open_later(int listener, const seccomp_notif& req, Fd object, i
     int opened;
     {
       AsBuild as(tid, false);
-      opened = open(("/proc/self/fd/" + std::to_string(obj.get())).c_str(),
-                    (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY);
+      opened = reopen(obj.get(), flags);
     }
     seccomp_notif_resp resp;
     memset(&resp, 0, sizeof resp);
@@ -185,7 +184,7 @@ bool Supervisor::open_later(int listener, const seccomp_notif& req, Fd object, i
     if (opened >= 0) {
       if (!hand_over(listener, req, opened, flags, &resp)) return;
     } else {
-      resp.error = -errno;
+      resp.error = opened;
     }
     ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
   });
@@ -197,7 +196,7 @@ bool Supervisor::open_later(int listener, const seccomp_notif& req, Fd object, i
 void Supervisor::end_fifo_waits() {
   for (auto& w : waiters_) {
     if (w.done->load() || w.keep < 0) continue;
-    int r = open(("/proc/self/fd/" + std::to_string(w.keep)).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int r = open(own_link(w.keep).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (r >= 0) close(r);
   }
   for (auto& w : waiters_) {

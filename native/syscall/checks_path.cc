@@ -89,8 +89,7 @@ Decision Supervisor::check_operand(const Tracee& t, const SyscallDef& row, const
     // utimensat(AT_FDCWD, NULL): no fd and no path, the kernel's EFAULT.
     if (names_fd && out->null_path && dirfd == AT_FDCWD) return Decision{false, EFAULT, false};
     if (names_fd) {
-      int held = dirfd == AT_FDCWD ? open(("/proc/" + std::to_string(t.tid) + "/cwd").c_str(), O_PATH | O_CLOEXEC)
-                                   : copy_fd(t.tgid(), dirfd);
+      int held = dirfd == AT_FDCWD ? hold_base(t, AT_FDCWD).release() : copy_fd(t.tgid(), dirfd);
       if (held < 0) return Decision{false, dirfd == AT_FDCWD ? ENOENT : EBADF, false};
       out->held = Fd(held);
       r = resolve_held(held);
